@@ -1,0 +1,62 @@
+#	Makefile for the NetBSD WireGuard stack in TypeScript.
+#
+#	make deps      Debian packages (apt-get) and npm ci; safe to re-run
+#	make           type-check and compile to obj/, launchers in obj/bin/
+#	make test      the whole test suite (root: namespaces, tun)
+#	make lint      type check and eslint
+#	make bench     benchmarks, one JSON object per line
+#	make clean
+
+NODE?=		node
+TSC=		node_modules/.bin/tsc
+TAP=		node_modules/.bin/tap
+ESLINT=		node_modules/.bin/eslint
+
+DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 wireguard-tools \
+		wireguard-go iperf3 tcpdump mandoc man-db netcat-openbsd kmod
+
+PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \
+		usr.bin/wg-keygen/wg-keygen usr.sbin/wg-userspace/wg-userspace
+
+.PHONY: all deps test test-unit test-net lint bench clean
+
+all: obj/.tsbuilt
+	@mkdir -p obj/bin
+	@for p in ${PROGS}; do \
+		n=$${p##*/}; \
+		printf '#!/bin/sh\nexec ${NODE} "$$(dirname "$$(readlink -f "$$0")")/../%s.js" "$$@"\n' "$$p" > obj/bin/$$n; \
+		chmod 755 obj/bin/$$n; \
+	done
+
+obj/.tsbuilt: node_modules/.package-lock.json $(shell find sys lib sbin usr.bin usr.sbin tests -name '*.ts' 2>/dev/null) tsconfig.json
+	${TSC} -p tsconfig.json
+	@touch $@
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=""; for p in ${DEBIAN_PKGS}; do \
+			dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+		done; \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			    apt-get install -y -qq --no-install-recommends $$missing; \
+		fi; \
+	else echo "deps: not root or no apt-get; install:${DEBIAN_PKGS}" >&2; fi
+	npm ci --no-audit --no-fund
+
+test: all
+	${TAP} -j2 $$(find obj/tests -name 't_*.js' -not -path '*/net/*' | sort)
+	${TAP} -j1 $$(find obj/tests -path '*/net/*' -name 't_*.js' | sort)
+
+lint: node_modules/.package-lock.json
+	${TSC} -p tsconfig.json --noEmit
+	${ESLINT} sys lib sbin usr.bin usr.sbin tests
+
+bench: all
+	@for b in $$(find obj/tests/bench -name 'b_*.js' | sort); do ${NODE} $$b || exit 1; done
+
+clean:
+	rm -rf obj

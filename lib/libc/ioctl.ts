@@ -1,0 +1,190 @@
+/*
+ * ioctl(2), sysctl(3) and reboot(2) for userland: the client side of the
+ * ioctl shim (sys/sys/shim.ts).  A request goes to the kernel instance
+ * named by WG_USERSPACE_ID (default 0) over its abstract UNIX socket,
+ * framed as a 4-byte big-endian length and JSON.
+ *
+ * Never throws: transport failures come back as errno replies, as a
+ * failed system call would.  With no instance running, SIOCIFCREATE
+ * starts one (as a kernel autoloads the if_wg module on the first
+ * "ifconfig wg0 create"); any other request fails with ENXIO, which is
+ * what NetBSD says for an interface that does not exist.
+ */
+
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Socket, connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+import { SHIM_MAX_MESSAGE, shim_socket_name, type ShimReply, type ShimRequest } from '../../sys/sys/shim.js';
+import { SIOCIFCREATE } from '../../sys/sys/sockio.js';
+import { EINVAL, EIO, ENOENT, ECONNREFUSED, ENXIO, EPERM } from '../../sys/sys/errno.js';
+import { errno_of } from './err.js';
+
+export const SHIM_ID_ENV = 'WG_USERSPACE_ID';
+/* How long an on-demand instance may take to accept connections. */
+const SHIM_START_TIMEOUT_MS = 5000;
+const SHIM_START_POLL_MS = 50;
+
+export type ShimIoctlRequest = Extract<ShimRequest, { op: 'ioctl' }>;
+
+/* The instance this process talks to; null when WG_USERSPACE_ID is not a number. */
+export function shim_instance_id(): number | null {
+	const v = process.env[SHIM_ID_ENV];
+	if (v === undefined || v === '')
+		return 0;
+	if (!/^[0-9]{1,9}$/.test(v))
+		return null;
+	return Number(v);
+}
+
+function shim_connect(id: number): Promise<Socket | number> {
+	return new Promise((resolve) => {
+		const sock = connect({ path: shim_socket_name(id) });
+		const on_error = (e: Error): void => {
+			sock.destroy();
+			resolve(errno_of(e));
+		};
+		sock.once('error', on_error);
+		sock.once('connect', () => {
+			sock.off('error', on_error);
+			resolve(sock);
+		});
+	});
+}
+
+function is_reply(v: unknown): v is ShimReply {
+	if (typeof v !== 'object' || v === null)
+		return false;
+	const r = v as Record<string, unknown>;
+	return Number.isInteger(r.errno) && (r.data === undefined || typeof r.data === 'string') &&
+	    (r.msg === undefined || typeof r.msg === 'string');
+}
+
+/* One request, one reply, then the connection is closed. */
+function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
+	return new Promise((resolve) => {
+		const chunks: Buffer[] = [];
+		let have = 0;
+		let need = -1;
+		let done = false;
+		const finish = (r: ShimReply): void => {
+			if (done)
+				return;
+			done = true;
+			sock.destroy();
+			resolve(r);
+		};
+		sock.on('data', (chunk: Buffer) => {
+			chunks.push(chunk);
+			have += chunk.length;
+			if (need < 0 && have >= 4) {
+				const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+				need = head.readUInt32BE(0);
+				if (need > SHIM_MAX_MESSAGE)
+					return finish({ errno: EIO, msg: 'oversized reply from the kernel' });
+			}
+			if (need >= 0 && have >= 4 + need) {
+				const all = Buffer.concat(chunks);
+				let v: unknown;
+				try {
+					v = JSON.parse(all.toString('utf8', 4, 4 + need));
+				} catch {
+					v = undefined;
+				}
+				finish(is_reply(v) ? v : { errno: EIO, msg: 'malformed reply from the kernel' });
+			}
+		});
+		sock.on('error', (e) => finish({ errno: errno_of(e) }));
+		sock.on('close', () => finish({ errno: EIO, msg: 'the kernel closed the connection' }));
+		const body = Buffer.from(JSON.stringify(req), 'utf8');
+		const head = Buffer.alloc(4);
+		head.writeUInt32BE(body.length, 0);
+		sock.write(Buffer.concat([head, body]));
+	});
+}
+
+function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/*
+ * Start instance id ("wg-userspace ID create" returns once the control
+ * socket accepts connections) and connect to it.
+ */
+async function shim_start_instance(id: number): Promise<Socket | ShimReply> {
+	if (typeof process.geteuid === 'function' && process.geteuid() !== 0)
+		return { errno: EPERM };
+	const script = fileURLToPath(new URL('../../usr.sbin/wg-userspace/wg-userspace.js', import.meta.url));
+	if (!existsSync(script))
+		return { errno: ENXIO, msg: `cannot start kernel instance ${id}: ${script} is missing` };
+	let status: number | null = null;
+	try {
+		const child = spawn(process.execPath, [script, String(id), 'create'],
+		    { detached: true, stdio: 'ignore' });
+		child.on('error', () => { status = 127; });
+		child.on('exit', (code, signal) => { status = code ?? (signal ? 128 : 1); });
+		child.unref();
+	} catch (e) {
+		return { errno: ENXIO, msg: `cannot start kernel instance ${id}: ${(e as Error).message}` };
+	}
+	const deadline = Date.now() + SHIM_START_TIMEOUT_MS;
+	for (;;) {
+		const failed = status !== null && status !== 0;
+		const s = await shim_connect(id);
+		if (typeof s !== 'number')
+			return s;
+		/* A failed start may mean another process won the race: the last connect above said no. */
+		if (failed)
+			return { errno: ENXIO, msg: `cannot start kernel instance ${id}: wg-userspace exited with status ${status}` };
+		if (Date.now() >= deadline)
+			return { errno: ENXIO, msg: `kernel instance ${id} did not start within ${SHIM_START_TIMEOUT_MS / 1000} s` };
+		await sleep(SHIM_START_POLL_MS);
+	}
+}
+
+/* Send one request to instance id. */
+export async function shim_request(id: number, req: ShimRequest): Promise<ShimReply> {
+	let sock = await shim_connect(id);
+	if (typeof sock === 'number') {
+		if (sock !== ECONNREFUSED && sock !== ENOENT)
+			return { errno: sock };
+		if (req.op !== 'ioctl' || req.req !== SIOCIFCREATE)
+			return { errno: ENXIO };
+		const started = await shim_start_instance(id);
+		if (!(started instanceof Socket))
+			return started;
+		sock = started;
+	}
+	return shim_exchange(sock, req);
+}
+
+async function shim_request_env(req: ShimRequest): Promise<ShimReply> {
+	const id = shim_instance_id();
+	if (id === null)
+		return { errno: EINVAL, msg: `${SHIM_ID_ENV}=${process.env[SHIM_ID_ENV]}: not an instance number` };
+	return shim_request(id, req);
+}
+
+export function ioctl(req: ShimRequest): Promise<ShimReply> {
+	return shim_request_env(req);
+}
+
+/* sysctl(3) on net.wg.*: no name lists everything; a value writes. */
+export function sysctl(name?: string, value?: string): Promise<ShimReply> {
+	const req: ShimRequest = { op: 'sysctl' };
+	if (name !== undefined)
+		req.name = name;
+	if (value !== undefined)
+		req.value = value;
+	return shim_request_env(req);
+}
+
+/* The instance's interfaces with their state (reply.ifs). */
+export function ifconf(): Promise<ShimReply> {
+	return shim_request_env({ op: 'ifconf' });
+}
+
+export function reboot(): Promise<ShimReply> {
+	return shim_request_env({ op: 'reboot' });
+}

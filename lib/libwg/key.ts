@@ -1,0 +1,75 @@
+/*
+ * WireGuard keys as text: 32 bytes, written as 44 characters of base64
+ * (paper section 5.4: Curve25519 points and scalars are 32 bytes).
+ */
+
+import { closeSync, openSync, readSync } from 'node:fs';
+
+import { EISDIR } from '../../sys/sys/errno.js';
+import { b64_ntop, b64_pton } from '../libc/b64.js';
+import { err, errno_of, errx } from '../libc/err.js';
+
+export const WG_KEY_LEN = 32;
+export const WG_KEY_B64_LEN = 44;
+
+/* Exactly 44 characters that decode to exactly 32 bytes, else null. */
+export function wg_key_from_base64(s: string): Uint8Array | null {
+	if (s.length !== WG_KEY_B64_LEN)
+		return null;
+	const k = b64_pton(s);
+	if (k === null)
+		return null;
+	if (k.length !== WG_KEY_LEN) {
+		k.fill(0);
+		return null;
+	}
+	return k;
+}
+
+export function wg_key_to_base64(k: Uint8Array): string {
+	return b64_ntop(k);
+}
+
+/*
+ * A key file: its first 44 bytes are the key, whatever follows (the
+ * newline wg-keygen writes, or anything else) is ignored, as NetBSD's
+ * wgconfig reads it.  Errors name the file:
+ *   PATH: fopen: <strerror>, PATH: base64 key len is short: N,
+ *   PATH: b64_pton failed.
+ */
+export function wg_read_key_file(path: string): Uint8Array {
+	let fd: number;
+	try {
+		fd = openSync(path, 'r');
+	} catch (e) {
+		err(1, `${path}: fopen`, errno_of(e));
+	}
+	const buf = Buffer.alloc(WG_KEY_B64_LEN);	/* alloc, not allocUnsafe: never the shared pool */
+	let n = 0;
+	try {
+		while (n < WG_KEY_B64_LEN) {
+			const got = readSync(fd, buf, n, WG_KEY_B64_LEN - n, null);
+			if (got === 0)
+				break;
+			n += got;
+		}
+	} catch (e) {
+		const errno = errno_of(e);
+		buf.fill(0);
+		if (errno === EISDIR)
+			errx(1, `${path}: base64 key len is short: 0`);
+		err(1, `${path}: fread`, errno);
+	} finally {
+		closeSync(fd);
+	}
+	if (n !== WG_KEY_B64_LEN) {
+		buf.fill(0);
+		errx(1, `${path}: base64 key len is short: ${n}`);
+	}
+	const text = buf.toString('latin1');
+	buf.fill(0);
+	const key = wg_key_from_base64(text);
+	if (key === null)
+		errx(1, `${path}: b64_pton failed`);
+	return key;
+}

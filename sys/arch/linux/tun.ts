@@ -1,0 +1,107 @@
+/*
+ * tun(4)-style attach on Linux: open /dev/net/tun and TUNSETIFF it into
+ * an IFF_TUN interface without packet information, so one read() is one
+ * IP packet and one write() injects one.  The interface exists as long
+ * as a file descriptor is attached (it is not made persistent):
+ * tun_detach() closing the last one makes it disappear, and so does the
+ * death of the process.  After `ip link del` the fd stays open but
+ * read() and write() fail with EBADFD (77) and poll() reports POLLERR:
+ * the driver takes that as the interface having been destroyed.
+ *
+ * The tun belongs to the network namespace of the thread that calls
+ * tun_attach().  Failures throw a SysError (libc.ts).
+ */
+
+import {
+	EINVAL, O_NONBLOCK, O_RDWR, SysError, check, close, ioctl, ioctl_int, open,
+	set_nonblock,
+} from './libc.js';
+import { IFNAMSIZ, SIZEOF_IFREQ, if_set_mtu } from './ifreq.js';
+
+/* <linux/if_tun.h>: _IOW('T', 202, int) and friends. */
+export const TUNSETIFF = 0x400454ca;
+export const TUNSETPERSIST = 0x400454cb;
+export const TUNGETIFF = 0x800454d2;
+export const TUNSETOFFLOAD = 0x400454d0;
+export const TUNSETVNETHDRSZ = 0x400454d8;
+
+export const IFF_TUN = 0x0001;
+export const IFF_MULTI_QUEUE = 0x0100;
+export const IFF_NO_PI = 0x1000;
+export const IFF_VNET_HDR = 0x4000;
+
+/* TUNSETOFFLOAD features. */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_TSO_ECN = 0x08;
+export const TUN_F_USO4 = 0x20;
+export const TUN_F_USO6 = 0x40;
+
+/* WireGuard's default MTU: 1500 minus the 80 bytes of IPv6 + UDP + wg overhead. */
+export const WG_DEFAULT_MTU = 1420;
+
+export interface tun_opts {
+	nonblock?: boolean;	/* O_NONBLOCK on the fd (default: blocking) */
+	mtu?: number;		/* set after attach; default WG_DEFAULT_MTU; 0 keeps the kernel's */
+	multi_queue?: boolean;	/* IFF_MULTI_QUEUE: attach again by name for more queues */
+	vnet_hdr?: boolean;	/* IFF_VNET_HDR: each packet carries a struct virtio_net_hdr */
+}
+
+export interface tun_handle {
+	fd: number;
+	name: string;	/* the kernel's name: "wg%d" comes back numbered */
+}
+
+/*
+ * Creates (or, with multi_queue, attaches one more queue to) the tun
+ * interface `name`.  A name ending in %d lets the kernel number it.
+ */
+export function tun_attach(name: string, opts: tun_opts = {}): tun_handle {
+	const call = 'ioctl(TUNSETIFF)';
+	const nb = new TextEncoder().encode(name);
+	if (nb.length === 0 || nb.length >= IFNAMSIZ || nb.includes(0))
+		throw new SysError(call, EINVAL, JSON.stringify(name));
+	const fd = check(open('/dev/net/tun', O_RDWR | (opts.nonblock ? O_NONBLOCK : 0)), 'open', '/dev/net/tun');
+	try {
+		const ifr = new Uint8Array(SIZEOF_IFREQ);
+		ifr.set(nb, 0);
+		let flags = IFF_TUN | IFF_NO_PI;
+		if (opts.multi_queue)
+			flags |= IFF_MULTI_QUEUE;
+		if (opts.vnet_hdr)
+			flags |= IFF_VNET_HDR;
+		new DataView(ifr.buffer).setUint16(IFNAMSIZ, flags, true);
+		check(ioctl(fd, TUNSETIFF, ifr), call, name);
+		const z = ifr.indexOf(0);
+		const kname = new TextDecoder().decode(ifr.subarray(0, z < 0 || z > IFNAMSIZ ? IFNAMSIZ : z));
+		const mtu = opts.mtu ?? WG_DEFAULT_MTU;
+		if (mtu > 0)
+			if_set_mtu(kname, mtu);
+		return { fd, name: kname };
+	} catch (e) {
+		close(fd);
+		throw e;
+	}
+}
+
+/* Closes the queue; the interface goes away with its last queue.  0 or -errno. */
+export function tun_detach(fd: number): number {
+	return close(fd);
+}
+
+/* Switches the fd between blocking and non-blocking reads. */
+export function tun_set_nonblock(fd: number, on: boolean): void {
+	check(set_nonblock(fd, on), 'fcntl(F_SETFL)', 'tun');
+}
+
+/* TUNSETOFFLOAD: which offloads the reader accepts (needs vnet_hdr). */
+export function tun_set_offload(fd: number, features: number): void {
+	check(ioctl_int(fd, TUNSETOFFLOAD, features), 'ioctl(TUNSETOFFLOAD)', 'tun');
+}
+
+/* TUNSETVNETHDRSZ: 10, or 12 for the mergeable-buffers header. */
+export function tun_set_vnet_hdr_sz(fd: number, size: number): void {
+	const v = new Int32Array([size]);
+	check(ioctl(fd, TUNSETVNETHDRSZ, v), 'ioctl(TUNSETVNETHDRSZ)', 'tun');
+}

@@ -1,0 +1,164 @@
+/*
+ * The "noble" backend: pure TypeScript (@noble/ciphers, @noble/curves,
+ * @noble/hashes).  Used where libsodium is missing, and by the tests as
+ * an independent implementation to cross-check the sodium backend.
+ *
+ * It is correct but slow (X25519 in BigInt arithmetic), and its AEAD
+ * allocates a small cipher object per call: noble's API has no
+ * allocation-free form.  The sodium backend is the fast path.
+ */
+
+import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import {
+	WG_AEAD_TAG_LEN, WG_KEY_LEN, WG_XAEAD_NONCE_LEN,
+} from './crypto.js';
+import { blake2s_ops } from './blake2s.js';
+import {
+	AEAD_NONCE_LEN, type WgCryptoImpl,
+	crypto_check_bytes, crypto_check_len, crypto_check_overlap, crypto_check_random_len,
+	crypto_check_region, crypto_clamp, crypto_is_zero, crypto_set_nonce,
+} from './crypto_util.js';
+
+/* Web Crypto refuses more than 65536 bytes per getRandomValues call. */
+const RANDOM_CHUNK = 65536;
+
+function noble_random_bytes(n: number): Uint8Array {
+	crypto_check_random_len(n);
+	const out = new Uint8Array(n);
+	for (let off = 0; off < n; off += RANDOM_CHUNK)
+		globalThis.crypto.getRandomValues(out.subarray(off, Math.min(n, off + RANDOM_CHUNK)));
+	return out;
+}
+
+export function crypto_noble_attach(): WgCryptoImpl {
+	/* One nonce buffer reused by the counter forms; calls are synchronous. */
+	const nonce = new Uint8Array(AEAD_NONCE_LEN);
+
+	function seal_nonce(key: Uint8Array, n: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
+		crypto_check_len(key, WG_KEY_LEN, 'key');
+		crypto_check_len(n, AEAD_NONCE_LEN, 'nonce');
+		crypto_check_bytes(plaintext, 'plaintext');
+		crypto_check_bytes(ad, 'ad');
+		return chacha20poly1305(key, n, ad).encrypt(plaintext);
+	}
+
+	function open_nonce(key: Uint8Array, n: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | null {
+		crypto_check_len(key, WG_KEY_LEN, 'key');
+		crypto_check_len(n, AEAD_NONCE_LEN, 'nonce');
+		crypto_check_bytes(ciphertext, 'ciphertext');
+		crypto_check_bytes(ad, 'ad');
+		if (ciphertext.length < WG_AEAD_TAG_LEN)
+			return null;
+		try {
+			return chacha20poly1305(key, n, ad).decrypt(ciphertext);
+		} catch {
+			/* Arguments were checked above: the only failure left is the tag. */
+			return null;
+		}
+	}
+
+	const self: WgCryptoImpl = {
+		backend: 'noble',
+		...blake2s_ops,
+
+		aead_seal_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
+			crypto_check_len(key, WG_KEY_LEN, 'key');
+			crypto_check_region(src, srcOff, len, 'src');
+			crypto_check_region(dst, dstOff, len + WG_AEAD_TAG_LEN, 'dst');
+			if (ad !== null)
+				crypto_check_bytes(ad, 'ad');
+			crypto_check_overlap(src, srcOff, len, dst, dstOff, len + WG_AEAD_TAG_LEN);
+			crypto_set_nonce(nonce, counter);
+			chacha20poly1305(key, nonce, ad ?? undefined).encrypt(src.subarray(srcOff, srcOff + len),
+			    dst.subarray(dstOff, dstOff + len + WG_AEAD_TAG_LEN));
+			return len + WG_AEAD_TAG_LEN;
+		},
+
+		aead_open_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
+			crypto_check_len(key, WG_KEY_LEN, 'key');
+			crypto_check_region(src, srcOff, len, 'src');
+			if (ad !== null)
+				crypto_check_bytes(ad, 'ad');
+			crypto_set_nonce(nonce, counter);
+			/* Too short to hold a tag: a bad packet, not a programming error. */
+			if (len < WG_AEAD_TAG_LEN)
+				return false;
+			crypto_check_region(dst, dstOff, len - WG_AEAD_TAG_LEN, 'dst');
+			crypto_check_overlap(src, srcOff, len, dst, dstOff, len - WG_AEAD_TAG_LEN);
+			try {
+				chacha20poly1305(key, nonce, ad ?? undefined).decrypt(src.subarray(srcOff, srcOff + len),
+				    dst.subarray(dstOff, dstOff + len - WG_AEAD_TAG_LEN));
+				return true;
+			} catch {
+				return false;
+			}
+		},
+
+		aead_seal(key, counter, plaintext, ad) {
+			crypto_set_nonce(nonce, counter);
+			return seal_nonce(key, nonce, plaintext, ad);
+		},
+
+		aead_open(key, counter, ciphertext, ad) {
+			crypto_set_nonce(nonce, counter);
+			return open_nonce(key, nonce, ciphertext, ad);
+		},
+
+		aead_seal_nonce: seal_nonce,
+		aead_open_nonce: open_nonce,
+
+		xaead_seal(key, n, plaintext, ad) {
+			crypto_check_len(key, WG_KEY_LEN, 'key');
+			crypto_check_len(n, WG_XAEAD_NONCE_LEN, 'nonce');
+			crypto_check_bytes(plaintext, 'plaintext');
+			crypto_check_bytes(ad, 'ad');
+			return xchacha20poly1305(key, n, ad).encrypt(plaintext);
+		},
+
+		xaead_open(key, n, ciphertext, ad) {
+			crypto_check_len(key, WG_KEY_LEN, 'key');
+			crypto_check_len(n, WG_XAEAD_NONCE_LEN, 'nonce');
+			crypto_check_bytes(ciphertext, 'ciphertext');
+			crypto_check_bytes(ad, 'ad');
+			if (ciphertext.length < WG_AEAD_TAG_LEN)
+				return null;
+			try {
+				return xchacha20poly1305(key, n, ad).decrypt(ciphertext);
+			} catch {
+				return null;
+			}
+		},
+
+		dh(priv, pub) {
+			crypto_check_len(priv, WG_KEY_LEN, 'priv');
+			crypto_check_len(pub, WG_KEY_LEN, 'pub');
+			let out: Uint8Array;
+			try {
+				out = x25519.scalarMult(priv, pub);
+			} catch {
+				/*
+				 * noble refuses the low-order points (whose product
+				 * is zero) by throwing; lengths were checked, so
+				 * that is the only way here.
+				 */
+				return null;
+			}
+			if (crypto_is_zero(out))
+				return null;
+			return out;
+		},
+
+		public_key(priv) {
+			crypto_check_len(priv, WG_KEY_LEN, 'priv');
+			return x25519.scalarMultBase(priv);
+		},
+
+		generate_private_key() {
+			return crypto_clamp(noble_random_bytes(WG_KEY_LEN));
+		},
+
+		random_bytes: noble_random_bytes,
+	};
+	return self;
+}

@@ -1,0 +1,133 @@
+/*
+ * Helpers shared by the crypto backends and by their callers:
+ * constant-time comparison, wiping, argument checks, the WireGuard
+ * nonce layout and key clamping.
+ *
+ * Argument checks implement the API contract of sys/crypto: a wrong
+ * type is a TypeError, a wrong length or an out-of-range offset is a
+ * RangeError, and both name the offending argument.  These are
+ * programming errors; bad packets never reach them as such (a short
+ * ciphertext simply fails to open).
+ */
+
+import type { WgCrypto } from './crypto.js';
+
+/*
+ * What a backend object offers beyond WgCrypto: the raw 12-byte-nonce
+ * AEAD, so that tests can run RFC 8439 vectors whose nonces are not of
+ * WireGuard's shape.  Kept off WgCrypto on purpose.
+ */
+export interface WgCryptoImpl extends WgCrypto {
+	aead_seal_nonce(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array;
+	aead_open_nonce(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | null;
+}
+
+export const AEAD_NONCE_LEN = 12;
+
+/*
+ * Constant-time equality for MACs and keys: the time depends on the
+ * lengths only, never on where the first difference is.
+ */
+export function crypto_const_eq(a: Uint8Array, b: Uint8Array): boolean {
+	if (a.length !== b.length)
+		return false;
+	let d = 0;
+	for (let i = 0; i < a.length; i++)
+		d |= a[i] ^ b[i];
+	return d === 0;
+}
+
+/* Constant-time test for an all-zero buffer (RFC 7748 §6.1: reject an all-zero DH result). */
+export function crypto_is_zero(a: Uint8Array): boolean {
+	let d = 0;
+	for (let i = 0; i < a.length; i++)
+		d |= a[i];
+	return d === 0;
+}
+
+/* Overwrite key material before dropping it.  null and undefined are ignored. */
+export function crypto_wipe(...bufs: (Uint8Array | null | undefined)[]): void {
+	for (const b of bufs)
+		if (b)
+			b.fill(0);
+}
+
+/* X25519 private key clamping (RFC 7748 §5; paper §5.4, DH-Generate), in place. */
+export function crypto_clamp(k: Uint8Array): Uint8Array {
+	k[0] &= 248;
+	k[31] &= 127;
+	k[31] |= 64;
+	return k;
+}
+
+export function crypto_check_bytes(v: unknown, name: string): asserts v is Uint8Array {
+	if (!(v instanceof Uint8Array))
+		throw new TypeError(`${name}: expected a Uint8Array`);
+}
+
+export function crypto_check_len(v: unknown, len: number, name: string): asserts v is Uint8Array {
+	if (!(v instanceof Uint8Array))
+		throw new TypeError(`${name}: expected a Uint8Array of ${len} bytes`);
+	if (v.length !== len)
+		throw new RangeError(`${name}: expected ${len} bytes, got ${v.length}`);
+}
+
+/* buf[off, off + len) must lie inside buf; off and len non-negative integers. */
+export function crypto_check_region(buf: unknown, off: number, len: number, name: string):
+    asserts buf is Uint8Array {
+	if (!(buf instanceof Uint8Array))
+		throw new TypeError(`${name}: expected a Uint8Array`);
+	if (!Number.isSafeInteger(off) || off < 0)
+		throw new RangeError(`${name}: bad offset ${off}`);
+	if (!Number.isSafeInteger(len) || len < 0)
+		throw new RangeError(`${name}: bad length ${len}`);
+	if (off + len > buf.length)
+		throw new RangeError(`${name}: ${len} bytes at offset ${off} overrun a buffer of ${buf.length}`);
+}
+
+/*
+ * src and dst may be the same bytes (in place) or disjoint; a partial
+ * overlap would corrupt the stream in every backend, so refuse it.
+ */
+export function crypto_check_overlap(src: Uint8Array, srcOff: number, srcLen: number,
+    dst: Uint8Array, dstOff: number, dstLen: number): void {
+	if (src.buffer !== dst.buffer)
+		return;
+	const s = src.byteOffset + srcOff;
+	const d = dst.byteOffset + dstOff;
+	if (s !== d && s < d + dstLen && d < s + srcLen)
+		throw new RangeError('dst: overlaps src at a different offset (only in place is allowed)');
+}
+
+export function crypto_check_counter(counter: number): void {
+	if (!Number.isSafeInteger(counter) || counter < 0)
+		throw new RangeError(`counter: expected an integer in [0, 2^53), got ${counter}`);
+}
+
+/*
+ * WireGuard's AEAD nonce (paper §5.4, Aead): 32 zero bits, then the counter
+ * as a little-endian 64-bit integer.  Writes into a caller-owned
+ * 12-byte buffer so the data path allocates nothing.
+ */
+export function crypto_set_nonce(nonce: Uint8Array, counter: number): void {
+	crypto_check_counter(counter);
+	const lo = counter >>> 0;
+	const hi = Math.floor(counter / 4294967296) >>> 0;
+	nonce[0] = 0;
+	nonce[1] = 0;
+	nonce[2] = 0;
+	nonce[3] = 0;
+	nonce[4] = lo & 0xff;
+	nonce[5] = (lo >>> 8) & 0xff;
+	nonce[6] = (lo >>> 16) & 0xff;
+	nonce[7] = lo >>> 24;
+	nonce[8] = hi & 0xff;
+	nonce[9] = (hi >>> 8) & 0xff;
+	nonce[10] = (hi >>> 16) & 0xff;
+	nonce[11] = hi >>> 24;
+}
+
+export function crypto_check_random_len(n: number): void {
+	if (!Number.isSafeInteger(n) || n < 0)
+		throw new RangeError(`n: expected a non-negative integer, got ${n}`);
+}

@@ -1,0 +1,157 @@
+/*
+ * A kernel instance's life: boot and reboot (NetBSD's init_main.c main()
+ * and kern_reboot()).
+ *
+ * kern_boot(id) attaches the interface cloners (the wg(4) driver's
+ * wginit(), as a module's init would), builds the sysctl tree (on import
+ * of kern_sysctl), and listens on the abstract control socket
+ * "\0wg-userspace.<id>" of the calling process's network namespace.  From
+ * then on the instance answers ioctl, sysctl, ifconf and reboot requests
+ * until it is rebooted: by a 'reboot' request from root (wg-userspace ID
+ * destroy), or SIGTERM or SIGINT.  Rebooting destroys every interface
+ * (their tun devices disappear, their sockets close), closes the control
+ * socket and exits 0.
+ *
+ * The main thread never blocks: driver work is asynchronous or on the
+ * driver's own workers.
+ */
+
+import type { ShimRequest } from '../sys/shim.js';
+import { EBUSY, EINVAL, EPERM } from '../sys/errno.js';
+import { type if_clone, if_clone_attach, if_destroy_all, ifconf, ifioctl } from '../net/if.js';
+import { type kauth_cred, kauth_cred_isroot } from './kern_auth.js';
+import { shim_server, type shim_result } from './kern_shim.js';
+import { kern_sysctl } from './kern_sysctl.js';
+import { LOG_ERR, LOG_INFO, LOG_NOTICE, log, log_init, log_ratecheck } from './subr_log.js';
+
+/* A reboot that has not finished after this long exits anyway (a driver stuck in destroy). */
+const KERN_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export interface kern_boot_opts {
+	/* Cloners to attach besides wg (tests attach a dummy one). */
+	cloners?: if_clone[];
+	/* Attach the wg(4) cloner (default true). */
+	wg?: boolean;
+	/* Reboot on SIGTERM and SIGINT (default true). */
+	signals?: boolean;
+	/* Log and survive exceptions that escape an event callback (default true). */
+	catch_exceptions?: boolean;
+	/* Where log lines go (default: standard error). */
+	log_write?: (line: string) => void;
+	/* Called with the exit status once rebooted (default: process.exit). */
+	exit?: (status: number) => void;
+}
+
+export interface kern_instance {
+	readonly id: number;
+	/* Destroy every interface, close the control socket, exit 0. */
+	reboot(why: string): Promise<void>;
+}
+
+/* Instance ids: what fits an abstract socket name and the shell, a non-negative int. */
+export const KERN_ID_MAX = 0x7fffffff;
+
+export function kern_id_ok(id: number): boolean {
+	return Number.isInteger(id) && id >= 0 && id <= KERN_ID_MAX;
+}
+
+/*
+ * Boot instance id in this process.  Resolves once the control socket
+ * accepts connections; rejects with "instance N already running" (errno
+ * EADDRINUSE) when another live process in this network namespace holds
+ * the name.
+ */
+export async function kern_boot(id: number, opts: kern_boot_opts = {}): Promise<kern_instance> {
+	if (!kern_id_ok(id))
+		throw Object.assign(new Error(`bad instance id ${id}`), { errno: EINVAL });
+	log_init({ tag: `wg-userspace.${id}`, write: opts.log_write });
+	const exit = opts.exit ?? ((status: number): void => { process.exit(status); });
+
+	let shutting_down: Promise<void> | null = null;
+	let halted = false;
+
+	/* Interfaces go first, so by the time the socket stops answering their tuns are gone. */
+	const shutdown = (why: string): Promise<void> => {
+		if (shutting_down === null) {
+			log(LOG_NOTICE, 'rebooting: %s', why);
+			const watchdog = setTimeout(() => {
+				log(LOG_ERR, 'reboot did not finish in %d s: exiting', KERN_SHUTDOWN_TIMEOUT_MS / 1000);
+				halt(1);
+			}, KERN_SHUTDOWN_TIMEOUT_MS);
+			watchdog.unref();
+			shutting_down = if_destroy_all();
+		}
+		return shutting_down;
+	};
+
+	const halt = (status: number): void => {
+		if (halted)
+			return;
+		halted = true;
+		void shim.close().then(() => {
+			log(LOG_NOTICE, 'halted');
+			exit(status);
+		});
+	};
+
+	const reboot = async (why: string): Promise<void> => {
+		await shutdown(why);
+		halt(0);
+	};
+
+	const dispatch = async (req: ShimRequest, cred: kauth_cred): Promise<shim_result> => {
+		if (shutting_down !== null)
+			return { reply: { errno: EBUSY, msg: 'instance is shutting down' } };
+		switch (req.op) {
+		case 'ioctl':
+			return { reply: await ifioctl(req, cred) };
+		case 'sysctl':
+			return { reply: kern_sysctl(req, cred) };
+		case 'ifconf':
+			return { reply: { errno: 0, ifs: ifconf() } };
+		case 'reboot':
+			if (!kauth_cred_isroot(cred))
+				return { reply: { errno: EPERM } };
+			/* Answer after the interfaces are gone; exit after the answer is out. */
+			await shutdown(`reboot requested by pid ${cred.pid}`);
+			return { reply: { errno: 0 }, after: () => halt(0) };
+		}
+	};
+
+	const shim = new shim_server(id, dispatch);
+
+	/* Cloners before the socket: the first request may already be SIOCIFCREATE. */
+	if (opts.wg !== false) {
+		/*
+		 * Loaded here rather than imported at the top, as a module is
+		 * loaded: an instance whose driver fails to load still boots
+		 * (and says why), and one booted without wg never loads it.
+		 */
+		try {
+			const { wginit } = await import('../net/if_wg.js');
+			wginit();
+		} catch (e) {
+			log(LOG_ERR, 'wg: driver failed to load: %s', e instanceof Error ? e.message : String(e));
+		}
+	}
+	for (const ifc of opts.cloners ?? [])
+		if_clone_attach(ifc);
+
+	await shim.listen();
+
+	if (opts.signals !== false) {
+		for (const sig of ['SIGTERM', 'SIGINT'] as const)
+			process.on(sig, () => { void reboot(sig); });
+	}
+	if (opts.catch_exceptions !== false) {
+		process.on('uncaughtException', (e) => {
+			log_ratecheck('kern.exception', LOG_ERR, 'uncaught exception: %s', e.stack ?? e.message);
+		});
+		process.on('unhandledRejection', (e) => {
+			log_ratecheck('kern.rejection', LOG_ERR, 'unhandled rejection: %s',
+			    e instanceof Error ? e.stack ?? e.message : String(e));
+		});
+	}
+	log(LOG_INFO, 'booted: pid %d, control socket @wg-userspace.%d', process.pid, id);
+	return { id, reboot };
+}

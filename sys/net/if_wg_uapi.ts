@@ -1,0 +1,212 @@
+/*
+ * The UAPI socket of a wg interface: /var/run/wireguard/IF.sock, where
+ * wg(8) and wg-quick(8) find a userspace WireGuard (DESIGN.md §3).
+ *
+ * Socket rules, as wireguard-go's: the directory is 0755, the socket 0600
+ * (root only: the protocol carries private keys).  A stale file (nothing
+ * answers) is replaced; a live one is never taken over.  Removing the
+ * file destroys the interface, which is how wg-quick down stops a
+ * userspace implementation.
+ *
+ * The directory is one for the whole machine while network namespaces
+ * are many, and NetBSD's tests give every host a wg0.  The first
+ * interface of a name to appear serves IF.sock; an interface of the same
+ * name created later in another namespace gets no UAPI socket (logged
+ * once) and is configured with wgconfig(8) only.  It never replaces or
+ * steals the first one's socket.
+ */
+
+import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { join } from 'node:path';
+
+import { peercred, socket_fd } from '../arch/linux/peercred.js';
+import { if_clone_destroy } from './if.js';
+import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
+import type { wg_softc } from './if_wg.js';
+
+export const WG_UAPI_DIR = process.env.WG_UAPI_DIR ?? '/var/run/wireguard';
+const UAPI_MAX_REQUEST = 64 * 1024 * 1024;
+
+export interface wg_uapi {
+	path: string;
+	server: Server;
+	watcher: FSWatcher | null;
+	ino: number;
+	closing: boolean;
+}
+
+/* true if something accepts connections on path. */
+function uapi_alive(path: string): Promise<boolean> {
+	return new Promise((resolve) => {
+		const s = connect(path);
+		s.once('connect', () => { s.destroy(); resolve(true); });
+		s.once('error', () => resolve(false));
+	});
+}
+
+export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
+	mkdirSync(WG_UAPI_DIR, { recursive: true, mode: 0o755 });
+	const path = join(WG_UAPI_DIR, `${sc.if_xname}.sock`);
+	if (existsSync(path)) {
+		if (await uapi_alive(path)) {
+			log(LOG_INFO, '%s: %s belongs to another %s (another namespace?): no UAPI socket for this one',
+			    sc.if_xname, path, sc.if_xname);
+			return null;
+		}
+		try {
+			unlinkSync(path);
+		} catch {
+			/* raced with its owner: the listen below says */
+		}
+	}
+	const server = createServer({ allowHalfOpen: false }, (so) => uapi_serve(sc, so));
+	const old = process.umask(0o077);
+	try {
+		await new Promise<void>((resolve, reject) => {
+			server.once('error', reject);
+			server.listen(path, () => { server.off('error', reject); resolve(); });
+		});
+	} finally {
+		process.umask(old);
+	}
+	chmodSync(path, 0o600);
+	const u: wg_uapi = { path, server, watcher: null, ino: statSync(path).ino, closing: false };
+	/* Removing (or replacing) the file means: destroy the interface (wg-quick down). */
+	try {
+		u.watcher = watch(WG_UAPI_DIR, (_ev, file) => {
+			if (u.closing || file !== `${sc.if_xname}.sock`)
+				return;
+			let gone = false;
+			try {
+				gone = statSync(path).ino !== u.ino;
+			} catch {
+				gone = true;
+			}
+			if (gone) {
+				log(LOG_INFO, '%s: %s removed, destroying the interface', sc.if_xname, path);
+				u.closing = true;
+				void if_clone_destroy(sc.if_xname);
+			}
+		});
+	} catch (e) {
+		log(LOG_ERR, '%s: cannot watch %s: %s', sc.if_xname, WG_UAPI_DIR, (e as Error).message);
+	}
+	return u;
+}
+
+export function wg_uapi_detach(u: wg_uapi): void {
+	const owned = !u.closing;
+	u.closing = true;
+	u.watcher?.close();
+	u.server.close();
+	if (owned) {
+		try {
+			if (statSync(u.path).ino === u.ino)
+				unlinkSync(u.path);
+		} catch {
+			/* already gone */
+		}
+	}
+}
+
+/* One connection: any number of get/set operations, each ended by a blank line. */
+function uapi_serve(sc: wg_softc, so: Socket): void {
+	let root = false;
+	try {
+		root = peercred(socket_fd(so)).uid === 0;
+	} catch {
+		root = false;
+	}
+	if (!root) {
+		/* The socket is 0600 already; this covers a chmod by someone else. */
+		so.end('errno=-1\n\n');
+		return;
+	}
+	let buf = '';
+	let busy = false;
+	const pump = async (): Promise<void> => {
+		if (busy)
+			return;
+		busy = true;
+		try {
+			for (;;) {
+				const end = buf.indexOf('\n\n');
+				const first = buf.indexOf('\n');
+				if (first < 0)
+					break;
+				const op = buf.slice(0, first);
+				if (op === 'get=1') {
+					if (buf.length < first + 2)
+						break;
+					if (buf[first + 1] !== '\n') {
+						so.end('errno=-22\n\n');
+						return;
+					}
+					buf = buf.slice(first + 2);
+					so.write(await uapi_do_get(sc));
+					continue;
+				}
+				if (op === 'set=1') {
+					if (end < 0)
+						break;
+					const body = buf.slice(first + 1, end + 1);
+					buf = buf.slice(end + 2);
+					so.write(`errno=${await uapi_do_set(sc, body)}\n\n`);
+					continue;
+				}
+				/* Unknown operation: close, as wireguard-go does. */
+				so.destroy();
+				return;
+			}
+		} finally {
+			busy = false;
+		}
+		if (buf.indexOf('\n') >= 0 && !so.destroyed)
+			void pump();
+	};
+	so.setEncoding('utf8');
+	so.on('data', (chunk: string) => {
+		buf += chunk;
+		if (buf.length > UAPI_MAX_REQUEST) {
+			so.destroy();
+			return;
+		}
+		void pump();
+	});
+	so.on('error', () => so.destroy());
+}
+
+async function uapi_do_get(sc: wg_softc): Promise<string> {
+	const r = await sc.wg_call({ op: 'uapi_get', listen_port: sc.wg_bound_port(), fwmark: sc.wg_get_fwmark() });
+	return r.errno === 0 && r.text !== undefined ? r.text : `errno=${r.errno}\n\n`;
+}
+
+/*
+ * Device keys that need the main thread (sockets) are applied here first,
+ * in order; the data-path thread applies the rest (and skips these).
+ */
+async function uapi_do_set(sc: wg_softc, body: string): Promise<number> {
+	for (const line of body.split('\n')) {
+		if (line.startsWith('public_key='))
+			break;
+		const eq = line.indexOf('=');
+		const key = line.slice(0, eq), value = line.slice(eq + 1);
+		if (key === 'listen_port' || key === 'fwmark') {
+			if (!/^\d+$/.test(value))
+				return -22;
+			const n = Number(value);
+			const r = key === 'listen_port' ?
+			    (n > 65535 ? 22 : await sc.wg_bind_port(n === 0 ? 0 : n)) :
+			    (n > 0xffffffff ? 22 : sc.wg_set_fwmark(n));
+			if (r !== 0)
+				return -r;
+		}
+	}
+	const r = await sc.wg_call({ op: 'uapi_set', text: body });
+	if (r.npeers !== undefined)
+		sc.if_link_up = r.npeers > 0;
+	return r.errno;
+}

@@ -1,0 +1,126 @@
+/*
+ * The device state shared by the handshake, data path and timer code
+ * (NetBSD's struct wg_softc).  WgDevice (device.ts) owns one and is the
+ * only public face of it.
+ *
+ * Not re-entrant: the io callbacks must not call back into the same
+ * device synchronously (deliver datagrams through a queue).
+ */
+
+import type { WgCrypto } from '../../crypto/crypto.js';
+import { RadixTree } from '../radix.js';
+import { WgCookieChecker, WgLoadDetector } from './cookie.js';
+import {
+	MSG_DATA_HDR_LEN, MSG_INITIATION_LEN, WG_DEFAULT_MTU, WG_MAX_PACKET, WG_PADDING_MULTIPLE,
+	WG_TAG_LEN, type WgTunables,
+} from './messages.js';
+import type { WgHandshake, WgKeypair, WgStaticIdentity } from './noise.js';
+import type { WgEndpoint, WgPeer } from './peer.js';
+import { WgIndexTable, WgPubkeyTable } from './peerlookup.js';
+import { WgRateLimiter } from './ratelimiter.js';
+
+export interface WgClock {
+	now(): number;		/* monotonic ms */
+	wall(): number;		/* unix ms */
+}
+
+export type WgEvent =
+	| { type: 'handshake_complete'; peer: WgPeer }
+	| { type: 'endpoint_changed'; peer: WgPeer; endpoint: WgEndpoint }
+	| { type: 'handshake_giveup'; peer: WgPeer }
+	| { type: 'log'; level: 'err' | 'info' | 'debug'; msg: string };
+
+export interface WgIo {
+	/* A UDP datagram to send.  buf[off, off+len) is valid only during the call. */
+	udp_send(ep: WgEndpoint, buf: Uint8Array, off: number, len: number): void;
+	/* A decrypted, validated IP packet for the host (the tun).  Same validity rule. */
+	tun_write(buf: Uint8Array, off: number, len: number): void;
+	event(ev: WgEvent): void;
+}
+
+/*
+ * Counters by reason.  Every drop or failure has one; the list is
+ * fixed so that a reader sees every key, zero or not.
+ */
+export const WG_STATS_KEYS = [
+	/* input */
+	'rx_down', 'rx_short', 'rx_bad_type', 'rx_bad_size', 'rx_bad_mac1', 'rx_bad_index',
+	'rx_auth_fail', 'rx_replay', 'rx_key_expired', 'rx_bad_src', 'rx_bad_inner',
+	'rx_keepalive', 'rx_data', 'rx_error',
+	/* handshakes received */
+	'hs_init_rx', 'hs_resp_rx', 'hs_cookie_rx', 'hs_no_identity', 'hs_no_ss', 'hs_bad_dh',
+	'hs_decrypt', 'hs_unknown_peer', 'hs_bad_ts', 'hs_flood', 'hs_bad_index', 'hs_bad_state',
+	'hs_ratelimited', 'hs_bad_cookie', 'cookie_sent', 'cookie_rx', 'hs_complete',
+	/* handshakes sent */
+	'hs_init_tx', 'hs_resp_tx', 'hs_init_fail', 'hs_giveup',
+	/* output */
+	'tx_down', 'tx_no_peer', 'tx_no_endpoint', 'tx_bad_packet', 'tx_staged',
+	'tx_staged_dropped', 'tx_too_big', 'tx_data', 'tx_keepalive', 'tx_error',
+	/* timers */
+	'tick_error', 'keys_zeroed',
+] as const;
+export type WgStatKey = typeof WG_STATS_KEYS[number];
+
+/* A transport message never exceeds header + largest packet padded + tag. */
+const TXBUF_LEN = MSG_DATA_HDR_LEN + WG_MAX_PACKET + WG_PADDING_MULTIPLE + WG_TAG_LEN;
+
+export class WgSoftc {
+	readonly stats: Record<string, number> = {};
+	readonly ident: WgStaticIdentity = { private_key: null, public_key: null };
+	readonly index: WgIndexTable<WgHandshake | WgKeypair>;
+	readonly pubkeys = new WgPubkeyTable<WgPeer>();
+	readonly names = new Map<string, WgPeer>();
+	/* In the order added; peers() reverses it. */
+	readonly peer_list = new Set<WgPeer>();
+	readonly aip4 = new RadixTree<WgPeer>(32);
+	readonly aip6 = new RadixTree<WgPeer>(128);
+	readonly cookie_checker: WgCookieChecker;
+	readonly load = new WgLoadDetector();
+	readonly ratelimiter = new WgRateLimiter();
+	up = false;
+	mtu = WG_DEFAULT_MTU;
+
+	/* Preallocated buffers: nothing is allocated per data packet. */
+	readonly txbuf = new Uint8Array(TXBUF_LEN);
+	readonly rxbuf = new Uint8Array(WG_MAX_PACKET + WG_PADDING_MULTIPLE);
+	readonly hsbuf = new Uint8Array(MSG_INITIATION_LEN);
+
+	/* Timer heap of peers, keyed by WgPeer.deadline (timers.ts). */
+	readonly heap: WgPeer[] = [];
+
+	constructor(readonly crypto: WgCrypto, readonly io: WgIo, readonly clock: WgClock,
+	    readonly tunables: WgTunables) {
+		for (const k of WG_STATS_KEYS)
+			this.stats[k] = 0;
+		this.index = new WgIndexTable(crypto);
+		this.cookie_checker = new WgCookieChecker(crypto);
+	}
+
+	count(k: WgStatKey): void {
+		this.stats[k]++;
+	}
+
+	log(level: 'err' | 'info' | 'debug', msg: string): void {
+		if (level === 'debug' && this.tunables.debug === 0)
+			return;
+		this.io.event({ type: 'log', level, msg });
+	}
+
+	/* Send a datagram to a peer's endpoint, counting tx bytes. */
+	send_to_peer(peer: WgPeer, buf: Uint8Array, off: number, len: number): boolean {
+		const ep = peer.endpoint;
+		if (ep === null) {
+			this.count('tx_no_endpoint');
+			return false;
+		}
+		try {
+			this.io.udp_send(ep, buf, off, len);
+		} catch (e) {
+			this.count('tx_error');
+			this.log('debug', `udp_send: ${(e as Error).message}`);
+			return false;
+		}
+		peer.tx_bytes += len;
+		return true;
+	}
+}

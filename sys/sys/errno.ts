@@ -1,0 +1,90 @@
+/*
+ * Error numbers.  The kernel is hosted on Linux and errno values travel
+ * through the ioctl shim, so the numbers are Linux's; the messages are
+ * NetBSD's strerror(3) texts, so tools print what NetBSD prints.
+ */
+
+export const EPERM = 1;
+export const ENOENT = 2;
+export const ESRCH = 3;
+export const EINTR = 4;
+export const EIO = 5;
+export const ENXIO = 6;
+export const E2BIG = 7;
+export const EBADF = 9;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const EBUSY = 16;
+export const EEXIST = 17;
+export const ENODEV = 19;
+export const ENOTDIR = 20;
+export const EISDIR = 21;
+export const EINVAL = 22;
+export const ENFILE = 23;
+export const EMFILE = 24;
+export const ENOTTY = 25;
+export const ENOSPC = 28;
+export const EPIPE = 32;
+export const ERANGE = 34;
+export const ENAMETOOLONG = 36;
+export const ENOSYS = 38;
+export const ELOOP = 40;
+export const EMSGSIZE = 90;
+export const EPROTONOSUPPORT = 93;
+export const EOPNOTSUPP = 95;
+export const EPFNOSUPPORT = 96;
+export const EAFNOSUPPORT = 97;
+export const EADDRINUSE = 98;
+export const EADDRNOTAVAIL = 99;
+export const ENETDOWN = 100;
+export const ENETUNREACH = 101;
+export const ENOBUFS = 105;
+export const ETIMEDOUT = 110;
+export const ECONNREFUSED = 111;
+export const EHOSTUNREACH = 113;
+
+/* NetBSD's messages (lib/libc/gen/errlist.c). */
+export const ERRNO_MESSAGES: Readonly<Record<number, string>> = {
+	[EPERM]: 'Operation not permitted',
+	[ENOENT]: 'No such file or directory',
+	[ESRCH]: 'No such process',
+	[EINTR]: 'Interrupted system call',
+	[EIO]: 'Input/output error',
+	[ENXIO]: 'Device not configured',
+	[E2BIG]: 'Argument list too long',
+	[EBADF]: 'Bad file descriptor',
+	[EAGAIN]: 'Resource temporarily unavailable',
+	[ENOMEM]: 'Cannot allocate memory',
+	[EACCES]: 'Permission denied',
+	[EFAULT]: 'Bad address',
+	[EBUSY]: 'Device busy',
+	[EEXIST]: 'File exists',
+	[ENODEV]: 'Operation not supported by device',
+	[ENOTDIR]: 'Not a directory',
+	[EISDIR]: 'Is a directory',
+	[EINVAL]: 'Invalid argument',
+	[ENFILE]: 'Too many open files in system',
+	[EMFILE]: 'Too many open files',
+	[ENOTTY]: 'Inappropriate ioctl for device',
+	[ENOSPC]: 'No space left on device',
+	[EPIPE]: 'Broken pipe',
+	[ERANGE]: 'Result too large or too small',
+	[ENAMETOOLONG]: 'File name too long',
+	[ENOSYS]: 'Function not implemented',
+	[ELOOP]: 'Too many levels of symbolic links',
+	[EMSGSIZE]: 'Message too long',
+	[EPROTONOSUPPORT]: 'Protocol not supported',
+	[EOPNOTSUPP]: 'Operation not supported',
+	[EPFNOSUPPORT]: 'Protocol family not supported',
+	[EAFNOSUPPORT]: 'Address family not supported by protocol family',
+	[EADDRINUSE]: 'Address already in use',
+	[EADDRNOTAVAIL]: 'Can\'t assign requested address',
+	[ENETDOWN]: 'Network is down',
+	[ENETUNREACH]: 'Network is unreachable',
+	[ENOBUFS]: 'No buffer space available',
+	[ETIMEDOUT]: 'Connection timed out',
+	[ECONNREFUSED]: 'Connection refused',
+	[EHOSTUNREACH]: 'No route to host',
+};

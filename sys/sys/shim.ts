@@ -1,0 +1,74 @@
+/*
+ * The ioctl shim: how a userland request reaches a kernel instance.
+ *
+ * A kernel instance (sys/kern/) listens on the Linux abstract UNIX stream
+ * socket named by shim_socket_name(id).  Abstract names are per network
+ * namespace, so every namespace is its own machine, as a rump kernel is.
+ *
+ * Framing: every message, each way, is a 4-byte big-endian length then
+ * that many bytes of UTF-8 JSON.  One connection may carry any number of
+ * request/reply pairs, strictly alternating.
+ *
+ * A request names an operation:
+ *   ioctl:  a socket ioctl on an interface: request number from
+ *           sys/sys/sockio.ts, interface name, and for SIOC[SG]DRVSPEC the
+ *           ifd_cmd and the externalized proplib dictionary (XML plist
+ *           text) as ifd_data.  ifreq-style arguments travel as fields.
+ *   sysctl: read or write net.wg.* (sysctl(3)).
+ *   ifconf: list the instance's interfaces with their state.
+ *   reboot: halt the instance (rump.halt / reboot(2)).
+ * A reply is an errno (0 on success) plus the out-data.
+ */
+
+/* NetBSD address families, as they appear in ioctl payloads. */
+export const AF_INET = 2;
+export const AF_INET6 = 24;
+
+export function shim_socket_name(id: number): string {
+	return `\0wg-userspace.${id}`;
+}
+
+export interface ShimIfaddr {
+	family: typeof AF_INET | typeof AF_INET6;
+	addr: string;		/* numeric text form */
+	prefixlen: number;
+}
+
+export type ShimRequest =
+	| { op: 'ioctl'; req: number; name: string;
+	    /* SIOC[SG]DRVSPEC */
+	    cmd?: number; data?: string;
+	    /* SIOCSIFFLAGS */
+	    flags?: number;
+	    /* SIOCSIFMTU */
+	    mtu?: number;
+	    /* SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR */
+	    ifaddr?: ShimIfaddr; }
+	| { op: 'sysctl'; name?: string; value?: string }	/* no name: list all */
+	| { op: 'ifconf' }
+	| { op: 'reboot' };
+
+/* The 'ioctl' member of ShimRequest: what ifioctl() and a driver's if_ioctl take. */
+export type ShimIoctlRequest = Extract<ShimRequest, { op: 'ioctl' }>;
+
+export interface ShimIfState {
+	name: string;
+	flags: number;		/* IFF_* from sys/sys/sockio.ts */
+	mtu: number;
+	link_up: boolean;	/* "status: active" */
+	addrs: ShimIfaddr[];
+	ifindex: number;
+}
+
+export interface ShimReply {
+	errno: number;
+	data?: string;			/* SIOCGDRVSPEC: externalized dictionary */
+	flags?: number;			/* SIOCGIFFLAGS */
+	mtu?: number;			/* SIOCGIFMTU */
+	cloners?: string[];		/* SIOCIFGCLONERS */
+	ifs?: ShimIfState[];		/* ifconf, SIOCGIFSTATE */
+	sysctl?: Array<[string, string]>;	/* sysctl: name, value */
+	msg?: string;			/* a detail for the tool's error message */
+}
+
+export const SHIM_MAX_MESSAGE = 64 * 1024 * 1024;

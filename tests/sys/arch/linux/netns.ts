@@ -1,0 +1,79 @@
+/*
+ * A throwaway network namespace for the sys/arch/linux tests and
+ * benchmarks.  enter() moves the calling thread (only it: a netns is
+ * per thread) into it, so the koffi calls made on that thread - tun
+ * attach, ioctls, sockets - act there; Workers started afterwards
+ * inherit it.  ip() runs `ip -n NAME ...`, independent of the caller's
+ * thread.  destroy() leaves and deletes it; it is idempotent and also
+ * runs at process exit, so a failing test never leaves one behind.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { CLONE_NEWNET, O_RDONLY, check, close, open, setns } from '../../../../sys/arch/linux/libc.js';
+
+export interface netns {
+	readonly name: string;
+	enter(): void;
+	leave(): void;
+	ip(...args: string[]): string;
+	destroy(): void;
+}
+
+const live = new Set<netns>();
+process.on('exit', () => {
+	for (const ns of live)
+		ns.destroy();
+});
+
+export function netns_create(tag: string): netns {
+	const name = `wgt-${process.pid}-${tag}`;
+	execFileSync('ip', ['netns', 'add', name]);
+	let self = -1;
+	let fd = -1;
+	let inside = false;
+	const ns: netns = {
+		name,
+		enter(): void {
+			if (inside)
+				return;
+			if (self < 0)
+				self = check(open('/proc/thread-self/ns/net', O_RDONLY), 'open', 'ns/net');
+			if (fd < 0)
+				fd = check(open(`/var/run/netns/${name}`, O_RDONLY), 'open', name);
+			check(setns(fd, CLONE_NEWNET), 'setns', name);
+			inside = true;
+		},
+		leave(): void {
+			if (!inside)
+				return;
+			check(setns(self, CLONE_NEWNET), 'setns', 'original netns');
+			inside = false;
+		},
+		ip(...args: string[]): string {
+			return execFileSync('ip', ['-n', name, ...args], { encoding: 'utf8' });
+		},
+		destroy(): void {
+			if (!live.has(ns))
+				return;
+			live.delete(ns);
+			try {
+				ns.leave();
+			} catch {
+				/* keep going: the namespace must still go */
+			}
+			if (fd >= 0)
+				close(fd);
+			if (self >= 0)
+				close(self);
+			fd = self = -1;
+			try {
+				execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+			} catch {
+				/* already gone */
+			}
+		},
+	};
+	live.add(ns);
+	ns.ip('link', 'set', 'lo', 'up');
+	return ns;
+}

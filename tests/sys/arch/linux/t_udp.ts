@@ -1,0 +1,223 @@
+/*
+ * UDP sockets and datagram I/O over loopback in a throwaway netns:
+ * single sendto/recvfrom and batched recvmmsg/sendmmsg, with endpoints
+ * decoded in place for IPv4 and IPv6.
+ */
+
+import t from 'tap';
+import {
+	EADDRINUSE, EAFNOSUPPORT, EAGAIN, EINVAL, EMSGSIZE, IPPROTO_IPV6, IPV6_V6ONLY, SOL_SOCKET,
+	SO_MARK, SO_RCVBUF, SysError, getsockopt_int,
+} from '../../../../sys/arch/linux/libc.js';
+import {
+	Endpoint, MmsgRing, UdpIo, in6_ntoa, sockaddr_get, sockaddr_put, udp_close, udp_open,
+	udp_open_pair, udp_port, udp_set_mark,
+} from '../../../../sys/arch/linux/udp.js';
+import { netns_create } from './netns.js';
+
+const ns = netns_create('udp');
+t.teardown(() => ns.destroy());
+ns.enter();
+
+const LO4 = new Uint8Array([127, 0, 0, 1]);
+const LO6 = new Uint8Array(16);
+LO6[15] = 1;
+
+const fds: number[] = [];
+t.teardown(() => fds.forEach((fd) => udp_close(fd)));
+const open = (family: 4 | 6, port: number, nonblock = true): number => {
+	const fd = udp_open(family, port, { nonblock });
+	fds.push(fd);
+	return fd;
+};
+
+function err(f: () => unknown): SysError | null {
+	try {
+		f();
+	} catch (e) {
+		return e instanceof SysError ? e : null;
+	}
+	return null;
+}
+
+function fill(b: Uint8Array, seed: number): void {
+	for (let i = 0; i < b.length; i++)
+		b[i] = (i * 7 + seed) & 0xff;
+}
+
+t.test('open, port, options', async (t) => {
+	const a4 = open(4, 0);
+	const p = udp_port(a4);
+	t.ok(p > 0 && p < 65536, 'kernel picked a port');
+	const a6 = open(6, p);
+	t.equal(udp_port(a6), p, 'v6 on the same port');
+	t.equal(getsockopt_int(a6, IPPROTO_IPV6, IPV6_V6ONLY), 1, 'V6ONLY');
+	t.ok(getsockopt_int(a4, SOL_SOCKET, SO_RCVBUF) >= 4 << 20, 'large receive buffer (FORCE as root)');
+	udp_set_mark(a4, 0x51820);
+	t.equal(getsockopt_int(a4, SOL_SOCKET, SO_MARK), 0x51820, 'SO_MARK');
+	t.match(err(() => udp_open(4, p)), { errno: EADDRINUSE, code: 'EADDRINUSE', message: `bind 0.0.0.0:${p}: Address already in use` });
+	t.match(err(() => udp_open(6, p)), { errno: EADDRINUSE, message: `bind [::]:${p}: Address already in use` });
+	t.match(err(() => udp_open(4, 70000)), { errno: EINVAL });
+	t.match(err(() => udp_open(5 as 4, 0)), { errno: EINVAL });
+	t.match(err(() => udp_port(-1)), { errno: 9 });
+
+	const pair = udp_open_pair(0);
+	fds.push(pair.fd4, pair.fd6);
+	t.ok(pair.fd4 >= 0 && pair.fd6 >= 0, 'both families');
+	t.equal(udp_port(pair.fd4), pair.port);
+	t.equal(udp_port(pair.fd6), pair.port);
+	t.match(err(() => udp_open_pair(pair.port)), { errno: EADDRINUSE }, 'a fixed port in use');
+});
+
+t.test('sockaddr encoding', async (t) => {
+	const b = new Uint8Array(32);
+	const ep = new Endpoint();
+	t.equal(sockaddr_put(b, 0, 4, new Uint8Array([192, 0, 2, 1]), 51820), 16);
+	t.same([...b.subarray(0, 8)], [2, 0, 0xca, 0x6c, 192, 0, 2, 1]);
+	t.ok(sockaddr_get(b, 0, ep));
+	t.equal(ep.toString(), '192.0.2.1:51820');
+	const a6 = new Uint8Array(16);
+	a6.set([0x20, 0x01, 0x0d, 0xb8]);
+	a6[15] = 9;
+	t.equal(sockaddr_put(b, 0, 6, a6, 443, 3), 28);
+	t.ok(sockaddr_get(b, 0, ep));
+	t.equal(ep.toString(), '[2001:db8::9%3]:443');
+	const e2 = new Endpoint().set(6, a6, 443, 3);
+	t.ok(e2.equals(ep), 'equals');
+	e2.port = 444;
+	t.notOk(e2.equals(ep), 'port differs');
+	t.ok(new Endpoint().copy(ep).equals(ep), 'copy');
+	b[0] = 1;
+	t.notOk(sockaddr_get(b, 0, ep), 'AF_UNIX is not an endpoint');
+	t.equal(ep.family, 0);
+	t.equal(sockaddr_put(b, 0, 0, a6, 1), 0);
+	t.equal(in6_ntoa(new Uint8Array(16)), '::');
+	t.equal(in6_ntoa(LO6), '::1');
+	t.equal(in6_ntoa(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1])), '::ffff:10.0.0.1');
+	t.equal(in6_ntoa(new Uint8Array([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1])), 'fe80::1:0:0:1');
+});
+
+t.test('single datagrams, IPv4 and IPv6', async (t) => {
+	const r4 = open(4, 0), s4 = open(4, 0);
+	const r6 = open(6, 0), s6 = open(6, 0);
+	const io = new UdpIo(s4, s6);
+	const out = new Uint8Array(new ArrayBuffer(1500));
+	const inb = new Uint8Array(new ArrayBuffer(2048));
+	const src = new Endpoint();
+
+	fill(out, 1);
+	t.equal(io.sendto(4, LO4, udp_port(r4), out, 16, 1420), 1420, 'sent v4');
+	t.equal(io.recvfrom(r4, inb, 100, 1500, src), 1420, 'received v4');
+	t.same(inb.subarray(100, 1520), out.subarray(16, 1436), 'payload at the offsets');
+	t.equal(src.family, 4);
+	t.same(src.addr.subarray(0, 4), LO4);
+	t.equal(src.port, udp_port(s4), 'source port decoded');
+	t.equal(src.toString(), `127.0.0.1:${udp_port(s4)}`);
+
+	fill(out, 2);
+	const dst6 = new Endpoint().set(6, LO6, udp_port(r6));
+	t.equal(io.send_ep(dst6, out, 0, 1280), 1280, 'sent v6');
+	t.equal(io.recvfrom(r6, inb, 0, 2048, src), 1280, 'received v6');
+	t.same(inb.subarray(0, 1280), out.subarray(0, 1280));
+	t.equal(src.family, 6);
+	t.same(src.addr, LO6);
+	t.equal(src.port, udp_port(s6));
+	t.equal(src.toString(), `[::1]:${udp_port(s6)}`);
+
+	t.equal(io.recvfrom(r4, inb, 0, 2048, src), -EAGAIN, 'nothing queued');
+	t.equal(io.sendto(4, LO4, udp_port(r4), out, 1400, 200), -EINVAL, 'range outside the buffer');
+	t.equal(new UdpIo(-1, s6).sendto(4, LO4, 1, out, 0, 1), -EAFNOSUPPORT, 'no v4 socket');
+	t.equal(io.send_ep(new Endpoint(), out, 0, 1), -EAFNOSUPPORT, 'endpoint without a family');
+	t.equal(io.sendto(6, LO4, 1, out, 0, 1), -EINVAL, 'a 4-byte address for IPv6');
+
+	/* Truncation is reported, not silently cut. */
+	t.equal(io.sendto(4, LO4, udp_port(r4), out, 0, 1000), 1000);
+	t.equal(io.recvfrom(r4, inb, 0, 500, src), -EMSGSIZE, 'too long for the buffer');
+	t.equal(io.recvfrom(r4, inb, 0, 2048, src), -EAGAIN, 'and consumed');
+
+	/* A small on-heap typed array works too (its bytes move off-heap once). */
+	const small = new Uint8Array(8);
+	small[0] = 42;
+	t.equal(io.sendto(4, LO4, udp_port(r4), small, 0, 8), 8);
+	t.equal(io.recvfrom(r4, inb, 0, 2048, src), 8);
+	t.equal(inb[0], 42);
+});
+
+t.test('batched: sendmmsg and recvmmsg, both families', async (t) => {
+	const r4 = open(4, 0), r6 = open(6, 0), s4 = open(4, 0), s6 = open(6, 0);
+	const N = 32;
+	const tx = new MmsgRing(N, 1500);
+	const rx = new MmsgRing(N, 2048);
+	const d4 = new Endpoint().set(4, LO4, udp_port(r4));
+	const d6 = new Endpoint().set(6, LO6, udp_port(r6));
+	/* Interleaved families: 4,4,6,6,4,4,... to exercise the run splitting. */
+	for (let i = 0; i < N; i++) {
+		const b = tx.bufs[i];
+		fill(b, i);
+		b[16] = i;
+		tx.prep(i, (i >> 1) & 1 ? d6 : d4, 16, 100 + i);
+	}
+	t.equal(tx.send(s4, s6, N), N, 'all sent');
+	t.equal(tx.dropped, 0);
+
+	const k4 = rx.recv(r4);
+	t.equal(k4, N / 2, 'v4 batch');
+	for (let j = 0; j < k4; j++) {
+		const i = rx.bufs[j][0];
+		t.equal(rx.lens[j], 100 + i, `len of #${i}`);
+		t.equal(rx.eps[j].family, 4);
+		t.equal(rx.eps[j].port, udp_port(s4));
+		t.same(rx.eps[j].addr.subarray(0, 4), LO4);
+	}
+	const seen4 = Array.from({ length: k4 }, (_, j) => rx.bufs[j][0]);
+	t.same(seen4, Array.from({ length: N }, (_, i) => i).filter((i) => !((i >> 1) & 1)), 'v4 packets in order');
+	const k6 = rx.recv(r6);
+	t.equal(k6, N / 2, 'v6 batch');
+	let ok = true;
+	for (let j = 0; j < k6; j++) {
+		const i = rx.bufs[j][0];
+		const want = new Uint8Array(1500);
+		fill(want, i);
+		want[16] = i;
+		const got = rx.bufs[j].subarray(0, rx.lens[j]);
+		if (rx.eps[j].family !== 6 || rx.eps[j].port !== udp_port(s6) || Buffer.compare(got, want.subarray(16, 116 + i)) !== 0)
+			ok = false;
+	}
+	t.ok(ok, 'v6 payloads and sources');
+	t.equal(rx.recv(r4), -EAGAIN, 'drained');
+
+	/* The receive ring's addr() points at the slot bytes. */
+	t.ok(rx.addr(1) - rx.addr(0) === rx.slot_size, 'slot addresses');
+
+	/* max limits the batch; a truncated datagram is flagged -EMSGSIZE. */
+	const small = new MmsgRing(4, 64);
+	for (let i = 0; i < 3; i++)
+		tx.prep(i, d4, 0, i === 1 ? 200 : 10);
+	t.equal(tx.send(s4, s6, 3), 3);
+	t.equal(small.recv(r4, 2), 2, 'max 2');
+	t.same([small.lens[0], small.lens[1]], [10, -EMSGSIZE]);
+	t.equal(small.recv(r4), 1);
+	t.equal(small.lens[0], 10);
+
+	/* A family without a socket is dropped and counted, the rest go. */
+	tx.prep(0, d6, 0, 10);
+	tx.prep(1, d4, 0, 11);
+	t.equal(tx.send(s4, -1, 2), 1, 'only the v4 one');
+	t.equal(tx.dropped, 1);
+	t.equal(tx.last_errno, EAFNOSUPPORT);
+	t.equal(rx.recv(r4), 1);
+	t.equal(rx.lens[0], 11);
+
+	/* The same ring can receive after sending (iovecs are reset). */
+	t.equal(tx.send(-1, -1, 0), 0);
+	t.equal(tx.recv(r4), -EAGAIN);
+	const io = new UdpIo(s4, s6);
+	t.equal(io.sendto(4, LO4, udp_port(r4), rx.bufs[0], 0, 1400), 1400);
+	t.equal(tx.recv(r4), 1);
+	t.equal(tx.lens[0], 1400, 'full slot length after a shorter send');
+});
+
+t.test('bad ring parameters', async (t) => {
+	t.match(err(() => new MmsgRing(0)), { errno: EINVAL });
+	t.match(err(() => new MmsgRing(4, 0)), { errno: EINVAL });
+});

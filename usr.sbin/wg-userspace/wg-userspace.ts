@@ -1,0 +1,414 @@
+/*
+ * wg-userspace(8): run and drive a userspace wg(4) kernel instance.
+ *
+ *	wg-userspace id create | destroy | status
+ *	wg-userspace id ifconfig args ...	ifconfig(8) against instance id
+ *	wg-userspace id wgconfig args ...	wgconfig(8) against instance id
+ *	wg-userspace id sysctl [-n] [-a | name ... | -w name=value ...]
+ *	wg-userspace id debug command args ...	any command, WG_USERSPACE_ID=id
+ *
+ * NetBSD's wg-userspace runs rump_server; here an instance is this same
+ * program started as "wg-userspace id --kernel" (sys/kern/init_main.ts),
+ * which `create` runs as a daemon: detached, standard output and error
+ * appended to the log file (/var/log/wg-userspace.ID.log, or the file
+ * WG_USERSPACE_LOG names).  The daemon tells `create` on a pipe (fd 3,
+ * WG_USERSPACE_READY_FD) when its control socket accepts connections, or
+ * why it could not boot.  Run "wg-userspace id --kernel" by hand (or from a
+ * test) to keep an instance in the foreground, logging to the terminal.
+ *
+ * Instances are per network namespace: ids only have to be unique within
+ * one.  A non-numeric first argument is wireguard-go's interface mode
+ * (wg-quick's WG_QUICK_USERSPACE_IMPLEMENTATION), not implemented yet.
+ */
+
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { constants as os_constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+import { shim_socket_name, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
+import { AF_INET } from '../../sys/sys/shim.js';
+import { ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
+import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
+import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
+import { shim_request } from '../../lib/libc/ioctl.js';
+import { prog_run } from '../../lib/libc/prog.js';
+
+const KERNEL_ARG = '--kernel';
+const READY_FD_ENV = 'WG_USERSPACE_READY_FD';
+const LOG_ENV = 'WG_USERSPACE_LOG';
+const ID_ENV = 'WG_USERSPACE_ID';
+const ID_MAX = 0x7fffffff;
+
+const START_TIMEOUT_MS = 5000;
+const STOP_TIMEOUT_MS = 15000;
+const POLL_MS = 50;
+
+function usage(): never {
+	const p = 'wg-userspace';
+	process.stderr.write(
+	    `usage: ${p} id create\n` +
+	    `       ${p} id destroy\n` +
+	    `       ${p} id status\n` +
+	    `       ${p} id ifconfig args ...\n` +
+	    `       ${p} id wgconfig args ...\n` +
+	    `       ${p} id sysctl [-n] [-a | name ... | -w name=value ...]\n` +
+	    `       ${p} id debug command [args ...]\n`);
+	throw new QuietExit(1);
+}
+
+function wg_userspace_logfile(id: number): string {
+	const env = process.env[LOG_ENV];
+	return env !== undefined && env !== '' ? env : `/var/log/wg-userspace.${id}.log`;
+}
+
+function parse_id(s: string): number {
+	if (!/^[0-9]{1,10}$/.test(s) || Number(s) > ID_MAX)
+		errx(1, `${s}: instance id must be a number from 0 to ${ID_MAX}`);
+	return Number(s);
+}
+
+function need_root(cmd: string): void {
+	if (typeof process.geteuid === 'function' && process.geteuid() !== 0)
+		errx(1, `${cmd}: must be run as root`);
+}
+
+function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/* Is instance id answering in this namespace?  Its pid (SO_PEERCRED) if so, else null. */
+function instance_probe(id: number): Promise<{ pid: number } | null> {
+	return new Promise((resolve) => {
+		const sock = connect({ path: shim_socket_name(id) });
+		sock.once('error', () => {
+			sock.destroy();
+			resolve(null);
+		});
+		sock.once('connect', () => {
+			let pid = 0;
+			try {
+				pid = peercred(socket_fd(sock)).pid;
+			} catch {
+				/* connected is what matters */
+			}
+			sock.destroy();
+			resolve({ pid });
+		});
+	});
+}
+
+/* --- create --- */
+
+/*
+ * Start the kernel detached and wait for its word on the ready pipe: "ready"
+ * once it listens, "error MSG" if it could not boot; its exit or silence
+ * past the timeout is a failure too.
+ */
+async function cmd_create(id: number): Promise<number> {
+	need_root('create');
+	if (await instance_probe(id) !== null)
+		errx(1, `instance ${id} already running`);
+	const logfile = wg_userspace_logfile(id);
+	let logfd: number;
+	try {
+		logfd = openSync(logfile, 'a', 0o640);
+	} catch (e) {
+		errx(1, `${logfile}: ${(e as Error).message}`);
+	}
+	const self = fileURLToPath(import.meta.url);
+	const child = spawn(process.execPath, [self, String(id), KERNEL_ARG], {
+		detached: true,
+		stdio: ['ignore', logfd, logfd, 'pipe'],
+		env: { ...process.env, [READY_FD_ENV]: '3' },
+	});
+	closeSync(logfd);
+	const pipe = child.stdio[3];
+	const word = await new Promise<string>((resolve) => {
+		let text = '';
+		const timer = setTimeout(() => resolve('timeout'), START_TIMEOUT_MS);
+		const done = (w: string): void => {
+			clearTimeout(timer);
+			resolve(w);
+		};
+		child.once('error', (e) => done(`error ${e.message}`));
+		child.once('exit', (code, sig) => done(`error exited with ${sig ?? `status ${code}`} (see ${logfile})`));
+		pipe?.on('data', (b: Buffer) => {
+			text += b.toString('utf8');
+			const nl = text.indexOf('\n');
+			if (nl >= 0)
+				done(text.slice(0, nl));
+		});
+		pipe?.on('error', () => { /* the exit tells */ });
+	});
+	pipe?.destroy();
+	child.unref();
+	if (word === 'ready' && await instance_probe(id) !== null)
+		return 0;
+	if (word === 'timeout' && child.pid !== undefined && child.exitCode === null) {
+		try {
+			process.kill(child.pid, 'SIGKILL');
+		} catch {
+			/* gone meanwhile */
+		}
+		errx(1, `instance ${id} did not start within ${START_TIMEOUT_MS / 1000} s (see ${logfile})`);
+	}
+	errx(1, word.startsWith('error ') ? word.slice(6) : `instance ${id} did not start (see ${logfile})`);
+}
+
+/* --- destroy --- */
+
+async function cmd_destroy(id: number): Promise<number> {
+	need_root('destroy');
+	if (await instance_probe(id) === null)
+		errx(1, `instance ${id} not running`);
+	const r = await shim_request(id, { op: 'reboot' });
+	if (r.errno === ENXIO)
+		errx(1, `instance ${id} not running`);
+	/* EBUSY: a reboot is already under way; wait for it like for ours. */
+	if (r.errno !== 0 && r.errno !== EBUSY)
+		errx(1, `reboot: ${strerror(r.errno)}`);
+	const deadline = Date.now() + STOP_TIMEOUT_MS;
+	while (await instance_probe(id) !== null) {
+		if (Date.now() >= deadline)
+			errx(1, `instance ${id} still running after ${STOP_TIMEOUT_MS / 1000} s`);
+		await sleep(POLL_MS);
+	}
+	return 0;
+}
+
+/* --- status --- */
+
+/* NetBSD <net/if.h> flag names, for snprintb-style "flags=0x8051<UP,...>". */
+const IFFBITS: Array<[number, string]> = [
+	[0x1, 'UP'], [0x2, 'BROADCAST'], [0x4, 'DEBUG'], [0x8, 'LOOPBACK'], [0x10, 'POINTOPOINT'],
+	[0x20, 'NOTRAILERS'], [0x40, 'RUNNING'], [0x80, 'NOARP'], [0x100, 'PROMISC'],
+	[0x200, 'ALLMULTI'], [0x400, 'OACTIVE'], [0x800, 'SIMPLEX'], [0x1000, 'LINK0'],
+	[0x2000, 'LINK1'], [0x4000, 'LINK2'], [0x8000, 'MULTICAST'],
+];
+
+function flags_string(flags: number): string {
+	const names = IFFBITS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n);
+	return `0x${flags.toString(16)}<${names.join(',')}>`;
+}
+
+function if_print(s: ShimIfState): void {
+	let out = `${s.name}: flags=${flags_string(s.flags)} mtu ${s.mtu}\n`;
+	out += `\tstatus: ${s.link_up ? 'active' : 'no carrier'}\n`;
+	for (const a of s.addrs)
+		out += `\t${a.family === AF_INET ? 'inet' : 'inet6'} ${a.addr}/${a.prefixlen}\n`;
+	process.stdout.write(out);
+}
+
+async function cmd_status(id: number): Promise<number> {
+	const p = await instance_probe(id);
+	if (p === null) {
+		process.stdout.write(`instance ${id}: not running\n`);
+		return 1;
+	}
+	process.stdout.write(`instance ${id}: running, pid ${p.pid}\n`);
+	const r = await shim_request(id, { op: 'ifconf' });
+	if (r.errno !== 0)
+		errx(1, `ifconf: ${strerror(r.errno)}`);
+	for (const s of r.ifs ?? [])
+		if_print(s);
+	return 0;
+}
+
+/* --- sysctl --- */
+
+function not_running(id: number, r: ShimReply): void {
+	if (r.errno === ENXIO)
+		errx(1, `instance ${id} not running`);
+}
+
+/*
+ * sysctl(8)'s forms and output: "name = value"; with -w
+ * "name: old -> new"; -n prints values alone.  As NetBSD's, setting
+ * needs -w, and an error on one name does not stop the others.
+ */
+async function cmd_sysctl(id: number, args: string[]): Promise<number> {
+	let aflag = false;
+	let nflag = false;
+	let wflag = false;
+	let i = 0;
+	for (; i < args.length && args[i].startsWith('-') && args[i].length > 1; i++) {
+		if (args[i] === '--') {
+			i++;
+			break;
+		}
+		for (const ch of args[i].slice(1)) {
+			if (ch === 'a')
+				aflag = true;
+			else if (ch === 'n')
+				nflag = true;
+			else if (ch === 'w')
+				wflag = true;
+			else
+				usage();
+		}
+	}
+	const names = args.slice(i);
+	if (aflag && (wflag || names.length > 0))
+		usage();
+	if (wflag && names.length === 0)
+		usage();
+	let status = 0;
+	const show = (entries: Array<[string, string]>): void => {
+		process.stdout.write(entries.map(([n, v]) => (nflag ? `${v}\n` : `${n} = ${v}\n`)).join(''));
+	};
+	if (names.length === 0) {
+		const r = await shim_request(id, { op: 'sysctl' });
+		not_running(id, r);
+		if (r.errno !== 0)
+			errx(1, `sysctl: ${strerror(r.errno)}`);
+		show(r.sysctl ?? []);
+		return 0;
+	}
+	for (const arg of names) {
+		const eq = arg.indexOf('=');
+		const name = eq >= 0 ? arg.slice(0, eq) : arg;
+		if (eq >= 0 && !wflag) {
+			warnx('Must specify -w to set variables');
+			status = 1;
+			continue;
+		}
+		const r = eq >= 0 ?
+		    await shim_request(id, { op: 'sysctl', name, value: arg.slice(eq + 1) }) :
+		    await shim_request(id, { op: 'sysctl', name });
+		not_running(id, r);
+		if (r.errno !== 0) {
+			warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg : `${name}: ${strerror(r.errno)}`);
+			status = 1;
+			continue;
+		}
+		const e = r.sysctl ?? [];
+		if (eq >= 0 && e.length === 2)
+			process.stdout.write(nflag ? `${e[0][1]} -> ${e[1][1]}\n` : `${name}: ${e[0][1]} -> ${e[1][1]}\n`);
+		else
+			show(e);
+	}
+	return status;
+}
+
+/* --- ifconfig, wgconfig, debug --- */
+
+/* Run a program with WG_USERSPACE_ID=id, sharing our stdio; its exit status is ours. */
+function run_with_id(id: number, cmd: string, args: string[]): Promise<number> {
+	return new Promise((resolve) => {
+		const child = spawn(cmd, args, { stdio: 'inherit', env: { ...process.env, [ID_ENV]: String(id) } });
+		child.once('error', (e) => {
+			warnx(`${cmd}: ${e.message}`);
+			resolve(127);
+		});
+		child.once('exit', (code, sig) => {
+			const signo = sig !== null ? (os_constants.signals as Record<string, number>)[sig] ?? 0 : 0;
+			resolve(code ?? 128 + signo);
+		});
+	});
+}
+
+/* A sibling program of the build (obj/sbin/ifconfig/ifconfig.js ...). */
+function run_sibling(id: number, rel: string, args: string[]): Promise<number> {
+	const path = fileURLToPath(new URL(rel, import.meta.url));
+	if (!existsSync(path))
+		errx(1, `${path}: not found (not built?)`);
+	return run_with_id(id, process.execPath, [path, ...args]);
+}
+
+/* --- the kernel itself --- */
+
+/*
+ * "wg-userspace id --kernel": boot the instance in this process and serve
+ * until rebooted.  Not under prog_run: the kernel keeps running through
+ * exceptions (it logs them) instead of exiting on the first.
+ */
+async function kernel_main(idarg: string): Promise<void> {
+	const ready = process.env[READY_FD_ENV];
+	delete process.env[READY_FD_ENV];
+	const ready_fd = ready !== undefined && /^[0-9]+$/.test(ready) ? Number(ready) : -1;
+	const tell = (word: string): void => {
+		if (ready_fd < 0)
+			return;
+		try {
+			writeSync(ready_fd, `${word}\n`);
+			closeSync(ready_fd);
+		} catch {
+			/* whoever waited is gone */
+		}
+	};
+	if (!/^[0-9]{1,10}$/.test(idarg) || Number(idarg) > ID_MAX) {
+		process.stderr.write(`wg-userspace: ${idarg}: instance id must be a number from 0 to ${ID_MAX}\n`);
+		tell(`error ${idarg}: bad instance id`);
+		process.exit(1);
+	}
+	const id = Number(idarg);
+	try {
+		const { kern_boot } = await import('../../sys/kern/init_main.js');
+		await kern_boot(id);
+	} catch (e) {
+		const msg = e instanceof Error ? e.message : String(e);
+		process.stderr.write(`wg-userspace: ${msg}\n`);
+		tell(`error ${msg}`);
+		process.exit(1);
+	}
+	tell('ready');
+}
+
+/* --- main --- */
+
+async function instance_main(id: number, args: string[]): Promise<number> {
+	if (args.length === 0)
+		usage();
+	const [cmd, ...rest] = args;
+	switch (cmd) {
+	case 'create':
+		if (rest.length !== 0)
+			usage();
+		return cmd_create(id);
+	case 'destroy':
+		if (rest.length !== 0)
+			usage();
+		return cmd_destroy(id);
+	case 'status':
+		if (rest.length !== 0)
+			usage();
+		return cmd_status(id);
+	case 'ifconfig':
+		return run_sibling(id, '../../sbin/ifconfig/ifconfig.js', rest);
+	case 'wgconfig':
+		return run_sibling(id, '../../sbin/wgconfig/wgconfig.js', rest);
+	case 'sysctl':
+		return cmd_sysctl(id, rest);
+	case 'debug':
+		if (rest.length === 0)
+			usage();
+		return run_with_id(id, rest[0], rest.slice(1));
+	default:
+		usage();
+	}
+}
+
+/*
+ * wireguard-go's form, "wg-userspace IFNAME": one interface in its own
+ * instance, configured through the UAPI (wg(8), wg-quick(8)).  Later.
+ */
+function ifname_main(ifname: string): never {
+	warnx(`${ifname}: interface mode (wireguard-go IFNAME) is not implemented; the first argument must be an instance id`);
+	usage();
+}
+
+async function main(argv: string[]): Promise<number> {
+	if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help')
+		usage();
+	if (!/^[0-9]+$/.test(argv[0]))
+		ifname_main(argv[0]);
+	return instance_main(parse_id(argv[0]), argv.slice(1));
+}
+
+const argv = process.argv.slice(2);
+if (argv.length === 2 && argv[1] === KERNEL_ARG)
+	void kernel_main(argv[0]);
+else
+	prog_run(main);
