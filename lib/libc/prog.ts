@@ -24,10 +24,8 @@ function prog_report(e: unknown): number {
 }
 
 export function prog_run(main: ProgMain): void {
-	/* A reader that went away (wgconfig wg0 | head -1) is not an error of ours. */
-	process.stdout.on('error', () => {
-		process.exitCode ??= 0;
-	});
+	/* A reader that went away (wgconfig wg0 | head -1) is not an error of ours: drop the rest. */
+	process.stdout.on('error', () => undefined);
 	/* State is unknown after an exception escaped an event callback: stop now. */
 	process.on('uncaughtException', (e) => {
 		process.exit(prog_report(e));

@@ -68,9 +68,36 @@ export function prop_string_create(s: string): PropString {
 	return { type: 'string', value: s };
 }
 
-/* The bytes are referenced, not copied: wipe them only once the object is done with. */
+/*
+ * A copy of the bytes, as NetBSD's prop_data_create_copy and
+ * prop_dictionary_set_data make: the caller may wipe its key buffer at
+ * once.  Whoever holds a dictionary with key material wipes the copy
+ * (prop_data_wipe) when done.
+ */
 export function prop_data_create(bytes: Uint8Array): PropData {
+	return { type: 'data', value: Uint8Array.from(bytes) };
+}
+
+/* The bytes themselves, not a copy (prop_data_create_nocopy): they must outlive the object unchanged. */
+export function prop_data_create_nocopy(bytes: Uint8Array): PropData {
 	return { type: 'data', value: bytes };
+}
+
+/* Zero every data value in o, recursively: key material leaves no copy behind. */
+export function prop_data_wipe(o: PropObject): void {
+	switch (o.type) {
+	case 'data':
+		o.value.fill(0);
+		break;
+	case 'array':
+		o.value.forEach(prop_data_wipe);
+		break;
+	case 'dictionary':
+		o.value.forEach(prop_data_wipe);
+		break;
+	default:
+		break;
+	}
 }
 
 export function prop_number_create_unsigned(v: number | bigint): PropNumber {
@@ -464,7 +491,7 @@ class PropParser {
 			const bytes = b64_pton(empty ? '' : this.text_until_close('data'), true);
 			if (bytes === null)
 				this.fail();
-			return prop_data_create(bytes);
+			return prop_data_create_nocopy(bytes);
 		}
 		case 'integer':
 			if (empty)

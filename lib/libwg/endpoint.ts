@@ -9,11 +9,10 @@
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 
-import { AF_INET, AF_INET6 } from '../../sys/sys/shim.js';
 import { errx } from '../libc/err.js';
 import { inet_pton4, inet_pton6 } from '../libc/inet.js';
 import { strtouint16 } from './strtonum.js';
-import type { WgSockaddr } from './sockaddr.js';
+import type { sockaddr_inet } from './sockaddr.js';
 
 /* NetBSD's gai_strerror(3) texts for what dns.lookup reports. */
 const GAI_MESSAGES: Readonly<Record<string, string>> = {
@@ -51,10 +50,10 @@ function scope_id_parse(zone: string): number | null {
 }
 
 /* A numeric address (with an optional IPv6 zone), or null. */
-export function numeric_sockaddr(addr: string, port: number): WgSockaddr | null {
+export function numeric_sockaddr(addr: string, port: number): sockaddr_inet | null {
 	const v4 = inet_pton4(addr);
 	if (v4 !== null)
-		return { family: AF_INET, addr: v4, port };
+		return { family: 4, addr: v4, port };
 	const pct = addr.indexOf('%');
 	const v6 = inet_pton6(pct < 0 ? addr : addr.slice(0, pct));
 	if (v6 === null)
@@ -66,7 +65,7 @@ export function numeric_sockaddr(addr: string, port: number): WgSockaddr | null 
 			return null;
 		scope_id = s;
 	}
-	return { family: AF_INET6, addr: v6, port, flowinfo: 0, scope_id };
+	return { family: 6, addr: v6, port, scope_id };
 }
 
 /* Split "ADDR:PORT" in the three forms above; errors use NetBSD's words. */
@@ -85,7 +84,7 @@ export function endpoint_split(text: string): { addr: string; port: string } {
 	return { addr: text.slice(0, last), port: text.slice(last + 1) };
 }
 
-export async function endpoint_parse(text: string): Promise<WgSockaddr> {
+export async function endpoint_parse(text: string): Promise<sockaddr_inet> {
 	const { addr, port: port_text } = endpoint_split(text);
 	const port = strtouint16(port_text);
 	if (port === 0)
@@ -95,7 +94,8 @@ export async function endpoint_parse(text: string): Promise<WgSockaddr> {
 		return sa;
 	let res: { address: string; family: number };
 	try {
-		if (addr === '' || addr.includes('%'))
+		/* A host name has no ':' or '%': such text is a bad numeric address, not worth a DNS query. */
+		if (addr === '' || addr.includes(':') || addr.includes('%'))
 			throw Object.assign(new Error('no such host'), { code: 'EAI_NONAME' });
 		res = await lookup(addr);
 	} catch (e) {

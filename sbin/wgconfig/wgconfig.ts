@@ -18,7 +18,7 @@
 
 import {
 	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
-	prop_dictionary_get_data, prop_dictionary_internalize, prop_dictionary_set,
+	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_internalize, prop_dictionary_set,
 	prop_dictionary_set_data, prop_dictionary_set_string, prop_dictionary_set_uint16,
 	prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
@@ -104,7 +104,9 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 }
 
 async function cmd_show_private_key(ifname: string): Promise<number> {
-	print_lines([show_private_key_line(await ioctl_get(ifname))]);
+	const d = await ioctl_get(ifname);
+	print_lines([show_private_key_line(d)]);
+	prop_data_wipe(d);
 	return 0;
 }
 
@@ -114,6 +116,14 @@ async function cmd_show_private_key(ifname: string): Promise<number> {
  */
 async function cmd_show_public_key(ifname: string): Promise<number> {
 	const d = await ioctl_get(ifname);
+	try {
+		return await show_public_key(d);
+	} finally {
+		prop_data_wipe(d);
+	}
+}
+
+async function show_public_key(d: PropDictionary): Promise<number> {
 	let pub = prop_dictionary_get_data(d, WGK_PUBLIC_KEY);
 	if (pub === null) {
 		const priv = prop_dictionary_get_data(d, WGK_PRIVATE_KEY);
@@ -121,7 +131,6 @@ async function cmd_show_public_key(ifname: string): Promise<number> {
 			/* Loaded only here: the crypto backend costs startup time no other command needs. */
 			const { crypto_attach } = await import('../../sys/crypto/crypto_select.js');
 			pub = crypto_attach().public_key(priv);
-			priv.fill(0);
 		}
 	}
 	if (pub !== null && pub.length !== 32)
@@ -136,10 +145,11 @@ async function cmd_set_private_key(ifname: string, args: string[]): Promise<numb
 	const key = wg_read_key_file(args[0]);
 	const d = prop_dictionary_create();
 	prop_dictionary_set_data(d, WGK_PRIVATE_KEY, key);
+	key.fill(0);
 	try {
 		await ioctl_set(ifname, WG_IOCTL_SET_PRIVATE_KEY, d);
 	} finally {
-		key.fill(0);
+		prop_data_wipe(d);
 	}
 	return 0;
 }
@@ -173,7 +183,9 @@ const ADD_PEER_OPTIONS: ReadonlyArray<[string, OptionHandler]> = [
 		prop_dictionary_set(d, WGK_ALLOWEDIPS, prop_array_create(items));
 	}],
 	['--preshared-key=', (v, d) => {
-		prop_dictionary_set_data(d, WGK_PRESHARED_KEY, wg_read_key_file(v));
+		const psk = wg_read_key_file(v);
+		prop_dictionary_set_data(d, WGK_PRESHARED_KEY, psk);
+		psk.fill(0);
 	}],
 	/* Extension: seconds between keepalives, 0 (the default) for none (paper §6.5). */
 	['--persistent-keepalive=', (v, d) => {
@@ -214,7 +226,7 @@ async function cmd_add_peer(ifname: string, args: string[]): Promise<number> {
 		}
 		await ioctl_set(ifname, WG_IOCTL_ADD_PEER, d);
 	} finally {
-		prop_dictionary_get_data(d, WGK_PRESHARED_KEY)?.fill(0);
+		prop_data_wipe(d);
 	}
 	return 0;
 }

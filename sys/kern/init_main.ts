@@ -16,6 +16,8 @@
  * driver's own workers.
  */
 
+import koffi from 'koffi';
+
 import type { ShimRequest } from '../sys/shim.js';
 import { EBUSY, EINVAL, EPERM } from '../sys/errno.js';
 import { type if_clone, if_clone_attach, if_destroy_all, ifconf, ifioctl } from '../net/if.js';
@@ -26,6 +28,24 @@ import { LOG_ERR, LOG_INFO, LOG_NOTICE, log, log_init, log_ratecheck } from './s
 
 /* A reboot that has not finished after this long exits anyway (a driver stuck in destroy). */
 const KERN_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/*
+ * Exit now, without Node's exit path: process.exit() joins every worker
+ * thread, and a worker blocked in a system call (a driver's poll() that
+ * nobody woke) would hold the process forever.  Only for the watchdog; a
+ * clean reboot has stopped the workers and exits normally.
+ * XXX _exit belongs with the other libc bindings in sys/arch/linux/libc.ts.
+ */
+function kern_hard_exit(status: number): never {
+	try {
+		const c_exit = koffi.load('libc.so.6').func('void _exit(int status)') as (s: number) => void;
+		c_exit(status);
+	} catch {
+		/* no libc: the one exit left */
+	}
+	process.kill(process.pid, 'SIGKILL');
+	throw new Error('unreachable');
+}
 
 export interface kern_boot_opts {
 	/* Cloners to attach besides wg (tests attach a dummy one). */
@@ -40,6 +60,8 @@ export interface kern_boot_opts {
 	log_write?: (line: string) => void;
 	/* Called with the exit status once rebooted (default: process.exit). */
 	exit?: (status: number) => void;
+	/* How long a reboot may take before the instance exits anyway, status 1 (default 10 s). */
+	shutdown_timeout_ms?: number;
 }
 
 export interface kern_instance {
@@ -67,17 +89,20 @@ export async function kern_boot(id: number, opts: kern_boot_opts = {}): Promise<
 	log_init({ tag: `wg-userspace.${id}`, write: opts.log_write });
 	const exit = opts.exit ?? ((status: number): void => { process.exit(status); });
 
+	const shutdown_timeout = opts.shutdown_timeout_ms ?? KERN_SHUTDOWN_TIMEOUT_MS;
 	let shutting_down: Promise<void> | null = null;
+	let watchdog: NodeJS.Timeout | undefined;
 	let halted = false;
 
 	/* Interfaces go first, so by the time the socket stops answering their tuns are gone. */
 	const shutdown = (why: string): Promise<void> => {
 		if (shutting_down === null) {
 			log(LOG_NOTICE, 'rebooting: %s', why);
-			const watchdog = setTimeout(() => {
-				log(LOG_ERR, 'reboot did not finish in %d s: exiting', KERN_SHUTDOWN_TIMEOUT_MS / 1000);
-				halt(1);
-			}, KERN_SHUTDOWN_TIMEOUT_MS);
+			watchdog = setTimeout(() => {
+				log(LOG_ERR, 'reboot did not finish in %d ms: exiting', shutdown_timeout);
+				void shim.close();
+				kern_hard_exit(1);
+			}, shutdown_timeout);
 			watchdog.unref();
 			shutting_down = if_destroy_all();
 		}
@@ -89,6 +114,7 @@ export async function kern_boot(id: number, opts: kern_boot_opts = {}): Promise<
 			return;
 		halted = true;
 		void shim.close().then(() => {
+			clearTimeout(watchdog);
 			log(LOG_NOTICE, 'halted');
 			exit(status);
 		});

@@ -21,11 +21,17 @@ import {
 } from '../sys/shim.js';
 import { EADDRINUSE, EINVAL, EIO } from '../sys/errno.js';
 import { peercred, socket_fd } from '../arch/linux/peercred.js';
-import type { kauth_cred } from './kern_auth.js';
+import { type kauth_cred, kauth_cred_isroot } from './kern_auth.js';
 import { LOG_ERR, LOG_WARNING, log, log_ratecheck } from './subr_log.js';
 
-/* At most this many control connections at once; more are refused (closed). */
-export const SHIM_MAX_CONNECTIONS = 256;
+/*
+ * At most this many control connections at once, of which at most
+ * SHIM_MAX_USER_CONNECTIONS from non-root processes; more are closed.  The
+ * difference keeps room for root: an unprivileged user holding idle
+ * connections cannot lock the administrator out.
+ */
+export const SHIM_MAX_CONNECTIONS = 1024;
+export const SHIM_MAX_USER_CONNECTIONS = 256;
 /* Request strings (interface names, sysctl names and values) longer than this are EINVAL. */
 const SHIM_MAX_NAME = 1024;
 
@@ -175,6 +181,7 @@ export class shim_server {
 	private readonly dispatch: shim_dispatch_fn;
 	private server: Server | null = null;
 	private readonly conns = new Set<shim_conn>();
+	private user_conns = 0;
 
 	constructor(id: number, dispatch: shim_dispatch_fn) {
 		this.id = id;
@@ -215,6 +222,7 @@ export class shim_server {
 		for (const c of this.conns)
 			c.sock.destroy();
 		this.conns.clear();
+		this.user_conns = 0;
 		if (server === null)
 			return Promise.resolve();
 		return new Promise((resolve) => server.close(() => resolve()));
@@ -232,9 +240,21 @@ export class shim_server {
 			sock.destroy();
 			return;
 		}
+		const user = !kauth_cred_isroot(cred);
+		if (user && this.user_conns >= SHIM_MAX_USER_CONNECTIONS) {
+			log_ratecheck('shim.maxconn', LOG_WARNING, 'control connection from uid %d pid %d refused: %d open',
+			    cred.uid, cred.pid, this.user_conns);
+			sock.destroy();
+			return;
+		}
 		const c: shim_conn = { sock, cred, chunks: [], buffered: 0, need: -1, busy: false };
 		this.conns.add(c);
-		sock.on('close', () => this.conns.delete(c));
+		if (user)
+			this.user_conns++;
+		sock.on('close', () => {
+			if (this.conns.delete(c) && user)
+				this.user_conns--;
+		});
 		sock.on('data', (chunk: Buffer) => {
 			c.chunks.push(chunk);
 			c.buffered += chunk.length;

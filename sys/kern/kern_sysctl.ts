@@ -22,7 +22,7 @@
  */
 
 import type { ShimReply } from '../sys/shim.js';
-import { EINVAL, EISDIR, ENOENT, EPERM } from '../sys/errno.js';
+import { EEXIST, EINVAL, EISDIR, ENOENT, EPERM } from '../sys/errno.js';
 import { type kauth_cred, kauth_cred_isroot } from './kern_auth.js';
 import { LOG_ERR, LOG_INFO, log } from './subr_log.js';
 
@@ -73,7 +73,7 @@ export function sysctl_createv(path: string, leaf: sysctl_leaf_desc): void {
 			};
 			node.children.set(parts[i], next);
 		} else if (last || next.leaf !== null) {
-			throw Object.assign(new Error(`sysctl_createv: ${path}: name in use`), { errno: 17 });
+			throw Object.assign(new Error(`sysctl_createv: ${path}: name in use`), { errno: EEXIST });
 		}
 		node = next;
 	}

@@ -62,7 +62,6 @@ function log_sanitize(msg: string): string {
 	return msg
 	    .replace(KEY_B64, '$1...')
 	    .replace(KEY_HEX, '$1...')
-	    // eslint-disable-next-line no-control-regex
 	    .replace(/[\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 

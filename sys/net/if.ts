@@ -252,7 +252,7 @@ export function if_list(): ifnet[] {
 export function inet_pton(family: number, s: string): Uint8Array | null {
 	if (family === AF_INET)
 		return isIPv4(s) ? Uint8Array.from(s.split('.').map(Number)) : null;
-	if (family !== AF_INET6 || !isIPv6(s))
+	if (family !== AF_INET6 || !isIPv6(s) || s.includes('%'))	/* no zone ids */
 		return null;
 	const out = new Uint8Array(16);
 	let text = s;

@@ -28,13 +28,13 @@ import type { kauth_cred } from '../kern/kern_auth.js';
 import { sysctl_subscribe, wg_tunables } from '../kern/kern_sysctl.js';
 import type { net_wg_tunables } from '../kern/kern_sysctl.js';
 import { LOG_ERR, LOG_INFO, LOG_DEBUG, log, log_ratecheck } from '../kern/subr_log.js';
-import {
-	E2BIG, EADDRINUSE, EEXIST, EINVAL, EIO, ENOENT, ENOTTY, EPERM,
-} from '../sys/errno.js';
+import { E2BIG, EADDRINUSE, EINVAL, EIO, EPERM } from '../sys/errno.js';
 import { AF_INET, AF_INET6 } from '../sys/shim.js';
 import type { ShimIoctlRequest, ShimReply } from '../sys/shim.js';
 import { sockaddr_decode, sockaddr_encode } from '../sys/socket.js';
-import { IFF_MULTICAST, IFF_POINTOPOINT, IFF_NOARP, SIOCGDRVSPEC, SIOCSDRVSPEC } from '../sys/sockio.js';
+import {
+	IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFMTU,
+} from '../sys/sockio.js';
 import {
 	prop_array_create, prop_data_create, prop_dictionary_create, prop_dictionary_externalize,
 	prop_dictionary_get, prop_dictionary_get_array, prop_dictionary_get_data,
@@ -209,12 +209,15 @@ export class wg_softc implements ifnet {
 			return this.wg_ioctl_set(req.cmd ?? -1, req.data ?? '');
 		case SIOCGDRVSPEC:
 			return this.wg_ioctl_get(kauth_cred_isroot(cred));
-		default:
-			if (req.mtu !== undefined && req.req !== SIOCGDRVSPEC) {
-				/* SIOCSIFMTU: the generic code applies it to the tun; the padding follows. */
-				this.if_mtu = req.mtu;
+		case SIOCSIFMTU:
+			/*
+			 * The generic code applies it to the tun (the request is
+			 * range-checked already); padding follows the MTU.
+			 */
+			if (req.mtu !== undefined)
 				void this.wg_call({ op: 'mtu', mtu: req.mtu });
-			}
+			return null;
+		default:
 			return null;
 		}
 	}
@@ -515,20 +518,15 @@ const wg_cloner: if_clone = {
 		} catch (e) {
 			log(LOG_ERR, '%s: UAPI socket: %s', ifname, (e as Error).message);
 		}
-		log(LOG_INFO, '%s: created', ifname);
 		return sc;
 	},
 	async ifc_destroy(ifp: ifnet): Promise<void> {
 		const sc = ifp as wg_softc;
 		wg_softcs.delete(sc);
 		await sc.wg_destroy();
-		log(LOG_INFO, '%s: destroyed', ifp.if_xname);
 	},
 };
 
 export function wginit(): void {
 	if_clone_attach(wg_cloner);
 }
-
-/* Referenced so that unused-import checks stay quiet where errno names document intent. */
-void [EEXIST, ENOENT, ENOTTY];

@@ -108,7 +108,8 @@ class wg_intr {
 		this.tunfd = init.tunfd;
 		this.tunbuf_addr = ptr_of(this.tunbuf);
 		this.udp = new UdpIo(init.fd4, init.fd6);
-		this.rx = new MmsgRing(BATCH, 2048 + HEADROOM);
+		/* Room for any UDP datagram: no 2048-byte receive limit as NetBSD has. */
+		this.rx = new MmsgRing(BATCH, 65536);
 		const tunables = wg_tunables_default();
 		Object.assign(tunables, init.tunables);
 		const perf = globalThis.performance;
@@ -358,10 +359,8 @@ class wg_intr {
 			}
 			dev.tick();
 		}
-		dev.down();
-		for (const p of dev.peers())
-			dev.peer_remove(p);
-		dev.set_private_key(null);
+		/* Keys wiped, peers gone: nothing of the interface outlives it. */
+		dev.destroy();
 		this.init.port.close();
 	}
 }

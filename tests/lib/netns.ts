@@ -97,25 +97,38 @@ function fmt_cmd(cmd: string[] | string): string {
 	return cmd.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
 }
 
-/* The environment commands see: ours, minus tap's hooks (which would load into every node child). */
+/*
+ * The environment commands see: ours, minus tap's hooks.  tap's
+ * processinfo wraps child_process.spawn and puts its NODE_OPTIONS and
+ * _TAPJS_* back into every child's environment, so filtering here is not
+ * enough: the command wrapper (CLEAN_ENV) drops them again inside the
+ * namespace, and restores NODE_OPTIONS from NST_NODE_OPTIONS.
+ */
 function base_env(): Record<string, string> {
 	const env: Record<string, string> = {};
 	for (const [k, v] of Object.entries(process.env)) {
-		if (v === undefined || /^(TAP|_TAPJS_)/.test(k))
+		if (v === undefined || /^(TAP|_TAPJS_)/.test(k) || k === 'NODE_OPTIONS')
 			continue;
 		env[k] = v;
 	}
-	if (env.NODE_OPTIONS !== undefined) {
-		const kept = env.NODE_OPTIONS.split(/\s+/).filter((o) => o !== '' && !o.includes('@tapjs'));
-		if (kept.length === 0)
-			delete env.NODE_OPTIONS;
-		else
-			env.NODE_OPTIONS = kept.join(' ');
-	}
+	const kept = (process.env.NODE_OPTIONS ?? '').split(/\s+/)
+	    .filter((o) => o !== '' && !o.includes('@tapjs'));
+	if (kept.length > 0)
+		env.NST_NODE_OPTIONS = kept.join(' ');
 	env.PATH = `${OBJ_BIN}:${env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
 	env.LC_ALL = 'C';
 	return env;
 }
+
+/* sh -c script run first in every command: private /run/wireguard, clean environment. */
+const WRAPPER = [
+	'mount --bind "$0" "$1" || exit 126',
+	'shift',
+	'unset NODE_OPTIONS $(env | sed -n "s/^\\(_TAPJS_[A-Za-z0-9_]*\\|TAP[A-Za-z0-9_]*\\)=.*/\\1/p")',
+	'if [ -n "$NST_NODE_OPTIONS" ]; then export NODE_OPTIONS="$NST_NODE_OPTIONS"; fi',
+	'unset NST_NODE_OPTIONS',
+	'exec "$@"',
+].join('\n');
 
 /* Synchronous `ip`, for configuration: fast, and a failure is a harness error. */
 function ip_sync(args: string[]): string {
@@ -301,7 +314,7 @@ export class Host {
 		    : [];
 		return [
 			'ip', 'netns', 'exec', this.ns,
-			'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"', this.rundir, RUN_WIREGUARD,
+			'sh', '-c', WRAPPER, this.rundir, RUN_WIREGUARD,
 			...as_user, ...inner,
 		];
 	}
@@ -474,12 +487,13 @@ function install_exit_hooks(): void {
 	});
 }
 
-function pid_alive(pid: number): boolean {
+/* A zombie counts as dead: it holds no namespace and runs nothing. */
+export function pid_alive(pid: number): boolean {
 	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (e) {
-		return (e as NodeJS.ErrnoException).code === 'EPERM';
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return !/^\d+ \(.*\) Z/s.test(stat);
+	} catch {
+		return false;
 	}
 }
 
@@ -715,7 +729,37 @@ export class Lab {
 		return cap;
 	}
 
+	/*
+	 * What each host looks like (NetBSD's dump in every _cleanup):
+	 * addresses, routes, kernel instance and wg state, capture tails.
+	 * Run at cleanup when the test failed, or always with NST_DEBUG=1.
+	 */
+	async dump(): Promise<void> {
+		const script = [
+			'echo "## ip -br addr"; ip -br addr',
+			'echo "## ip route"; ip route; ip -6 route',
+			'echo "## ifconfig -a"; ifconfig -a 2>&1',
+			'for i in $(ip -o link | sed -n "s/^[0-9]*: \\(wg[0-9]*\\)[:@].*/\\1/p"); do echo "## wgconfig $i"; wgconfig $i 2>&1; done',
+			'echo "## sysctl"; wg-userspace 0 sysctl 2>&1',
+		].join('\n');
+		for (const h of this.hosts.values()) {
+			const r = await h.exec(script, { timeout: 20_000 });
+			const procs = ns_pids(h.ns).map((pid) => `${pid} ${cmdline(pid)}`).join('\n');
+			this.t.comment(`==== ${h.name} (${h.ns}) ====\n${r.stdout}${r.stderr}## processes\n${procs}`);
+		}
+		for (const bg of this.#bg) {
+			if (bg.cmd.startsWith('wire: tcpdump'))
+				this.t.comment(`==== ${bg.cmd} (last 40 lines) ====\n${bg.stdout.split('\n').slice(-41).join('\n')}`);
+		}
+	}
+
 	async cleanup(): Promise<void> {
+		const failed = (this.t as unknown as { counts?: { fail?: number } }).counts?.fail ?? 0;
+		if (failed > 0 || process.env.NST_DEBUG === '1') {
+			try {
+				await this.dump();
+			} catch { /* diagnostics only */ }
+		}
 		for (const stop of this.#captures) {
 			try {
 				await stop();

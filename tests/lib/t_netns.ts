@@ -6,17 +6,8 @@
 
 import t from 'tap';
 import { existsSync, readdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { Lab, OBJ_BIN, count_lines, lab_namespaces, udp_re, type BgProcess } from './netns.js';
-
-function pid_alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-}
+import { spawn, spawnSync } from 'node:child_process';
+import { Lab, OBJ_BIN, count_lines, lab_namespaces, pid_alive, udp_re, wait_until, type BgProcess } from './netns.js';
 
 t.test('two hosts on a segment', async (t) => {
 	let lab_id = '';
@@ -105,15 +96,41 @@ t.test('two hosts on a segment', async (t) => {
 	t.notOk(existsSync(dir), 'temporary directory removed');
 });
 
-t.test('cleanup runs when a test fails', async (t) => {
-	let lab_id = '';
-	const sub = t.test('failing inner test', { todo: 'this one fails on purpose' }, async (t) => {
-		const lab = new Lab(t, 'self');
-		lab_id = lab.id;
-		lab.host('x');
-		throw new Error('deliberate');
+/*
+ * A test process that dies without tap's teardown (exit, SIGTERM) must
+ * still leave nothing behind: the process hooks clean up.
+ */
+for (const how of ['exit', 'SIGTERM'] as const) {
+	t.test(`cleanup on ${how} without teardown`, async (t) => {
+		const netns_url = new URL('./netns.js', import.meta.url).href;
+		const script = `
+			import { Lab } from ${JSON.stringify(netns_url)};
+			const stub = { teardown() {}, equal() {}, ok() {}, comment() {}, fail() {} };
+			const lab = new Lab(stub, 'self');
+			const h = lab.host('x');
+			h.spawn(['sleep', '1000']);
+			console.log(lab.id);
+			if (${JSON.stringify(how)} === 'exit')
+				setTimeout(() => process.exit(0), 200);
+			else
+				setInterval(() => {}, 1000);
+		`;
+		const child = spawn(process.execPath, ['--input-type=module', '-e', script],
+		    { stdio: ['ignore', 'pipe', 'pipe'] });
+		let out = '';
+		let err = '';
+		child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+		child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+		await wait_until(() => out.includes('\n'), 10_000);
+		const id = out.trim();
+		t.match(id, /^nst_self_\d+_1$/, 'child made a lab', { stderr: err });
+		t.ok(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.includes(id), 'its namespace exists');
+		if (how === 'SIGTERM')
+			child.kill('SIGTERM');
+		const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+		    child.on('close', (c, s) => resolve([c, s])));
+		t.ok(how === 'exit' ? code === 0 : signal === 'SIGTERM', `child ended by ${how}`, { code, signal, stderr: err });
+		t.notOk(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.includes(id),
+		    'no namespace remains');
 	});
-	await sub;
-	t.equal(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.includes(lab_id), false,
-	    'namespaces gone after a throwing test');
-});
+}

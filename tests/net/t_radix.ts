@@ -147,6 +147,58 @@ t.test('static: overlapping prefixes, replacement, maskself, /0', async (t) => {
 	t.equal(tb.match('8.8.8.8'), undefined, 'no default route any more');
 });
 
+t.test('static: an identical prefix moves to the new value everywhere', async (t) => {
+	const a = { name: 'a' };
+	const b = { name: 'b' };
+	const tb = new Table();
+	tb.insert(a, '10.20.30.40', 32);	/* alone: a tail under the root */
+	tb.insert(a, '10.20.30.64', 27);	/* with the next two: expanded in nodes */
+	tb.insert(a, '10.20.30.72', 29);
+	tb.insert(a, '10.0.0.0', 8);		/* 256 root slots */
+	tb.insert(a, 'fd00:1::', 32);
+	t.equal(tb.insert(b, '10.20.30.40', 32), a);
+	t.equal(tb.insert(b, '10.20.30.64', 27), a);
+	t.equal(tb.insert(b, '10.0.0.0', 8), a);
+	t.equal(tb.insert(b, 'fd00:1::', 32), a);
+	t.equal(tb.match('10.20.30.40'), b, 'tail');
+	t.equal(tb.match('10.20.30.65'), b, 'expanded /27');
+	t.equal(tb.match('10.20.30.95'), b, 'expanded /27, last slot');
+	t.equal(tb.match('10.20.30.73'), a, 'the /29 inside it keeps its value');
+	t.equal(tb.match('10.255.0.1'), b, 'root slots of the /8');
+	t.equal(tb.match('fd00:1::1'), b, 'v6');
+	t.equal(tb.insert(b, '10.20.30.40', 32), b, 'same value again: no change');
+	const left: string[] = [];
+	tb.v4.rn_walkvalue(a, (x, c) => left.push(`${fmt(x)}/${c}`));
+	t.same(left, ['10.20.30.72/29']);
+	const moved: string[] = [];
+	tb.v4.rn_walkvalue(b, (x, c) => moved.push(`${fmt(x)}/${c}`));
+	t.same(moved, ['10.20.30.40/32', '10.20.30.64/27', '10.0.0.0/8'], 'insertion order of the moves');
+	t.equal(tb.remove_peer(a), 1);
+	t.equal(tb.match('10.20.30.73'), b, 'the /27 shows through');
+	t.equal(tb.remove_peer(b), 4);
+	t.equal(tb.count, 0);
+});
+
+t.test('per-value ring survives deleting its first and last prefixes', async (t) => {
+	const a = { name: 'a' };
+	const b = { name: 'b' };
+	const tr = new RadixTree<Peer>(32);
+	for (const s of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'])
+		tr.rn_addroute(ip(s), 32, a);
+	tr.rn_addroute(ip('10.0.0.9'), 32, b);
+	t.equal(tr.rn_delete(ip('10.0.0.1'), 32), a, 'first');
+	t.equal(tr.rn_delete(ip('10.0.0.4'), 32), a, 'last');
+	/* Reuse the freed entries for the other value. */
+	tr.rn_addroute(ip('10.0.0.5'), 32, b);
+	tr.rn_addroute(ip('10.0.0.6'), 32, b);
+	const got: string[] = [];
+	tr.rn_walkvalue(a, (x) => got.push(fmt(x)));
+	t.same(got, ['10.0.0.2', '10.0.0.3']);
+	t.equal(tr.rn_delete_value(a), 2);
+	t.equal(tr.rn_delete_value(b), 3);
+	t.equal(tr.count, 0);
+});
+
 t.test('static: per-peer removal then negative lookups', async (t) => {
 	const a = { name: 'a' };
 	const b = { name: 'b' };
@@ -513,6 +565,23 @@ t.test('deletion reuses memory', async (t) => {
 	    `memory after 30000 delete/insert pairs: ${tr.rn_memsize()} <= 2 x ${full}`);
 	t.equal(tr.rn_delete_value(p), live.length);
 	t.equal(tr.rn_memsize(), empty, 'an empty tree drops back to its initial size');
+
+	/* The same with a fresh value on every insert: value numbers are reused too. */
+	const vals: Peer[] = [];
+	for (let i = 0; i < 1000; i++) {
+		vals.push({ name: `v${i}` });
+		tr.rn_addroute(live[i], 32, vals[i]);
+	}
+	const full2 = tr.rn_memsize();
+	for (let i = 0; i < 20000; i++) {
+		const k = rnd() % 1000;
+		tr.rn_delete_value(vals[k]);
+		vals[k] = { name: `w${i}` };
+		tr.rn_addroute(live[k], 32, vals[k]);
+	}
+	t.equal(tr.count, 1000);
+	t.ok(tr.rn_memsize() <= full2 * 1.5,
+	    `memory after 20000 value replacements: ${tr.rn_memsize()} <= 1.5 x ${full2}`);
 });
 
 /* ---- (c) bad input ---- */

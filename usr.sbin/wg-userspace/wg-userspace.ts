@@ -120,6 +120,7 @@ async function cmd_create(id: number): Promise<number> {
 	const self = fileURLToPath(import.meta.url);
 	const child = spawn(process.execPath, [self, String(id), KERNEL_ARG], {
 		detached: true,
+		cwd: '/',	/* a daemon holds no directory busy */
 		stdio: ['ignore', logfd, logfd, 'pipe'],
 		env: { ...process.env, [READY_FD_ENV]: '3' },
 	});

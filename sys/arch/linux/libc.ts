@@ -21,6 +21,10 @@
  * memory that never moves: ArrayBuffer and SharedArrayBuffer backing
  * stores (never transfer or detach such a buffer while it is in use).
  *
+ * Every descriptor made here is close-on-exec (open, socket and eventfd
+ * add O_CLOEXEC / SOCK_CLOEXEC / EFD_CLOEXEC): a child spawned by the
+ * kernel instance must not inherit a tun or the listen sockets.
+ *
  * koffi loads in every worker_thread; each isolate gets its own
  * instance of this module and its own scratch buffers, so nothing here
  * is shared between threads.  errno is per thread as well.
@@ -144,6 +148,8 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENOSPC = 28;
+export const ENXIO = 6;
+export const ENOTSOCK = 88;
 export const EMSGSIZE = 90;
 export const EAFNOSUPPORT = 97;
 export const EADDRINUSE = 98;
@@ -177,11 +183,13 @@ export function strerror(err: number): string {
 export function errno_name(err: number): string {
 	if (err < 0)
 		err = -err;
+	let n = '';
 	try {
-		return getSystemErrorName(-err);
+		n = getSystemErrorName(-err);
 	} catch {
-		return `E${err}`;
+		/* not an errno Node knows */
 	}
+	return /^E[A-Z0-9]+$/.test(n) ? n : `E${err}`;
 }
 
 /*
@@ -252,6 +260,10 @@ export function write(fd: number, buf: ptr_t, len: number): number {
 	return rv(c_write(fd, buf, len));
 }
 
+/*
+ * Unchecked: the caller guarantees [addr, addr+len) lies in a buffer it
+ * owns (a wrong range is memory corruption, not an error code).
+ */
 export function read_addr(fd: number, addr: number, len: number): number {
 	return rv(c_read_addr(fd, addr, len));
 }

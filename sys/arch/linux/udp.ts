@@ -394,7 +394,7 @@ export class MmsgRing {
 	private dirty = true;		/* iovecs not in receive shape */
 
 	constructor(n = 64, slot_size = 2048, shared = false) {
-		if (!Number.isInteger(n) || n < 1 || n > 1024 || !Number.isInteger(slot_size) || slot_size < 1)
+		if (!Number.isInteger(n) || n < 1 || n > 1024 || !Number.isInteger(slot_size) || slot_size < 1 || slot_size > (1 << 20))
 			throw new SysError('MmsgRing', EINVAL, `n ${n} slot_size ${slot_size}`);
 		slot_size = (slot_size + 15) & ~15;
 		this.n = n;
@@ -427,7 +427,19 @@ export class MmsgRing {
 
 	/* The address of slot i's byte off, for read_addr/write_addr on a tun. */
 	addr(i: number, off = 0): number {
+		this.check_slot(i);
+		if (off < 0 || off > this.slot_size)
+			throw new RangeError(`MmsgRing: offset ${off} outside a ${this.slot_size}-byte slot`);
 		return this.data_addr + i * this.slot_size + off;
+	}
+
+	/*
+	 * A slot index out of range would aim the kernel at memory outside
+	 * the ring: a programming error, thrown as such.
+	 */
+	private check_slot(i: number): void {
+		if (!(i >= 0 && i < this.n) || (i | 0) !== i)
+			throw new RangeError(`MmsgRing: slot ${i} outside 0..${this.n - 1}`);
 	}
 
 	private iov_set(i: number, off: number, len: number): void {
@@ -454,6 +466,9 @@ export class MmsgRing {
 			this.reset_iov();
 		if (max > this.n)
 			max = this.n;
+		if (!(max >= 1))
+			return 0;
+		max |= 0;
 		const w = this.w;
 		for (let i = 0; i < max; i++)
 			w[((i * SIZEOF_MMSGHDR) >> 2) + 2] = NAME_SLOT;
@@ -476,11 +491,16 @@ export class MmsgRing {
 	}
 
 	prep_to(i: number, family: number, addr: Uint8Array, port: number, off: number, len: number, scope_id = 0): void {
+		this.check_slot(i);
 		const m = (i * SIZEOF_MMSGHDR) >> 2;
 		this.w[m + 2] = sockaddr_put(this.mem, this.names_off + i * NAME_SLOT, family, addr, port, scope_id);
 		this.fam[i] = family === 4 || family === 6 ? family : 0;
-		if (off < 0 || len < 0 || off + len > this.slot_size)
-			len = 0, off = 0, this.fam[i] = 0;
+		if (off < 0 || len < 0 || off + len > this.slot_size || addr.length < (family === 4 ? 4 : 16)) {
+			/* Out of the slot, or a short address: send() drops it. */
+			len = 0;
+			off = 0;
+			this.fam[i] = 0;
+		}
 		this.iov_set(i, off, len);
 		this.dirty = true;
 	}
@@ -495,6 +515,7 @@ export class MmsgRing {
 		if (count > this.n)
 			count = this.n;
 		let sent = 0;
+		count |= 0;
 		let i = 0;
 		this.last_errno = 0;
 		while (i < count) {

@@ -53,7 +53,8 @@ export class WgPeer {
 	/* DH(S_priv, S_pub peer), null without a private key or for a low-order key. */
 	precomputed_ss: Uint8Array | null = null;
 	endpoint: WgEndpoint | null = null;
-	readonly allowed_ips: WgAllowedIp[] = [];
+	/* Masked prefixes in insertion order (the radix trees hold the routing). */
+	readonly allowed_ips = new Map<string, WgAllowedIp>();
 	persistent_keepalive = 0;
 
 	readonly handshake: WgHandshake;
@@ -67,6 +68,8 @@ export class WgPeer {
 	tx_bytes = 0;
 	/* Wall clock (ms) of the last completed handshake; 0 for never. */
 	last_handshake_wall = 0;
+	/* Monotonic ms of the last authenticated packet we sent (any type). */
+	last_sent_authenticated = -Infinity;
 	/* Monotonic ms of the last initiation we sent (Linux last_sent_handshake). */
 	last_sent_handshake = -Infinity;
 

@@ -141,6 +141,7 @@ export function wg_timers_data_received(sc: WgSoftc, peer: WgPeer): void {
 
 /* Anything authenticated went out: no passive keepalive needed. */
 export function wg_timers_any_authenticated_packet_sent(sc: WgSoftc, peer: WgPeer): void {
+	peer.last_sent_authenticated = sc.clock.now();
 	if (peer.t_send_keepalive !== Infinity) {
 		peer.t_send_keepalive = Infinity;
 		wg_timers_update(sc, peer);

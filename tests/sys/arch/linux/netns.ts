@@ -5,7 +5,8 @@
  * attach, ioctls, sockets - act there; Workers started afterwards
  * inherit it.  ip() runs `ip -n NAME ...`, independent of the caller's
  * thread.  destroy() leaves and deletes it; it is idempotent and also
- * runs at process exit, so a failing test never leaves one behind.
+ * runs at process exit and on SIGTERM/SIGINT/SIGHUP, so a failing or
+ * timed-out test does not leave one behind.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -20,10 +21,20 @@ export interface netns {
 }
 
 const live = new Set<netns>();
-process.on('exit', () => {
+const destroy_all = (): void => {
 	for (const ns of live)
 		ns.destroy();
-});
+};
+process.on('exit', destroy_all);
+/* A test runner's timeout kill skips 'exit': clean up, then die of the same signal. */
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+	const h = (): void => {
+		destroy_all();
+		process.removeListener(sig, h);
+		process.kill(process.pid, sig);
+	};
+	process.on(sig, h);
+}
 
 export function netns_create(tag: string): netns {
 	const name = `wgt-${process.pid}-${tag}`;

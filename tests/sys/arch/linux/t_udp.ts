@@ -220,4 +220,19 @@ t.test('batched: sendmmsg and recvmmsg, both families', async (t) => {
 t.test('bad ring parameters', async (t) => {
 	t.match(err(() => new MmsgRing(0)), { errno: EINVAL });
 	t.match(err(() => new MmsgRing(4, 0)), { errno: EINVAL });
+	const ring = new MmsgRing(4, 100);
+	t.equal(ring.slot_size, 112, 'slots rounded up to 16 bytes');
+	const ep = new Endpoint().set(4, LO4, 9);
+	t.throws(() => ring.prep(4, ep, 0, 1), RangeError, 'slot past the end');
+	t.throws(() => ring.prep(-1, ep, 0, 1), RangeError);
+	t.throws(() => ring.prep(1.5, ep, 0, 1), RangeError);
+	t.throws(() => ring.addr(4), RangeError);
+	t.throws(() => ring.addr(0, 113), RangeError);
+	t.equal(ring.addr(3, 112) - ring.addr(0), 4 * 112, 'the end of the last slot is addressable');
+	const s4 = open(4, 0);
+	ring.prep(0, ep, 100, 20);
+	ring.prep_to(1, 4, new Uint8Array(2), 9, 0, 10);
+	t.equal(ring.send(s4, -1, 2), 0, 'out-of-slot range and short address are dropped');
+	t.equal(ring.dropped, 2);
+	t.equal(ring.recv(s4, 0), 0, 'max 0');
 });

@@ -1,0 +1,290 @@
+/*
+ * The receiving side (Linux receive.c; NetBSD wg_input): dispatch by
+ * message type, the handshake control path with its DoS defences
+ * (mac1, cookies and rate limiting under load, paper §6.6), and the
+ * transport data path:
+ *
+ *   receiver index -> keypair -> age and counter limits -> open ->
+ *   replay window -> roaming, key confirmation, timers -> keepalive or
+ *   IP packet: header check, trim to its length, the inner SOURCE must
+ *   route back to the same peer (cryptokey routing, paper §2) -> tun.
+ *
+ * Every way out of here that is not a delivered packet or a handled
+ * message increments one counter.  Nothing is allocated per data
+ * packet, except a copy of the source endpoint when it changes.
+ */
+
+import { MAC_INVALID, MAC_VALID_WITH_COOKIE } from './cookie.js';
+import {
+	DATA_OFF_COUNTER, DATA_OFF_PAYLOAD, DATA_OFF_RECEIVER, INIT_OFF_MAC1, INIT_OFF_SENDER,
+	MSG_COOKIE, MSG_COOKIE_LEN, MSG_DATA, MSG_DATA_HDR_LEN, MSG_INITIATION, MSG_RESPONSE,
+	RESP_OFF_MAC1, RESP_OFF_SENDER, WG_TAG_LEN, COOKIE_OFF_RECEIVER, le32_get, le64_get_safe,
+	wg_msg_classify,
+} from './messages.js';
+import {
+	type WgKeypair, wg_keypairs_received_with, wg_noise_begin_session,
+	wg_noise_consume_initiation, wg_noise_consume_response,
+} from './noise.js';
+import { type WgEndpoint, type WgPeer, wg_endpoint_copy, wg_endpoint_equal } from './peer.js';
+import { INDEX_KEYPAIR } from './peerlookup.js';
+import {
+	wg_keypair_add, wg_keypair_drop, wg_send_handshake_response, wg_send_keepalive,
+	wg_send_queued_handshake_initiation, wg_send_staged,
+} from './send.js';
+import type { WgSoftc } from './softc.js';
+import {
+	wg_timers_any_authenticated_packet_received, wg_timers_any_authenticated_packet_traversal,
+	wg_timers_data_received, wg_timers_handshake_complete, wg_timers_session_derived,
+} from './timers.js';
+
+/* Roaming (paper §6.5): the endpoint follows the last authenticated packet. */
+function wg_peer_set_endpoint_from(sc: WgSoftc, peer: WgPeer, src: WgEndpoint): void {
+	if (peer.endpoint !== null && wg_endpoint_equal(peer.endpoint, src))
+		return;
+	const ep = wg_endpoint_copy(src);
+	peer.endpoint = ep;
+	sc.io.event({ type: 'endpoint_changed', peer, endpoint: ep });
+}
+
+function handshake_complete(sc: WgSoftc, peer: WgPeer): void {
+	wg_timers_handshake_complete(sc, peer);
+	sc.count('hs_complete');
+	if (sc.tunables.debug !== 0)
+		sc.log('debug', `peer ${peer.id}: handshake complete`);
+	sc.io.event({ type: 'handshake_complete', peer });
+}
+
+/*
+ * The DoS gate for handshake messages (paper §5.4.7, §6.6): mac1 always;
+ * under load, mac2 must carry a cookie for this source (else we answer
+ * with a cookie reply) and the source must be within its rate.
+ */
+function wg_handshake_gate(sc: WgSoftc, buf: Uint8Array, off: number, mac1_off: number,
+    sender_off: number, src: WgEndpoint, now: number): boolean {
+	sc.load.record(now);
+	const under_load = sc.tunables.force_underload || sc.load.under_load(now);
+	const st = sc.cookie_checker.validate(buf, off, mac1_off, src, under_load, now);
+	if (st === MAC_INVALID) {
+		sc.count('rx_bad_mac1');
+		return false;
+	}
+	if (!under_load)
+		return true;
+	if (st !== MAC_VALID_WITH_COOKIE) {
+		const reply = sc.hsbuf;
+		if (sc.cookie_checker.create_reply(reply, buf, off, mac1_off,
+		    le32_get(buf, off + sender_off), src, now)) {
+			try {
+				sc.io.udp_send(src, reply, 0, MSG_COOKIE_LEN);
+				sc.count('cookie_sent');
+				if (sc.tunables.debug !== 0)
+					sc.log('debug', 'under load: answered a handshake message with a cookie');
+			} catch {
+				sc.count('tx_error');
+			}
+		}
+		return false;
+	}
+	if (!sc.ratelimiter.allow(src.family, src.addr, now)) {
+		sc.count('hs_ratelimited');
+		return false;
+	}
+	return true;
+}
+
+function wg_handle_msg_init(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
+    src: WgEndpoint): void {
+	const now = sc.clock.now();
+	if (!wg_handshake_gate(sc, buf, off, INIT_OFF_MAC1, INIT_OFF_SENDER, src, now))
+		return;
+	const r = wg_noise_consume_initiation(sc.crypto, sc.ident, buf, off, (rs) => {
+		const peer = sc.pubkeys.lookup(rs);
+		return peer === undefined ? undefined : { hs: peer.handshake, ss: peer.precomputed_ss };
+	}, now);
+	if (typeof r === 'string') {
+		sc.count(r);
+		return;
+	}
+	const peer = r.peer;
+	sc.count('hs_init_rx');
+	peer.rx_bytes += len;
+	wg_peer_set_endpoint_from(sc, peer, src);
+	wg_send_handshake_response(sc, peer);
+	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_traversal(sc, peer);
+}
+
+function wg_handle_msg_resp(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
+    src: WgEndpoint): void {
+	const now = sc.clock.now();
+	if (!wg_handshake_gate(sc, buf, off, RESP_OFF_MAC1, RESP_OFF_SENDER, src, now))
+		return;
+	const r = wg_noise_consume_response(sc.crypto, sc.ident, buf, off, sc.index,
+	    (hs) => hs.peer.preshared_key);
+	if (typeof r === 'string') {
+		sc.count(r);
+		return;
+	}
+	const peer = r.peer;
+	sc.count('hs_resp_rx');
+	peer.rx_bytes += len;
+	wg_peer_set_endpoint_from(sc, peer, src);
+	const kp = wg_noise_begin_session(sc.crypto, r, sc.index, now);
+	if (kp !== null) {
+		wg_keypair_add(sc, peer, kp);
+		wg_timers_session_derived(sc, peer);
+		handshake_complete(sc, peer);
+		/* Flush what waited; with nothing queued this confirms the session to the responder. */
+		wg_send_keepalive(sc, peer);
+	} else {
+		sc.count('hs_bad_state');
+	}
+	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_traversal(sc, peer);
+}
+
+function wg_handle_msg_cookie(sc: WgSoftc, buf: Uint8Array, off: number): void {
+	const e = sc.index.lookup(le32_get(buf, off + COOKIE_OFF_RECEIVER));
+	if (e === undefined) {
+		sc.count('rx_bad_index');
+		return;
+	}
+	sc.count('hs_cookie_rx');
+	if (e.peer.cookie.consume_reply(buf, off, sc.clock.now()))
+		sc.count('cookie_rx');
+	else
+		sc.count('hs_bad_cookie');
+}
+
+/* Receive-side rekey (paper §6.2): our session nears REJECT_AFTER_TIME, once. */
+function keep_key_fresh_recv(sc: WgSoftc, peer: WgPeer, now: number): void {
+	if (peer.sent_lastminute_handshake)
+		return;
+	const kp = peer.keypairs.current;
+	const t = sc.tunables;
+	if (kp !== null && kp.sending_valid && kp.i_am_initiator &&
+	    now >= kp.birth + (t.reject_after_time - t.keepalive_timeout - t.rekey_timeout) * 1000) {
+		peer.sent_lastminute_handshake = true;
+		wg_send_queued_handshake_initiation(sc, peer, false);
+	}
+}
+
+function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
+    src: WgEndpoint): void {
+	const e = sc.index.lookup(le32_get(buf, off + DATA_OFF_RECEIVER));
+	if (e === undefined || e.index_kind !== INDEX_KEYPAIR) {
+		sc.count('rx_bad_index');
+		return;
+	}
+	const kp: WgKeypair = e;
+	const peer = kp.peer;
+	const t = sc.tunables;
+	const now = sc.clock.now();
+	if (!kp.receiving_valid || now >= kp.birth + t.reject_after_time * 1000 ||
+	    kp.replay.next >= t.reject_after_messages) {
+		sc.count('rx_key_expired');
+		return;
+	}
+	const counter = le64_get_safe(buf, off + DATA_OFF_COUNTER);
+	if (counter < 0) {
+		sc.count('rx_replay');
+		return;
+	}
+	const clen = len - MSG_DATA_HDR_LEN;
+	const plen = clen - WG_TAG_LEN;
+	const rx = sc.rxbuf;
+	if (plen > rx.length) {
+		sc.count('rx_bad_size');
+		return;
+	}
+	if (!sc.crypto.aead_open_into(kp.recv_key, counter, buf, off + DATA_OFF_PAYLOAD, clen, null, rx, 0)) {
+		sc.count('rx_auth_fail');
+		return;
+	}
+	/* After authentication only: a forged counter must not move the window. */
+	if (!kp.replay.validate(counter, t.reject_after_messages)) {
+		sc.count('rx_replay');
+		return;
+	}
+
+	wg_peer_set_endpoint_from(sc, peer, src);
+	if (wg_keypairs_received_with(peer.keypairs, kp, (old) => wg_keypair_drop(sc, old))) {
+		/* Key confirmation: the responder's handshake is complete. */
+		handshake_complete(sc, peer);
+		wg_send_staged(sc, peer);
+	}
+	keep_key_fresh_recv(sc, peer, now);
+	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_traversal(sc, peer);
+
+	if (plen === 0) {
+		peer.rx_bytes += len;
+		sc.count('rx_keepalive');
+		return;
+	}
+	wg_timers_data_received(sc, peer);
+	/*
+	 * NetBSD's rule (wg_handle_msg_data), kept beside Linux's timer: data
+	 * after we have been silent for KEEPALIVE_TIMEOUT is answered with a
+	 * keepalive at once.  At most one per timeout; NetBSD's t_misc
+	 * wg_keepalive depends on it.
+	 */
+	if (now >= peer.last_sent_authenticated + t.keepalive_timeout * 1000)
+		wg_send_keepalive(sc, peer);
+
+	/* The plaintext must be one IPv4 or IPv6 packet; trim the padding by its length. */
+	let plen_ip: number;
+	let match: WgPeer | undefined;
+	const v = rx[0] >> 4;
+	if (v === 4 && plen >= 20) {
+		plen_ip = (rx[2] << 8) | rx[3];
+		if (plen_ip < 20 || plen_ip > plen) {
+			sc.count('rx_bad_inner');
+			return;
+		}
+		match = sc.aip4.rn_match(rx, 12);
+	} else if (v === 6 && plen >= 40) {
+		plen_ip = ((rx[4] << 8) | rx[5]) + 40;
+		if (plen_ip > plen) {
+			sc.count('rx_bad_inner');
+			return;
+		}
+		match = sc.aip6.rn_match(rx, 8);
+	} else {
+		sc.count('rx_bad_inner');
+		return;
+	}
+	if (match !== peer) {
+		sc.count('rx_bad_src');
+		return;
+	}
+	peer.rx_bytes += len;
+	sc.count('rx_data');
+	sc.io.tun_write(rx, 0, plen_ip);
+}
+
+/* One UDP datagram from `src`.  Never throws. */
+export function wg_input(sc: WgSoftc, buf: Uint8Array, off: number, len: number, src: WgEndpoint): void {
+	if (!sc.up) {
+		sc.count('rx_down');
+		return;
+	}
+	const cls = wg_msg_classify(buf, off, len);
+	switch (cls) {
+	case MSG_DATA:
+		wg_handle_msg_data(sc, buf, off, len, src);
+		return;
+	case MSG_INITIATION:
+		wg_handle_msg_init(sc, buf, off, len, src);
+		return;
+	case MSG_RESPONSE:
+		wg_handle_msg_resp(sc, buf, off, len, src);
+		return;
+	case MSG_COOKIE:
+		wg_handle_msg_cookie(sc, buf, off);
+		return;
+	default:
+		sc.count(cls);
+		return;
+	}
+}

@@ -1,0 +1,96 @@
+/*
+ * Complete WireGuard handshakes per second on one core: initiation
+ * create + consume, response create + consume, both sessions derived,
+ * mac1 added and checked on both messages.  One JSON line per backend
+ * measured (sodium always; noble too when WG_BENCH_NOBLE=1, it is slow).
+ */
+
+import type { WgCrypto, WgCryptoBackend } from '../../sys/crypto/crypto.js';
+import { crypto_attach } from '../../sys/crypto/crypto_select.js';
+import { WgCookieChecker, WgCookieState } from '../../sys/net/wg/cookie.js';
+import { INIT_OFF_MAC1, MSG_INITIATION_LEN, MSG_RESPONSE_LEN, RESP_OFF_MAC1 } from '../../sys/net/wg/messages.js';
+import {
+	type WgHandshake, type WgKeypair, wg_noise_begin_session, wg_noise_consume_initiation,
+	wg_noise_consume_response, wg_noise_create_initiation, wg_noise_create_response,
+} from '../../sys/net/wg/noise.js';
+import { WgPeer } from '../../sys/net/wg/peer.js';
+import { WgIndexTable } from '../../sys/net/wg/peerlookup.js';
+
+function bench(backend: WgCryptoBackend, seconds: number): number {
+	const c: WgCrypto = crypto_attach(backend);
+	const i_priv = c.generate_private_key();
+	const r_priv = c.generate_private_key();
+	const i_id = { private_key: i_priv, public_key: c.public_key(i_priv) };
+	const r_id = { private_key: r_priv, public_key: c.public_key(r_priv) };
+	const i_peer = new WgPeer(c, r_id.public_key, 'r');
+	const r_peer = new WgPeer(c, i_id.public_key, 'i');
+	const i_ss = c.dh(i_priv, r_id.public_key);
+	const r_ss = c.dh(r_priv, i_id.public_key);
+	const i_idx = new WgIndexTable<WgHandshake | WgKeypair>(c);
+	const r_idx = new WgIndexTable<WgHandshake | WgKeypair>(c);
+	const i_check = new WgCookieChecker(c);
+	i_check.set_public_key(i_id.public_key);
+	const r_check = new WgCookieChecker(c);
+	r_check.set_public_key(r_id.public_key);
+	const i_cookie = new WgCookieState(c, r_id.public_key);
+	const r_cookie = new WgCookieState(c, i_id.public_key);
+	const m1 = new Uint8Array(MSG_INITIATION_LEN);
+	const m2 = new Uint8Array(MSG_RESPONSE_LEN);
+	const src = { family: 4 as const, addr: Uint8Array.from([127, 0, 0, 1]), port: 1 };
+	const lookup = () => ({ hs: r_peer.handshake, ss: r_ss });
+	const psk = new Uint8Array(32);
+	let wall = 1_700_000_000_000;
+	let now = 0;
+
+	const one = (): boolean => {
+		wall += 20;
+		now += 25;
+		if (wg_noise_create_initiation(c, i_id, i_peer.handshake, i_ss, r_id.public_key, i_idx, wall, m1, 0) !== null)
+			return false;
+		i_cookie.add_macs(m1, 0, INIT_OFF_MAC1, now);
+		if (r_check.validate(m1, 0, INIT_OFF_MAC1, src, false, now) === 0)
+			return false;
+		if (typeof wg_noise_consume_initiation(c, r_id, m1, 0, lookup, now) === 'string')
+			return false;
+		if (wg_noise_create_response(c, r_peer.handshake, i_id.public_key, psk, r_idx, m2, 0) !== null)
+			return false;
+		r_cookie.add_macs(m2, 0, RESP_OFF_MAC1, now);
+		const rkp = wg_noise_begin_session(c, r_peer.handshake, r_idx, now);
+		if (i_check.validate(m2, 0, RESP_OFF_MAC1, src, false, now) === 0)
+			return false;
+		if (typeof wg_noise_consume_response(c, i_id, m2, 0, i_idx, () => psk) === 'string')
+			return false;
+		const ikp = wg_noise_begin_session(c, i_peer.handshake, i_idx, now);
+		if (ikp === null || rkp === null)
+			return false;
+		i_idx.remove(ikp);
+		r_idx.remove(rkp);
+		ikp.wipe();
+		rkp.wipe();
+		return true;
+	};
+
+	for (let i = 0; i < 50; i++)
+		if (!one())
+			throw new Error('handshake failed');
+	let n = 0;
+	const t0 = process.hrtime.bigint();
+	const end = t0 + BigInt(Math.round(seconds * 1e9));
+	let t1 = t0;
+	while (t1 < end) {
+		for (let i = 0; i < 20; i++)
+			if (one())
+				n++;
+		t1 = process.hrtime.bigint();
+	}
+	return n / (Number(t1 - t0) / 1e9);
+}
+
+const backends: WgCryptoBackend[] = ['sodium'];
+if (process.env.WG_BENCH_NOBLE === '1')
+	backends.push('noble');
+for (const b of backends) {
+	const rate = bench(b, b === 'noble' ? 3 : 2);
+	console.log(JSON.stringify({ bench: 'handshake', metric: 'handshakes_per_sec',
+	    value: Math.round(rate), unit: '1/s', backend: b }));
+}
