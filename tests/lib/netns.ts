@@ -144,11 +144,14 @@ function run(argv: string[], opts: { env: Record<string, string>; cwd: string;
 		let stdout = '';
 		let stderr = '';
 		let done = false;
-		let timer: NodeJS.Timeout | undefined;
 		let grace: NodeJS.Timeout | undefined;
 		const child = spawn(argv[0]!, argv.slice(1), {
 			env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'],
 		});
+		const timer = setTimeout(() => {
+			stderr += `harness: timed out after ${opts.timeout} ms\n`;
+			child.kill('SIGKILL');
+		}, opts.timeout);
 		child.stdout.setEncoding('utf8');
 		child.stderr.setEncoding('utf8');
 		child.stdout.on('data', (d: string) => { stdout += d; });
@@ -177,10 +180,6 @@ function run(argv: string[], opts: { env: Record<string, string>; cwd: string;
 			grace = setTimeout(() => finish(code, signal), 300);
 		});
 		child.on('close', (code, signal) => finish(code, signal));
-		timer = setTimeout(() => {
-			stderr += `harness: timed out after ${opts.timeout} ms\n`;
-			child.kill('SIGKILL');
-		}, opts.timeout);
 		child.stdin.on('error', () => { /* the command did not read its input */ });
 		if (opts.input !== undefined)
 			child.stdin.end(opts.input);
@@ -432,6 +431,8 @@ export interface Capture {
 	lines(): string[];
 	/* Lines since the previous call (NetBSD's extract_new_packets), after traffic settles. */
 	new_lines(): Promise<string[]>;
+	/* The same, under the name the harness brief used. */
+	newLines(): Promise<string[]>;
 	/* Poll until some line (new or old) matches re; true if one did. */
 	wait_for(re: RegExp, timeout_ms: number): Promise<boolean>;
 	/* Settle, stop tcpdump, return every line. */
@@ -713,6 +714,9 @@ export class Lab {
 				const out = all.slice(seen);
 				seen = all.length;
 				return out;
+			},
+			newLines(): Promise<string[]> {
+				return cap.new_lines();
 			},
 			async wait_for(re: RegExp, timeout_ms: number): Promise<boolean> {
 				return wait_until(() => lines().some((l) => re.test(l)), timeout_ms);

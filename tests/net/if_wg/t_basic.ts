@@ -10,7 +10,7 @@ import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import { Lab, count_lines, require_progs, type Host, type TapTest } from '../../lib/netns.js';
 import {
 	PROTOS, WG_PORT, add_peer, badkeys, check_ping, check_ping_fail, delete_peer, destroy_wg_interfaces,
-	endpoint, fixed_keys, generate_keys, ipv, setup_common, setup_servers, setup_topology,
+	endpoint, fixed_keys, generate_keys, ipv, setup_common, setup_topology,
 	setup_wg_common, udp_re, wg_sysctl, type Proto,
 } from './common.js';
 import { wg_forge_msg_init } from './wg_forge.js';
