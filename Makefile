@@ -6,8 +6,13 @@
 #	make lint      type check and eslint
 #	make bench     benchmarks, one JSON object per line
 #	make clean
+#	make install   install under $(DESTDIR)$(PREFIX) (see share/mk/wg-install.sh)
+#	make uninstall remove exactly what make install installed there
+#	make demo      a tunnel between two network namespaces, then tear-down
 
 NODE?=		node
+PREFIX?=	/usr/local
+DESTDIR?=
 TSC=		node_modules/.bin/tsc
 TAP=		node_modules/.bin/tap
 ESLINT=		node_modules/.bin/eslint
@@ -62,3 +67,17 @@ bench: all
 
 clean:
 	rm -rf obj
+
+.PHONY: install uninstall demo
+
+install: all
+	@DESTDIR='${DESTDIR}' PREFIX='${PREFIX}' NODE='${NODE}' sh share/mk/wg-install.sh install
+
+uninstall:
+	@DESTDIR='${DESTDIR}' PREFIX='${PREFIX}' sh share/mk/wg-install.sh uninstall
+
+# On a fresh machine: the Debian packages first (make deps), then the build.
+demo:
+	@command -v ip >/dev/null && command -v ping >/dev/null || ${MAKE} deps
+	@${MAKE} --no-print-directory all
+	@PATH="$(CURDIR)/obj/bin:$$PATH" sh share/examples/wg/demo.sh

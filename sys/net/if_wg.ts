@@ -33,7 +33,7 @@ import { AF_INET, AF_INET6 } from '../sys/shim.js';
 import type { ShimIoctlRequest, ShimReply } from '../sys/shim.js';
 import { sockaddr_decode, sockaddr_encode } from '../sys/socket.js';
 import {
-	IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFMTU,
+	IFF_MULTICAST, SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFMTU,
 } from '../sys/sockio.js';
 import {
 	prop_array_create, prop_data_create, prop_dictionary_create, prop_dictionary_externalize,
@@ -80,7 +80,7 @@ let wg_sysctl_unsubscribe: (() => void) | null = null;
 
 export class wg_softc implements ifnet {
 	readonly if_xname: string;
-	if_flags = IFF_POINTOPOINT | IFF_NOARP | IFF_MULTICAST;
+	if_flags = IFF_MULTICAST;	/* as NetBSD: flags=0x8041<UP,RUNNING,MULTICAST> once up */
 	if_mtu = WG_DEFAULT_MTU;
 	if_link_up = false;
 

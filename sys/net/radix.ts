@@ -28,7 +28,7 @@
  * IPv4, 29 for IPv6) and one tail check, whatever the number of entries
  * or values; it stops at the first slot without a child.  (A branch-free
  * IPv4 walk that always read all five levels was measured too: about 4x
- * slower on small tables and no faster on large ones.)
+ * slower on small tables, and slower on large ones as well.)
  *
  * Entries (one per prefix) live in typed arrays as well: the masked
  * address words and (cidr << 24 | vid), and the links of a per-value ring
@@ -120,6 +120,8 @@ export class RadixTree<V> {
 	 * number of prefixes in its subtree (>= 2 while in use; the
 	 * free-list link once freed).  Level 0 has the root as its only node.
 	 */
+	private readonly root = new Int32Array(ROOT_SLOTS * 2);
+	private readonly root_len = new Uint8Array(ROOT_SLOTS);
 	private pool!: Int32Array[];
 	private plen!: Uint8Array[];
 	private psub!: Int32Array[];
@@ -166,8 +168,9 @@ export class RadixTree<V> {
 	}
 
 	private reset(): void {
-		this.pool = [new Int32Array(ROOT_SLOTS * 2)];
-		this.plen = [new Uint8Array(ROOT_SLOTS)];
+		/* The root never grows: keep it (it is all zero again by now). */
+		this.pool = [this.root.fill(0)];
+		this.plen = [this.root_len.fill(0)];
 		this.psub = [new Int32Array(1)];
 		this.pnext = [1];
 		this.pfree = [0];
@@ -282,7 +285,7 @@ export class RadixTree<V> {
 		if (t === 0)
 			return best;
 		const ed = this.ent_d;
-		const b = t * 5;
+		const b = t * 5;		/* this.es for IPv6 */
 		const info = ed[b + 4];
 		const cidr = info >>> 24;
 		for (let w = 0; w < 4; w++) {

@@ -101,7 +101,7 @@ function fmt_cmd(cmd: string[] | string): string {
  * The environment commands see: ours, minus tap's hooks.  tap's
  * processinfo wraps child_process.spawn and puts its NODE_OPTIONS and
  * _TAPJS_* back into every child's environment, so filtering here is not
- * enough: the command wrapper (CLEAN_ENV) drops them again inside the
+ * enough: the command wrapper (WRAPPER) drops them again inside the
  * namespace, and restores NODE_OPTIONS from NST_NODE_OPTIONS.
  */
 function base_env(): Record<string, string> {

@@ -18,21 +18,28 @@
  *
  * Instances are per network namespace: ids only have to be unique within
  * one.  A non-numeric first argument is wireguard-go's interface mode
- * (wg-quick's WG_QUICK_USERSPACE_IMPLEMENTATION), not implemented yet.
+ * (wg-quick's WG_QUICK_USERSPACE_IMPLEMENTATION):
+ *
+ *	wg-userspace [-f | --foreground] ifname
+ *	wg-userspace --version
  */
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { constants as os_constants } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { shim_socket_name, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
 import { AF_INET } from '../../sys/sys/shim.js';
-import { ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
+import { EINVAL, ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
+import {
+	IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS,
+} from '../../sys/sys/sockio.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
-import { shim_request } from '../../lib/libc/ioctl.js';
+import { shim_instance_id, shim_request } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 
 const KERNEL_ARG = '--kernel';
@@ -54,7 +61,9 @@ function usage(): never {
 	    `       ${p} id ifconfig args ...\n` +
 	    `       ${p} id wgconfig args ...\n` +
 	    `       ${p} id sysctl [-n] [-a | name ... | -w name=value ...]\n` +
-	    `       ${p} id debug command [args ...]\n`);
+	    `       ${p} id debug command [args ...]\n` +
+	    `       ${p} [-f | --foreground] ifname\n` +
+	    `       ${p} --version\n`);
 	throw new QuietExit(1);
 }
 
@@ -391,20 +400,135 @@ async function instance_main(id: number, args: string[]): Promise<number> {
 	}
 }
 
+/* --- wireguard-go's form --- */
+
+/* The driver's UAPI directory (sys/net/if_wg_uapi.ts), with the same override. */
+function uapi_dir(): string {
+	return process.env.WG_UAPI_DIR ?? '/var/run/wireguard';
+}
+/* How often the foreground form looks whether its interface still exists. */
+const IF_POLL_MS = 250;
+
+/* true if something accepts connections on the UNIX socket path. */
+function uapi_alive(path: string): Promise<boolean> {
+	return new Promise((resolve) => {
+		const s = connect({ path });
+		s.once('connect', () => { s.destroy(); resolve(true); });
+		s.once('error', () => { s.destroy(); resolve(false); });
+	});
+}
+
+/* The version of the package this file belongs to (obj/ or an installed tree). */
+function pkg_version(): string {
+	let dir = dirname(fileURLToPath(import.meta.url));
+	for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+		try {
+			const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+			if (p.name === 'netbsd-wg-ts' && typeof p.version === 'string')
+				return p.version;
+		} catch {
+			/* not here */
+		}
+	}
+	return 'unknown';
+}
+
+function cmd_version(): number {
+	process.stdout.write(`wg-userspace v${pkg_version()}\n\n` +
+	    `User-space wg(4) kernel instances for Linux (NetBSD's WireGuard in TypeScript),\n` +
+	    `running on Node.js ${process.version}.\n`);
+	return 0;
+}
+
+/* err(3) for an ioctl of the interface form: "wg0: SIOCIFCREATE: File exists". */
+function ifname_check(ifname: string, what: string, r: ShimReply): void {
+	if (r.errno !== 0)
+		errx(1, `${ifname}: ${what}: ${strerror(r.errno)}${r.msg !== undefined ? ` (${r.msg})` : ''}`);
+}
+
 /*
- * wireguard-go's form, "wg-userspace IFNAME": one interface in its own
- * instance, configured through the UAPI (wg(8), wg-quick(8)).  Later.
+ * "wg-userspace [-f] IFNAME", wireguard-go's contract with wg-quick(8)
+ * (wireguard.com/xplatform): create IFNAME and return 0 once it exists
+ * with its UAPI socket, exit 1 with a message otherwise.  The interface
+ * lives in a kernel instance (WG_USERSPACE_ID, default 0; started on
+ * demand as ifconfig does), not in this process, so the daemon form has
+ * nothing to fork.  The interface is marked up at once: wg-quick brings
+ * the link up with ip(8), which the instance does not see.  With -f this
+ * process stays until the interface is gone (ip link del, the socket
+ * file removed, ifconfig destroy) or until SIGTERM/SIGINT, which destroy
+ * it, as a foreground wireguard-go does.
  */
-function ifname_main(ifname: string): never {
-	warnx(`${ifname}: interface mode (wireguard-go IFNAME) is not implemented; the first argument must be an instance id`);
-	usage();
+async function ifname_main(argv: string[]): Promise<number> {
+	let foreground = false;
+	let i = 0;
+	if (argv[0] === '-f' || argv[0] === '--foreground') {
+		foreground = true;
+		i++;
+	}
+	if (argv.length !== i + 1 || argv[i].startsWith('-'))
+		usage();
+	const ifname = argv[i];
+	/* The kernel's naming rule (if_clone_lookup): a cloner name, then a unit number. */
+	if (!/^[A-Za-z_]+(0|[1-9][0-9]*)$/.test(ifname) || ifname.length >= IFNAMSIZ)
+		errx(1, `${ifname}: not an interface name of the wg(4) kernel: names are "wg" and a unit number ` +
+		    '(wg0, wg1, ...); for wg-quick(8), name the configuration file wgN.conf');
+	need_root(ifname);
+	const id = shim_instance_id();
+	if (id === null)
+		errx(1, `WG_USERSPACE_ID=${process.env.WG_USERSPACE_ID}: not an instance number`);
+	const sock = join(uapi_dir(), `${ifname}.sock`);
+	/* wireguard-go refuses a live socket too: it would not be ours. */
+	if (await uapi_alive(sock))
+		errx(1, `${ifname}: ${sock} is in use: ${ifname} exists already, here or in another network namespace`);
+	const c = await shim_request(id, { op: 'ioctl', req: SIOCIFCREATE, name: ifname });
+	if (c.errno === EINVAL) {
+		const l = await shim_request(id, { op: 'ioctl', req: SIOCIFGCLONERS, name: '' });
+		const cloners = (l.cloners ?? ['wg']).map((n) => `${n}N`).join(', ');
+		errx(1, `${ifname}: SIOCIFCREATE: ${strerror(EINVAL)} (instance ${id} creates only ${cloners})`);
+	}
+	ifname_check(ifname, 'SIOCIFCREATE', c);
+	const fail = async (msg: string): Promise<never> => {
+		await shim_request(id, { op: 'ioctl', req: SIOCIFDESTROY, name: ifname });
+		errx(1, msg);
+	};
+	const g = await shim_request(id, { op: 'ioctl', req: SIOCGIFFLAGS, name: ifname });
+	if (g.errno === 0) {
+		const s = await shim_request(id, { op: 'ioctl', req: SIOCSIFFLAGS, name: ifname, flags: (g.flags ?? 0) | IFF_UP });
+		if (s.errno !== 0)
+			await fail(`${ifname}: SIOCSIFFLAGS: ${strerror(s.errno)}`);
+	} else {
+		await fail(`${ifname}: SIOCGIFFLAGS: ${strerror(g.errno)}`);
+	}
+	if (!await uapi_alive(sock))
+		await fail(`${ifname}: no UAPI socket at ${sock} (see the log of instance ${id})`);
+	if (!foreground)
+		return 0;
+
+	let stopping: Promise<void> | null = null;
+	const stop = (): void => {
+		stopping ??= shim_request(id, { op: 'ioctl', req: SIOCIFDESTROY, name: ifname }).then(() => undefined);
+	};
+	process.on('SIGTERM', stop);
+	process.on('SIGINT', stop);
+	for (;;) {
+		await sleep(IF_POLL_MS);
+		if (stopping !== null) {
+			await stopping;
+			return 0;
+		}
+		/* ENXIO: the interface, or its whole instance, is gone. */
+		if ((await shim_request(id, { op: 'ioctl', req: SIOCGIFFLAGS, name: ifname })).errno === ENXIO)
+			return 0;
+	}
 }
 
 async function main(argv: string[]): Promise<number> {
 	if (argv.length === 0 || argv[0] === '-h' || argv[0] === '--help')
 		usage();
+	if (argv.length === 1 && argv[0] === '--version')
+		return cmd_version();
 	if (!/^[0-9]+$/.test(argv[0]))
-		ifname_main(argv[0]);
+		return ifname_main(argv);
 	return instance_main(parse_id(argv[0]), argv.slice(1));
 }
 
