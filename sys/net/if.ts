@@ -25,7 +25,7 @@
  * touch either (it may set the others it owns, e.g. IFF_POINTOPOINT).
  */
 
-import { isIPv4, isIPv6, SocketAddress } from 'node:net';
+import { inet_ntop, inet_pton4, inet_pton6 } from '../../lib/libc/inet.js';
 import {
 	AF_INET, AF_INET6, type ShimIfaddr, type ShimIfState, type ShimIoctlRequest, type ShimReply,
 } from '../sys/shim.js';
@@ -251,49 +251,11 @@ export function if_list(): ifnet[] {
 /* inet_pton(3) for the two families; null if s is not an address of that family. */
 export function inet_pton(family: number, s: string): Uint8Array | null {
 	if (family === AF_INET)
-		return isIPv4(s) ? Uint8Array.from(s.split('.').map(Number)) : null;
-	if (family !== AF_INET6 || !isIPv6(s) || s.includes('%'))	/* no zone ids */
-		return null;
-	const out = new Uint8Array(16);
-	let text = s;
-	const last = text.slice(text.lastIndexOf(':') + 1);
-	if (last.includes('.')) {
-		/* ::ffff:192.0.2.1: the last 32 bits in dotted form */
-		out.set(last.split('.').map(Number), 12);
-		text = text.slice(0, text.length - last.length) + '0:0';
-	}
-	let words: string[];
-	const dc = text.indexOf('::');
-	if (dc >= 0) {
-		const l = text.slice(0, dc);
-		const r = text.slice(dc + 2);
-		const lw = l === '' ? [] : l.split(':');
-		const rw = r === '' ? [] : r.split(':');
-		words = [...lw, ...Array<string>(8 - lw.length - rw.length).fill('0'), ...rw];
-	} else {
-		words = text.split(':');
-	}
-	if (words.length !== 8)
-		return null;
-	for (let i = 0; i < 8; i++) {
-		if (i >= 6 && last.includes('.'))
-			break;
-		const w = parseInt(words[i], 16);
-		out[2 * i] = w >> 8;
-		out[2 * i + 1] = w & 0xff;
-	}
-	return out;
+		return inet_pton4(s);
+	return family === AF_INET6 ? inet_pton6(s) : null;
 }
 
-/* inet_ntop(3): dotted quad, or RFC 5952 text. */
-export function inet_ntop(addr: Uint8Array): string {
-	if (addr.length === 4)
-		return addr.join('.');
-	const words: string[] = [];
-	for (let i = 0; i < 16; i += 2)
-		words.push(((addr[i] << 8) | addr[i + 1]).toString(16));
-	return new SocketAddress({ address: words.join(':'), family: 'ipv6' }).address;
-}
+export { inet_ntop };
 
 function ifaddr_from_linux(a: linux_ifaddr): ShimIfaddr {
 	return { family: a.family === 4 ? AF_INET : AF_INET6, addr: inet_ntop(a.addr), prefixlen: a.prefixlen };

@@ -29,7 +29,7 @@ import { WgDevice, WgError, wg_tunables_default } from './wg/device.js';
 import type {
 	WgEndpoint, WgEvent, WgPeerConfig, WgPeerInfo, WgTunables,
 } from './wg/device.js';
-import { uapi_get, uapi_set } from './wg/uapi.js';
+import { uapi_endpoint_text, uapi_get, uapi_set } from './wg/uapi.js';
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -166,7 +166,7 @@ class wg_intr {
 			break;
 		case 'endpoint_changed':
 			port.postMessage({ op: 'log', level: 'info', key: 'ep:' + this.peer_label(ev.peer),
-			    msg: `${this.init.ifname}: peer ${this.peer_label(ev.peer)} endpoint changed to ${ep_text(ev.endpoint)}` });
+			    msg: `${this.init.ifname}: peer ${this.peer_label(ev.peer)} endpoint changed to ${uapi_endpoint_text(ev.endpoint)}` });
 			break;
 		case 'handshake_giveup':
 			port.postMessage({ op: 'log', level: 'info', key: 'gu:' + this.peer_label(ev.peer),
@@ -363,15 +363,6 @@ class wg_intr {
 		dev.destroy();
 		this.init.port.close();
 	}
-}
-
-function ep_text(ep: WgEndpoint): string {
-	if (ep.family === 4)
-		return `${ep.addr.join('.')}:${ep.port}`;
-	const w: string[] = [];
-	for (let i = 0; i < 16; i += 2)
-		w.push(((ep.addr[i] << 8) | ep.addr[i + 1]).toString(16));
-	return `[${w.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${ep.port}`;
 }
 
 if (!isMainThread && parentPort !== null && (workerData as { wg_intr?: wg_intr_init })?.wg_intr !== undefined) {

@@ -21,6 +21,7 @@ import {
 	check, close, getsockname, ptr_of, recvfrom_addr, recvmmsg_addr, sendmmsg_addr,
 	sendto_addr, setsockopt_int, socket, stable_bytes,
 } from './libc.js';
+import { inet_ntop6 } from '../../../lib/libc/inet.js';
 
 export const SIZEOF_SOCKADDR_IN = 16;
 export const SIZEOF_SOCKADDR_IN6 = 28;
@@ -80,33 +81,8 @@ export class Endpoint {
 	}
 }
 
-/* RFC 5952 text form of a 16-byte address. */
-export function in6_ntoa(a: Uint8Array): string {
-	const w: number[] = [];
-	for (let i = 0; i < 16; i += 2)
-		w.push((a[i] << 8) | a[i + 1]);
-	let bs = -1, bl = 0;
-	for (let i = 0; i < 8;) {
-		if (w[i] !== 0) {
-			i++;
-			continue;
-		}
-		let j = i;
-		while (j < 8 && w[j] === 0)
-			j++;
-		if (j - i > bl && j - i > 1) {
-			bs = i;
-			bl = j - i;
-		}
-		i = j;
-	}
-	if (bs === 0 && bl === 5 && w[5] === 0xffff)
-		return `::ffff:${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
-	const hex = (ws: number[]): string => ws.map((x) => x.toString(16)).join(':');
-	if (bs < 0)
-		return hex(w);
-	return `${hex(w.slice(0, bs))}::${hex(w.slice(bs + bl))}`;
-}
+/* RFC 5952 text form of a 16-byte address (lib/libc's inet_ntop6). */
+export const in6_ntoa = inet_ntop6;
 
 /*
  * Writes a sockaddr_in or sockaddr_in6 for ep at b[off]; returns its

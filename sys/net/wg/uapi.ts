@@ -20,6 +20,7 @@
 
 import type { WgAllowedIp, WgDevice, WgEndpoint, WgPeer } from './device.js';
 import { WgError } from './device.js';
+import { inet_ntop, inet_pton4, inet_pton6 } from '../../../lib/libc/inet.js';
 
 const EINVAL = 22;
 const EPROTO = 71;
@@ -52,78 +53,21 @@ function is_zero(b: Uint8Array): boolean {
 	return acc === 0;
 }
 
-function ip_text(family: 4 | 6, a: Uint8Array): string {
-	if (family === 4)
-		return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
-	const w: number[] = [];
-	for (let i = 0; i < 16; i += 2)
-		w.push((a[i] << 8) | a[i + 1]);
-	/* RFC 5952: the longest run (length >= 2) of zero groups becomes "::". */
-	let bs = -1, bl = 0;
-	for (let i = 0; i < 8;) {
-		let j = i;
-		while (j < 8 && w[j] === 0)
-			j++;
-		if (j - i > bl && j - i > 1) {
-			bs = i;
-			bl = j - i;
-		}
-		i = j === i ? i + 1 : j;
-	}
-	const h = (ws: number[]): string => ws.map((x) => x.toString(16)).join(':');
-	return bs < 0 ? h(w) : `${h(w.slice(0, bs))}::${h(w.slice(bs + bl))}`;
+function ip_text(a: Uint8Array): string {
+	return inet_ntop(a);
 }
 
 export function uapi_endpoint_text(ep: WgEndpoint): string {
-	return ep.family === 4 ? `${ip_text(4, ep.addr)}:${ep.port}` : `[${ip_text(6, ep.addr)}]:${ep.port}`;
+	return ep.family === 4 ? `${ip_text(ep.addr)}:${ep.port}` : `[${ip_text(ep.addr)}]:${ep.port}`;
 }
 
 /* Numeric text to 4 or 16 bytes, null if it is neither. */
 export function uapi_parse_ip(s: string): { family: 4 | 6; addr: Uint8Array } | null {
-	const m4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-	if (m4 !== null) {
-		const a = m4.slice(1, 5).map(Number);
-		if (a.some((x) => x > 255))
-			return null;
-		return { family: 4, addr: new Uint8Array(a) };
-	}
-	if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(':'))
-		return null;
-	let tail: number[] = [];
-	let str = s;
-	const v4 = /^(.*:)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(s);
-	if (v4 !== null) {
-		const t = uapi_parse_ip(v4[2]);
-		if (t === null)
-			return null;
-		tail = [(t.addr[0] << 8) | t.addr[1], (t.addr[2] << 8) | t.addr[3]];
-		str = v4[1].endsWith('::') ? v4[1] : v4[1].slice(0, -1);
-	}
-	const halves = str.split('::');
-	if (halves.length > 2)
-		return null;
-	const grp = (p: string): number[] | null => {
-		if (p === '')
-			return [];
-		const out: number[] = [];
-		for (const g of p.split(':')) {
-			if (!/^[0-9a-fA-F]{1,4}$/.test(g))
-				return null;
-			out.push(parseInt(g, 16));
-		}
-		return out;
-	};
-	const head = grp(halves[0]);
-	const rest = halves.length === 2 ? grp(halves[1]) : [];
-	if (head === null || rest === null)
-		return null;
-	const total = head.length + rest.length + tail.length;
-	if (halves.length === 1 ? total !== 8 : total > 7)
-		return null;
-	const words = [...head, ...new Array<number>(8 - total).fill(0), ...rest, ...tail];
-	const addr = new Uint8Array(16);
-	words.forEach((w, i) => { addr[2 * i] = w >> 8; addr[2 * i + 1] = w & 0xff; });
-	return { family: 6, addr };
+	const a4 = inet_pton4(s);
+	if (a4 !== null)
+		return { family: 4, addr: a4 };
+	const a6 = inet_pton6(s);
+	return a6 === null ? null : { family: 6, addr: a6 };
 }
 
 /* "a.b.c.d:port" or "[v6]:port" (numeric only: wg resolves names itself). */
@@ -199,7 +143,7 @@ export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
 		out.push(`rx_bytes=${p.rx_bytes}`);
 		out.push(`persistent_keepalive_interval=${p.persistent_keepalive}`);
 		for (const a of p.allowed_ips)
-			out.push(`allowed_ip=${ip_text(a.family, a.addr)}/${a.cidr}`);
+			out.push(`allowed_ip=${ip_text(a.addr)}/${a.cidr}`);
 	}
 	out.push('errno=0');
 	return out.join('\n') + '\n\n';
