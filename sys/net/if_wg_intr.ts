@@ -92,6 +92,11 @@ class wg_intr {
 	private readonly ps = new PollSet(4);
 	private readonly udp: UdpIo;
 	private readonly rx: MmsgRing;
+	/* Datagrams sealed during one round, sent with one sendmmsg per family run. */
+	private readonly tx: MmsgRing;
+	private ntx = 0;
+	/* Buffer views of the core's buffers, for Buffer.copy (no subarray per packet). */
+	private readonly bufviews = new WeakMap<Uint8Array, Buffer>();
 	private readonly tunbuf = stable_bytes(HEADROOM + TUN_BUFSZ);
 	private readonly tunbuf_addr: number;
 	private readonly ptrs = new WeakMap<Uint8Array, number>();
@@ -110,6 +115,7 @@ class wg_intr {
 		this.udp = new UdpIo(init.fd4, init.fd6);
 		/* Room for any UDP datagram: no 2048-byte receive limit as NetBSD has. */
 		this.rx = new MmsgRing(BATCH, 65536);
+		this.tx = new MmsgRing(BATCH, 65536);
 		const tunables = wg_tunables_default();
 		Object.assign(tunables, init.tunables);
 		const perf = globalThis.performance;
@@ -143,10 +149,38 @@ class wg_intr {
 		return a;
 	}
 
+	/*
+	 * Queues a datagram in the tx ring (the core's buffer is only valid
+	 * during the call, so it is copied); udp_flush() sends the round's
+	 * datagrams with sendmmsg, in order.
+	 */
 	private udp_send(ep: WgEndpoint, buf: Uint8Array, off: number, len: number): void {
-		const r = this.udp.sendto(ep.family, ep.addr, ep.port, buf, off, len);
-		if (r < 0)
-			this.dev.stats.tx_udp_error = (this.dev.stats.tx_udp_error ?? 0) + 1;
+		const tx = this.tx;
+		if (len > tx.slot_size) {
+			if (this.udp.sendto(ep.family, ep.addr, ep.port, buf, off, len) < 0)
+				this.dev.stats.tx_udp_error = (this.dev.stats.tx_udp_error ?? 0) + 1;
+			return;
+		}
+		if (this.ntx === tx.n)
+			this.udp_flush();
+		let view = this.bufviews.get(buf);
+		if (view === undefined) {
+			view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+			this.bufviews.set(buf, view);
+		}
+		const i = this.ntx++;
+		view.copy(tx.data, i * tx.slot_size, off, off + len);
+		tx.prep_to(i, ep.family, ep.addr, ep.port, 0, len);
+	}
+
+	private udp_flush(): void {
+		if (this.ntx === 0)
+			return;
+		const n = this.ntx;
+		this.ntx = 0;
+		const sent = this.tx.send(this.udp.fd4, this.udp.fd6, n);
+		if (sent < n)
+			this.dev.stats.tx_udp_error = (this.dev.stats.tx_udp_error ?? 0) + (n - sent);
 	}
 
 	private tun_write(buf: Uint8Array, off: number, len: number): void {
@@ -342,22 +376,26 @@ class wg_intr {
 				if (ps.revents(0) !== 0) {
 					eventfd_drain(this.init.efd);
 					this.drain_port();
+					this.udp_flush();
 					if (!this.running)
 						break;
 				}
 				const rt = ps.revents(1);
 				if (rt !== 0) {
-					if ((rt & POLLIN) !== 0)
+					if ((rt & POLLIN) !== 0) {
 						this.tun_input();
-					else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
+						this.udp_flush();
+					} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
 						this.tun_gone(5 /* EIO */);
 				}
 				if ((ps.revents(2) & POLLIN) !== 0)
 					this.udp_input(this.udp.fd4);
 				if ((ps.revents(3) & POLLIN) !== 0)
 					this.udp_input(this.udp.fd6);
+				this.udp_flush();
 			}
 			dev.tick();
+			this.udp_flush();
 		}
 		/* Keys wiped, peers gone: nothing of the interface outlives it. */
 		dev.destroy();
