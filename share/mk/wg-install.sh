@@ -55,18 +55,21 @@ usr.sbin/wg-userspace/wg-userspace:$SBINDIR/wg-userspace
 usr.bin/wg-keygen/wg-keygen:$BINDIR/wg-keygen"
 JSDIRS="sys lib sbin usr.bin usr.sbin"
 
-# Is MANDIR one the man database covers (only then is mandb worth running)?
-man_in_path() {
-	command -v mandb >/dev/null 2>&1 && command -v manpath >/dev/null 2>&1 || return 1
-	case ":$(manpath -g 2>/dev/null):" in
-	*":$MANDIR:"*)	return 0 ;;
-	esac
-	return 1
-}
-
+# mandb for each hierarchy of the system's man path that is MANDIR or an
+# alias of it (Debian's /usr/local/man -> share/man has its own database);
+# a MANDIR outside the man path has no database to update.
 update_mandb() {
-	[ -z "$DESTDIR" ] && man_in_path || return 0
-	mandb -q "$MANDIR" >/dev/null 2>&1 || true
+	[ -z "$DESTDIR" ] && command -v mandb >/dev/null 2>&1 &&
+	    command -v manpath >/dev/null 2>&1 || return 0
+	real=$(readlink -f "$MANDIR" 2>/dev/null) || return 0
+	old_ifs=$IFS
+	IFS=:
+	for d in $(manpath -g 2>/dev/null); do
+		if [ -n "$d" ] && [ "$(readlink -f "$d" 2>/dev/null)" = "$real" ]; then
+			mandb -q "$d" >/dev/null 2>&1 || true
+		fi
+	done
+	IFS=$old_ifs
 }
 
 update_systemd() {

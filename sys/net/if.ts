@@ -39,10 +39,10 @@ import {
 	EADDRNOTAVAIL, EAFNOSUPPORT, EEXIST, EINVAL, EIO, ENXIO, ENOTTY, EPERM,
 } from '../sys/errno.js';
 import {
-	type ifaddr as linux_ifaddr, if_addrs, if_nametoindex, if_set_mtu, if_set_up,
+	type ifaddr as linux_ifaddr, if_addrs, if_get_flags, if_get_mtu, if_nametoindex, if_set_mtu, if_set_up,
 	in6_addifaddr, in6_delifaddr, in_addifaddr, in_delifaddr,
 } from '../arch/linux/ifreq.js';
-import { type kauth_cred, kauth_cred_isroot } from '../kern/kern_auth.js';
+import { type kauth_cred, kauth_cred_isroot, kauth_cred_kernel } from '../kern/kern_auth.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 
 export type { kauth_cred } from '../kern/kern_auth.js';
@@ -177,7 +177,65 @@ async function if_clone_create_locked(name: string): Promise<number> {
 	}
 	ifnets.set(name, { ifp, ifc: l.ifc });
 	log(LOG_INFO, '%s: created', name);
+	if_linkwatch_start();
 	return 0;
+}
+
+/*
+ * The host can change an interface behind the instance's back: wg-quick
+ * and ip(8) say `ip link set wg0 up` or `mtu 1380`, which no ioctl of
+ * ours sees.  Once a second, bring the ifnet in line with the Linux
+ * interface, through the same if_init/if_stop and MTU paths an ioctl
+ * takes (wireguard-go watches the same way).
+ */
+const IF_LINKWATCH_MS = 1000;
+const LINUX_IFF_UP = 0x1;
+let if_linkwatch: NodeJS.Timeout | null = null;
+
+function if_linkwatch_start(): void {
+	if (if_linkwatch !== null)
+		return;
+	if_linkwatch = setInterval(() => void if_linkwatch_scan(), IF_LINKWATCH_MS);
+	if_linkwatch.unref();
+}
+
+async function if_linkwatch_scan(): Promise<void> {
+	if (ifnets.size === 0) {
+		if (if_linkwatch !== null)
+			clearInterval(if_linkwatch);
+		if_linkwatch = null;
+		return;
+	}
+	for (const name of [...ifnets.keys()]) {
+		await if_locked(async () => {
+			const ent = ifnets.get(name);
+			if (ent === undefined)
+				return;
+			const ifp = ent.ifp;
+			let up: boolean, mtu: number;
+			try {
+				up = (if_get_flags(name) & LINUX_IFF_UP) !== 0;
+				mtu = if_get_mtu(name);
+			} catch {
+				return;		/* going away: the driver notices on its own */
+			}
+			const running = (ifp.if_flags & IFF_RUNNING) !== 0;
+			if (up && !running) {
+				if (await ifp.if_init() === 0) {
+					ifp.if_flags |= IFF_UP | IFF_RUNNING;
+					log(LOG_INFO, '%s: up (from the host)', name);
+				}
+			} else if (!up && running) {
+				await ifp.if_stop();
+				ifp.if_flags &= ~(IFF_UP | IFF_RUNNING);
+				log(LOG_INFO, '%s: down (from the host)', name);
+			}
+			if (mtu !== ifp.if_mtu && mtu >= IF_MTU_MIN && mtu <= IF_MTU_MAX) {
+				await ifp.if_ioctl({ op: 'ioctl', req: SIOCSIFMTU, name, mtu }, kauth_cred_kernel);
+				ifp.if_mtu = mtu;
+			}
+		});
+	}
 }
 
 /*

@@ -477,6 +477,18 @@ async function ifname_main(argv: string[]): Promise<number> {
 	if (id === null)
 		errx(1, `WG_USERSPACE_ID=${process.env.WG_USERSPACE_ID}: not an instance number`);
 	const sock = join(uapi_dir(), `${ifname}.sock`);
+	const flags = (): Promise<ShimReply> => shim_request(id, { op: 'ioctl', req: SIOCGIFFLAGS, name: ifname });
+	/* Foreground: a signal from now on means "destroy it", once it exists. */
+	let stopping = false;
+	let wake: (() => void) | null = null;
+	if (foreground) {
+		const stop = (): void => {
+			stopping = true;
+			wake?.();
+		};
+		process.on('SIGTERM', stop);
+		process.on('SIGINT', stop);
+	}
 	/* wireguard-go refuses a live socket too: it would not be ours. */
 	if (await uapi_alive(sock))
 		errx(1, `${ifname}: ${sock} is in use: ${ifname} exists already, here or in another network namespace`);
@@ -487,37 +499,47 @@ async function ifname_main(argv: string[]): Promise<number> {
 		errx(1, `${ifname}: SIOCIFCREATE: ${strerror(EINVAL)} (instance ${id} creates only ${cloners})`);
 	}
 	ifname_check(ifname, 'SIOCIFCREATE', c);
-	const fail = async (msg: string): Promise<never> => {
+	/*
+	 * Setup failed after the create.  In the foreground, an interface
+	 * destroyed meanwhile (ip link del) is what we wait for anyway: done.
+	 */
+	const fail = async (msg: string): Promise<number> => {
+		if (foreground) {
+			for (let i = 0; i < 20; i++) {
+				if ((await flags()).errno === ENXIO)
+					return 0;
+				await sleep(100);
+			}
+		}
 		await shim_request(id, { op: 'ioctl', req: SIOCIFDESTROY, name: ifname });
 		errx(1, msg);
 	};
-	const g = await shim_request(id, { op: 'ioctl', req: SIOCGIFFLAGS, name: ifname });
-	if (g.errno === 0) {
-		const s = await shim_request(id, { op: 'ioctl', req: SIOCSIFFLAGS, name: ifname, flags: (g.flags ?? 0) | IFF_UP });
-		if (s.errno !== 0)
-			await fail(`${ifname}: SIOCSIFFLAGS: ${strerror(s.errno)}`);
-	} else {
-		await fail(`${ifname}: SIOCGIFFLAGS: ${strerror(g.errno)}`);
-	}
+	const g = await flags();
+	if (g.errno !== 0)
+		return fail(`${ifname}: SIOCGIFFLAGS: ${strerror(g.errno)}`);
+	const s = await shim_request(id, { op: 'ioctl', req: SIOCSIFFLAGS, name: ifname, flags: (g.flags ?? 0) | IFF_UP });
+	if (s.errno !== 0)
+		return fail(`${ifname}: SIOCSIFFLAGS: ${strerror(s.errno)}`);
 	if (!await uapi_alive(sock))
-		await fail(`${ifname}: no UAPI socket at ${sock} (see the log of instance ${id})`);
+		return fail(`${ifname}: no UAPI socket at ${sock} (see the log of instance ${id})`);
 	if (!foreground)
 		return 0;
 
-	let stopping: Promise<void> | null = null;
-	const stop = (): void => {
-		stopping ??= shim_request(id, { op: 'ioctl', req: SIOCIFDESTROY, name: ifname }).then(() => undefined);
-	};
-	process.on('SIGTERM', stop);
-	process.on('SIGINT', stop);
 	for (;;) {
-		await sleep(IF_POLL_MS);
-		if (stopping !== null) {
-			await stopping;
+		if (stopping) {
+			await shim_request(id, { op: 'ioctl', req: SIOCIFDESTROY, name: ifname });
 			return 0;
 		}
+		await new Promise<void>((resolve) => {
+			const timer = setTimeout(resolve, IF_POLL_MS);
+			wake = (): void => {
+				clearTimeout(timer);
+				resolve();
+			};
+		});
+		wake = null;
 		/* ENXIO: the interface, or its whole instance, is gone. */
-		if ((await shim_request(id, { op: 'ioctl', req: SIOCGIFFLAGS, name: ifname })).errno === ENXIO)
+		if (!stopping && (await flags()).errno === ENXIO)
 			return 0;
 	}
 }

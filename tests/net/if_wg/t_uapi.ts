@@ -214,6 +214,7 @@ t.test('wg set and wg show: every key round-trips, and wgconfig sees it', async 
 	await h.check(['wg', 'set', 'wg1', 'private-key', '/dev/null']);
 	t.equal((await h.check(['wg', 'show', 'wg1', 'private-key'])).stdout, '(none)\n', 'private-key cleared');
 
+	t.equal((await h.check(['wg', 'show', 'interfaces'])).stdout, 'wg1\n', 'wg show interfaces lists it');
 	const nope = await h.exec(['wg', 'show', 'wg9']);
 	t.not(nope.code, 0, 'wg show of an interface that does not exist fails');
 });

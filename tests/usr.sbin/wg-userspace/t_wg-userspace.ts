@@ -19,9 +19,10 @@ t.test('usage and argument errors', async (t) => {
 		t.equal(r.code, 1, `${JSON.stringify(args)}: exit 1`);
 		t.match(r.stderr, usage, `${JSON.stringify(args)}: usage`);
 	}
-	const ifn = await wgu(h, 'wg0', []);
-	t.equal(ifn.code, 1, 'interface-name mode: exit 1');
-	t.match(ifn.stderr, /^wg-userspace: wg0: interface mode \(wireguard-go IFNAME\) is not implemented/);
+	/* The interface-name form (wireguard-go's) is tested in tests/net/if_wg/t_wg_quick.ts. */
+	const ifn = await wgu(h, 'wg0', ['create']);
+	t.equal(ifn.code, 1, 'interface-name form: one argument only');
+	t.match(ifn.stderr, usage, 'interface-name form: usage');
 	const big = await wgu(h, '99999999999', ['status']);
 	t.equal(big.code, 1);
 	t.match(big.stderr, /^wg-userspace: 99999999999: instance id must be a number from 0 to 2147483647/);
