@@ -1,7 +1,9 @@
 /*
- * The "noble" backend: pure TypeScript (@noble/ciphers, @noble/curves,
- * @noble/hashes).  Used where libsodium is missing, and by the tests as
- * an independent implementation to cross-check the sodium backend.
+ * The "noble" backend: pure TypeScript (@noble/ciphers for the AEADs,
+ * @noble/curves for X25519; BLAKE2s is the shared sys/crypto/blake2s.ts,
+ * itself checked against @noble/hashes and OpenSSL in the tests).  Used
+ * where libsodium is missing, and by the tests as an independent
+ * implementation to cross-check the sodium backend.
  *
  * It is correct but slow (X25519 in BigInt arithmetic), and its AEAD
  * allocates a small cipher object per call: noble's API has no
