@@ -44,6 +44,8 @@ export const ENOBUFS = 105;
 export const ETIMEDOUT = 110;
 export const ECONNREFUSED = 111;
 export const EHOSTUNREACH = 113;
+export const ENOTSOCK = 88;
+export const EBADFD = 77;
 
 /* NetBSD's messages (lib/libc/gen/errlist.c). */
 export const ERRNO_MESSAGES: Readonly<Record<number, string>> = {

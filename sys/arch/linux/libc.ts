@@ -133,33 +133,12 @@ export const EFD_CLOEXEC = 0x80000;
 
 export const CLONE_NEWNET = 0x40000000;
 
-/* errno values used by name in this tree (Linux numbering). */
-export const EPERM = 1;
-export const ENOENT = 2;
-export const EINTR = 4;
-export const EIO = 5;
-export const EBADF = 9;
-export const EAGAIN = 11;
-export const ENOMEM = 12;
-export const EACCES = 13;
-export const EFAULT = 14;
-export const EBUSY = 16;
-export const EEXIST = 17;
-export const ENODEV = 19;
-export const EINVAL = 22;
-export const ENOSPC = 28;
-export const ENXIO = 6;
-export const ENOTSOCK = 88;
-export const EMSGSIZE = 90;
-export const EAFNOSUPPORT = 97;
-export const EADDRINUSE = 98;
-export const EADDRNOTAVAIL = 99;
-export const ENETDOWN = 100;
-export const ENETUNREACH = 101;
-export const ENOBUFS = 105;
-export const ECONNREFUSED = 111;
-export const EHOSTUNREACH = 113;
-export const EBADFD = 77;
+/* errno values (Linux numbering), one table for the tree: sys/sys/errno.ts. */
+export {
+	EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST,
+	ENODEV, EINVAL, ENOSPC, ENXIO, ENOTSOCK, EMSGSIZE, EAFNOSUPPORT, EADDRINUSE,
+	EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ENOBUFS, ECONNREFUSED, EHOSTUNREACH, EBADFD,
+} from '../../sys/errno.js';
 
 /* --- errno and errors --- */
 
