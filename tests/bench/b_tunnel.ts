@@ -67,6 +67,9 @@ function teardown(): void {
 		}
 		quiet(['ip', 'netns', 'del', ns]);
 	}
+	/* wireguard-go killed with -9 leaves its UAPI socket file behind. */
+	for (let i = 0; i < NS.length; i++)
+		rmSync(`/var/run/wireguard/${tag}g${i}.sock`, { force: true });
 }
 
 function ours(): void {
