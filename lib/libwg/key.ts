@@ -31,6 +31,15 @@ export function wg_key_to_base64(k: Uint8Array): string {
 }
 
 /*
+ * For error messages: a key typed where a file name or an option belongs
+ * (wgconfig wg0 set private-key KEY) is not echoed back whole, as the
+ * kernel's log cuts keys (sys/kern/subr_log.ts).
+ */
+export function wg_key_redact(s: string): string {
+	return s.replace(/(?<![A-Za-z0-9+/])([A-Za-z0-9+/]{4})[A-Za-z0-9+/]{39}=/g, '$1...');
+}
+
+/*
  * A key file: its first 44 bytes are the key, whatever follows (the
  * newline wg-keygen writes, or anything else) is ignored, as NetBSD's
  * wgconfig reads it.  Errors name the file:
@@ -38,11 +47,12 @@ export function wg_key_to_base64(k: Uint8Array): string {
  *   PATH: b64_pton failed.
  */
 export function wg_read_key_file(path: string): Uint8Array {
+	const name = wg_key_redact(path);
 	let fd: number;
 	try {
 		fd = openSync(path, 'r');
 	} catch (e) {
-		err(1, `${path}: fopen`, errno_of(e));
+		err(1, `${name}: fopen`, errno_of(e));
 	}
 	const buf = Buffer.alloc(WG_KEY_B64_LEN);	/* alloc, not allocUnsafe: never the shared pool */
 	let n = 0;
@@ -57,19 +67,19 @@ export function wg_read_key_file(path: string): Uint8Array {
 		const errno = errno_of(e);
 		buf.fill(0);
 		if (errno === EISDIR)
-			errx(1, `${path}: base64 key len is short: 0`);
-		err(1, `${path}: fread`, errno);
+			errx(1, `${name}: base64 key len is short: 0`);
+		err(1, `${name}: fread`, errno);
 	} finally {
 		closeSync(fd);
 	}
 	if (n !== WG_KEY_B64_LEN) {
 		buf.fill(0);
-		errx(1, `${path}: base64 key len is short: ${n}`);
+		errx(1, `${name}: base64 key len is short: ${n}`);
 	}
 	const text = buf.toString('latin1');
 	buf.fill(0);
 	const key = wg_key_from_base64(text);
 	if (key === null)
-		errx(1, `${path}: b64_pton failed`);
+		errx(1, `${name}: b64_pton failed`);
 	return key;
 }

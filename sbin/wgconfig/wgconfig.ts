@@ -27,7 +27,9 @@ import { ioctl } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 import { allowedips_parse } from '../../lib/libwg/allowedips.js';
 import { endpoint_parse } from '../../lib/libwg/endpoint.js';
-import { WG_KEY_B64_LEN, wg_key_from_base64, wg_key_to_base64, wg_read_key_file } from '../../lib/libwg/key.js';
+import {
+	WG_KEY_B64_LEN, wg_key_from_base64, wg_key_redact, wg_key_to_base64, wg_read_key_file,
+} from '../../lib/libwg/key.js';
 import { sockaddr_encode } from '../../lib/libwg/sockaddr.js';
 import { strtouint16 } from '../../lib/libwg/strtonum.js';
 import {
@@ -85,8 +87,14 @@ async function ioctl_set(ifname: string, cmd: number, d: PropDictionary): Promis
 
 type Command = (ifname: string, args: string[]) => Promise<number>;
 
+/* Root's get reply carries the private and preshared keys: every show wipes it after use. */
 async function cmd_show_all(ifname: string): Promise<number> {
-	print_lines(show_all_lines(ifname, await ioctl_get(ifname)));
+	const d = await ioctl_get(ifname);
+	try {
+		print_lines(show_all_lines(ifname, d));
+	} finally {
+		prop_data_wipe(d);
+	}
 	return 0;
 }
 
@@ -96,7 +104,13 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 	const show_psk = args.length === 2;
 	if (show_psk && !args[1].startsWith('--show-preshared-key'))
 		usage();
-	const lines = show_peer_by_name(await ioctl_get(ifname), args[0], show_psk);
+	const d = await ioctl_get(ifname);
+	let lines: string[] | null;
+	try {
+		lines = show_peer_by_name(d, args[0], show_psk);
+	} finally {
+		prop_data_wipe(d);
+	}
 	if (lines === null)
 		errx(1, `peer not found: ${args[0]}`);
 	print_lines(lines);
@@ -105,8 +119,11 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 
 async function cmd_show_private_key(ifname: string): Promise<number> {
 	const d = await ioctl_get(ifname);
-	print_lines([show_private_key_line(d)]);
-	prop_data_wipe(d);
+	try {
+		print_lines([show_private_key_line(d)]);
+	} finally {
+		prop_data_wipe(d);
+	}
 	return 0;
 }
 
@@ -217,7 +234,7 @@ async function cmd_add_peer(ifname: string, args: string[]): Promise<number> {
 		for (const arg of args.slice(2)) {
 			const opt = ADD_PEER_OPTIONS.find(([prefix]) => arg.startsWith(prefix));
 			if (opt === undefined)
-				errx(1, `invalid option: ${arg}`);
+				errx(1, `invalid option: ${wg_key_redact(arg)}`);
 			/* NetBSD lets the last one win silently; a repeated option is almost always a mistake. */
 			if (seen.has(opt[0]))
 				errx(1, `duplicate option: ${opt[0].slice(0, -1)}`);

@@ -54,9 +54,13 @@ export function log_init(opts: { tag?: string; write?: (line: string) => void } 
 		process.stderr.on('error', () => { /* nowhere left to report it */ });
 }
 
-/* 44-character base64 with its '=' pad, or 64 hex digits: a 32-byte key. */
-const KEY_B64 = /(?<![A-Za-z0-9+/])([A-Za-z0-9+/]{4})[A-Za-z0-9+/]{39}=/g;
-const KEY_HEX = /(?<![0-9A-Fa-f])([0-9A-Fa-f]{4})[0-9A-Fa-f]{60}(?![0-9A-Fa-f])/g;
+/*
+ * 44-character base64 with its '=' pad, or 64 hex digits: a 32-byte key.
+ * Longer runs (padded base64, any hex) may hold a key too, e.g. a private
+ * key next to a public one, and are cut the same way.
+ */
+const KEY_B64 = /(?<![A-Za-z0-9+/])([A-Za-z0-9+/]{4})[A-Za-z0-9+/]{39,}={1,2}/g;
+const KEY_HEX = /(?<![0-9A-Fa-f])([0-9A-Fa-f]{4})[0-9A-Fa-f]{60,}/g;
 
 function log_sanitize(msg: string): string {
 	return msg

@@ -36,7 +36,7 @@ import {
 	IFF_MULTICAST, SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFMTU,
 } from '../sys/sockio.js';
 import {
-	prop_array_create, prop_data_create, prop_dictionary_create, prop_dictionary_externalize,
+	prop_array_create, prop_data_create, prop_data_wipe, prop_dictionary_create, prop_dictionary_externalize,
 	prop_dictionary_get, prop_dictionary_get_array, prop_dictionary_get_data,
 	prop_dictionary_get_number, prop_dictionary_get_string, prop_dictionary_internalize,
 	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_string,
@@ -228,19 +228,28 @@ export class wg_softc implements ifnet {
 		const d = prop_dictionary_internalize(text);
 		if (d === null)
 			return { errno: EINVAL, msg: 'malformed property list' };
-		switch (cmd) {
-		case WG_IOCTL_SET_PRIVATE_KEY:
-			return this.wg_ioctl_set_private_key(d);
-		case WG_IOCTL_SET_LISTEN_PORT:
-			return this.wg_ioctl_set_listen_port(d);
-		case WG_IOCTL_ADD_PEER:
-			return this.wg_ioctl_add_peer(d);
-		case WG_IOCTL_DELETE_PEER:
-			return this.wg_ioctl_delete_peer(d);
-		case WG_IOCTL_SET_PEER:
-			return this.wg_ioctl_set_peer(d);
-		default:
-			return { errno: EINVAL, msg: `unknown command ${cmd}` };
+		/*
+		 * The dictionary's data is the keys themselves (internalized
+		 * without a copy): wiped on every way out, refusals included.
+		 * The request text itself is a string and cannot be wiped.
+		 */
+		try {
+			switch (cmd) {
+			case WG_IOCTL_SET_PRIVATE_KEY:
+				return await this.wg_ioctl_set_private_key(d);
+			case WG_IOCTL_SET_LISTEN_PORT:
+				return await this.wg_ioctl_set_listen_port(d);
+			case WG_IOCTL_ADD_PEER:
+				return await this.wg_ioctl_add_peer(d);
+			case WG_IOCTL_DELETE_PEER:
+				return await this.wg_ioctl_delete_peer(d);
+			case WG_IOCTL_SET_PEER:
+				return await this.wg_ioctl_set_peer(d);
+			default:
+				return { errno: EINVAL, msg: `unknown command ${cmd}` };
+			}
+		} finally {
+			prop_data_wipe(d);
 		}
 	}
 
@@ -367,7 +376,10 @@ export class wg_softc implements ifnet {
 				peers.push(wg_peer_dictionary(p, privileged));
 			prop_dictionary_set(d, WGK_PEERS, prop_array_create(peers));
 		}
-		return { errno: 0, data: prop_dictionary_externalize(d) };
+		/* The dictionary holds copies of the keys; the text it becomes cannot be wiped. */
+		const data = prop_dictionary_externalize(d);
+		prop_data_wipe(d);
+		return { errno: 0, data };
 	}
 
 	/* --- life cycle --- */

@@ -194,26 +194,34 @@ class wg_intr {
 	private event(ev: WgEvent): void {
 		const port = this.init.port;
 		switch (ev.type) {
-		case 'handshake_complete':
-			port.postMessage({ op: 'log', level: 'info', key: 'hs:' + this.peer_label(ev.peer),
-			    msg: `${this.init.ifname}: handshake completed with peer ${this.peer_label(ev.peer)}` });
+		case 'handshake_complete': {
+			const label = this.peer_label(ev.peer);
+			port.postMessage({ op: 'log', level: 'info', key: 'hs:' + label,
+			    msg: `${this.init.ifname}: handshake completed with peer ${label}` });
 			break;
-		case 'endpoint_changed':
-			port.postMessage({ op: 'log', level: 'info', key: 'ep:' + this.peer_label(ev.peer),
-			    msg: `${this.init.ifname}: peer ${this.peer_label(ev.peer)} endpoint changed to ${uapi_endpoint_text(ev.endpoint)}` });
+		}
+		case 'endpoint_changed': {
+			const label = this.peer_label(ev.peer);
+			port.postMessage({ op: 'log', level: 'info', key: 'ep:' + label,
+			    msg: `${this.init.ifname}: peer ${label} endpoint changed to ${uapi_endpoint_text(ev.endpoint)}` });
 			break;
-		case 'handshake_giveup':
-			port.postMessage({ op: 'log', level: 'info', key: 'gu:' + this.peer_label(ev.peer),
-			    msg: `${this.init.ifname}: peer ${this.peer_label(ev.peer)}: handshake did not complete, giving up` });
+		}
+		case 'handshake_giveup': {
+			const label = this.peer_label(ev.peer);
+			port.postMessage({ op: 'log', level: 'info', key: 'gu:' + label,
+			    msg: `${this.init.ifname}: peer ${label}: handshake did not complete, giving up` });
 			break;
+		}
 		case 'log':
 			port.postMessage({ op: 'log', level: ev.level, key: ev.msg, msg: `${this.init.ifname}: ${ev.msg}` });
 			break;
 		}
 	}
 
+	/* The peer's name, or its public key (the log cuts it short); never its preshared key. */
 	private peer_label(peer: Parameters<WgDevice['peer_info']>[0]): string {
 		const info = this.dev.peer_info(peer);
+		info.preshared_key?.fill(0);	/* peer_info hands out a copy */
 		return info.name !== '' ? info.name : Buffer.from(info.public_key).toString('base64');
 	}
 
@@ -236,17 +244,32 @@ class wg_intr {
 				reply = { id, errno };
 			}
 			this.init.port.postMessage(reply);
+			/* postMessage sent a copy: the keys of a get reply here are temporaries. */
+			if (reply.state !== undefined) {
+				reply.state.private_key?.fill(0);
+				for (const p of reply.state.peers)
+					p.preshared_key?.fill(0);
+			}
 		}
 	}
 
 	private handle(id: number, req: wg_intr_req): wg_intr_reply {
 		const dev = this.dev;
 		switch (req.op) {
+		/* The keys in a request are this thread's own copies (structured clone): the device copies them. */
 		case 'set_private_key':
-			dev.set_private_key(req.key);
+			try {
+				dev.set_private_key(req.key);
+			} finally {
+				req.key?.fill(0);
+			}
 			return { id, errno: 0, npeers: dev.peers().length };
 		case 'peer_add':
-			dev.peer_add(req.cfg);
+			try {
+				dev.peer_add(req.cfg);
+			} finally {
+				req.cfg.preshared_key?.fill(0);
+			}
 			return { id, errno: 0, npeers: dev.peers().length };
 		case 'peer_set': {
 			const peer = dev.peer_lookup_name(req.name);

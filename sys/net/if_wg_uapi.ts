@@ -112,6 +112,106 @@ export function wg_uapi_detach(u: wg_uapi): void {
 	}
 }
 
+/*
+ * What a connection has sent and the server has not consumed yet.  A
+ * request is an operation line, and for set=1 everything up to the blank
+ * line.  Chunks are scanned once as they come and joined only when a
+ * request is complete, so a client streaming one huge line costs linear
+ * time; rescanning (and, for a string built with +=, copying) all of it
+ * per chunk stalled the instance for seconds on 64 MiB.
+ */
+export class uapi_rxbuf {
+	private text = '';		/* joined */
+	private parts: string[] = [];	/* received after text, not yet joined */
+	private len = 0;		/* text and parts */
+	private last = 0;		/* the last character code, 0 when empty */
+	private nl = -1;		/* first "\n", -1 until there is one */
+	private nl2 = -1;		/* first "\n\n" */
+	private op: string | null = null;	/* the first line, once complete */
+
+	get length(): number {
+		return this.len;
+	}
+
+	push(chunk: string): void {
+		if (chunk.length === 0)
+			return;
+		const at = this.len;
+		if (this.nl < 0) {
+			const i = chunk.indexOf('\n');
+			if (i >= 0)
+				this.nl = at + i;
+		}
+		if (this.nl2 < 0) {
+			if (this.last === 0x0a && chunk.charCodeAt(0) === 0x0a)
+				this.nl2 = at - 1;
+			else {
+				const i = chunk.indexOf('\n\n');
+				if (i >= 0)
+					this.nl2 = at + i;
+			}
+		}
+		this.parts.push(chunk);
+		this.len += chunk.length;
+		this.last = chunk.charCodeAt(chunk.length - 1);
+		if (this.op === null && this.nl >= 0) {
+			this.join();
+			this.op = this.text.slice(0, this.nl);
+		}
+	}
+
+	private join(): void {
+		if (this.parts.length > 0) {
+			this.text += this.parts.join('');
+			this.parts = [];
+		}
+	}
+
+	/* Enough to act on: a complete request, or an operation line that is not one. */
+	ready(): boolean {
+		if (this.op === null)
+			return false;
+		if (this.op === 'get=1')
+			return this.len >= this.nl + 2;
+		if (this.op === 'set=1')
+			return this.nl2 >= 0;
+		return true;
+	}
+
+	/*
+	 * The next request: get, set with its body (the lines after set=1, each
+	 * ending in "\n"), 'bad' for a get=1 not followed by the blank line,
+	 * 'unknown' for any other operation; null when none is complete yet.
+	 */
+	take(): { op: 'get' } | { op: 'set'; body: string } | 'bad' | 'unknown' | null {
+		if (!this.ready())
+			return null;
+		this.join();
+		const nl = this.nl;
+		if (this.op === 'get=1') {
+			if (this.text.charCodeAt(nl + 1) !== 0x0a)
+				return 'bad';
+			this.consume(nl + 2);
+			return { op: 'get' };
+		}
+		if (this.op === 'set=1') {
+			const body = this.text.slice(nl + 1, this.nl2 + 1);
+			this.consume(this.nl2 + 2);
+			return { op: 'set', body };
+		}
+		return 'unknown';
+	}
+
+	private consume(n: number): void {
+		this.text = this.text.slice(n);
+		this.len = this.text.length;
+		this.last = this.len > 0 ? this.text.charCodeAt(this.len - 1) : 0;
+		this.nl = this.text.indexOf('\n');
+		this.nl2 = this.nl < 0 ? -1 : this.text.indexOf('\n\n', this.nl);
+		this.op = this.nl < 0 ? null : this.text.slice(0, this.nl);
+	}
+}
+
 /* One connection: any number of get/set operations, each ended by a blank line. */
 function uapi_serve(sc: wg_softc, so: Socket): void {
 	let root = false;
@@ -125,7 +225,7 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 		so.end('errno=-1\n\n');
 		return;
 	}
-	let buf = '';
+	const rx = new uapi_rxbuf();
 	let busy = false;
 	const pump = async (): Promise<void> => {
 		if (busy)
@@ -133,48 +233,38 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 		busy = true;
 		try {
 			for (;;) {
-				const end = buf.indexOf('\n\n');
-				const first = buf.indexOf('\n');
-				if (first < 0)
+				const r = rx.take();
+				if (r === null)
 					break;
-				const op = buf.slice(0, first);
-				if (op === 'get=1') {
-					if (buf.length < first + 2)
-						break;
-					if (buf[first + 1] !== '\n') {
-						so.end('errno=-22\n\n');
-						return;
-					}
-					buf = buf.slice(first + 2);
+				if (r === 'bad') {
+					so.end('errno=-22\n\n');
+					return;
+				}
+				if (r === 'unknown') {
+					/* Unknown operation: close, as wireguard-go does. */
+					so.destroy();
+					return;
+				}
+				if (r.op === 'get')
 					so.write(await uapi_do_get(sc));
-					continue;
-				}
-				if (op === 'set=1') {
-					if (end < 0)
-						break;
-					const body = buf.slice(first + 1, end + 1);
-					buf = buf.slice(end + 2);
-					so.write(`errno=${await uapi_do_set(sc, body)}\n\n`);
-					continue;
-				}
-				/* Unknown operation: close, as wireguard-go does. */
-				so.destroy();
-				return;
+				else
+					so.write(`errno=${await uapi_do_set(sc, r.body)}\n\n`);
 			}
 		} finally {
 			busy = false;
 		}
-		if (buf.indexOf('\n') >= 0 && !so.destroyed)
+		if (rx.ready() && !so.destroyed)
 			void pump();
 	};
 	so.setEncoding('utf8');
 	so.on('data', (chunk: string) => {
-		buf += chunk;
-		if (buf.length > UAPI_MAX_REQUEST) {
+		rx.push(chunk);
+		if (rx.length > UAPI_MAX_REQUEST) {
 			so.destroy();
 			return;
 		}
-		void pump();
+		if (rx.ready())
+			void pump();
 	});
 	so.on('error', () => so.destroy());
 }
@@ -192,7 +282,15 @@ async function uapi_do_set(sc: wg_softc, body: string): Promise<number> {
 	for (const line of body.split('\n')) {
 		if (line.startsWith('public_key='))
 			break;
+		if (line === '')
+			continue;
 		const eq = line.indexOf('=');
+		/*
+		 * uapi_set stops the request here (EPROTO) after applying the
+		 * lines before it: so must we, before a later listen_port.
+		 */
+		if (eq < 0)
+			break;
 		const key = line.slice(0, eq), value = line.slice(eq + 1);
 		if (key === 'listen_port' || key === 'fwmark') {
 			if (!/^\d+$/.test(value))

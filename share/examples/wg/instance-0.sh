@@ -5,7 +5,7 @@
 #	/etc/ifconfig.wg0.  Commands talk to instance 0; the first one
 #	that fails fails the start of the service.
 #
-#	The private key: wg-keygen > /etc/wg/wg0.key; chmod 600 /etc/wg/wg0.key
+#	The private key, readable by root only: (umask 077 && wg-keygen > /etc/wg/wg0.key)
 #	The public key to give the peer: wg-keygen --pub < /etc/wg/wg0.key
 
 ifconfig wg0 create

@@ -153,6 +153,13 @@ export class WgDevice {
 			return;
 		}
 		const pub = priv === null ? null : sc.crypto.public_key(priv);
+		/*
+		 * The first identity of a running device: what was staged while
+		 * it had none (a keepalive from up(), data) can go now (Linux
+		 * wg_set_device, "send staged packets when setting initial
+		 * private key"; netns.sh checks it with persistent keepalive).
+		 */
+		const send_staged = sc.ident.private_key === null && priv !== null && sc.up;
 		/* A peer with our own public key cannot be talked to: remove it. */
 		if (pub !== null) {
 			const self = sc.pubkeys.lookup(pub);
@@ -170,6 +177,8 @@ export class WgDevice {
 			peer.handshake.clear();
 			peer.last_sent_handshake = -Infinity;
 			wg_keypairs_expire_current(peer.keypairs);
+			if (send_staged)
+				wg_send_staged(sc, peer);
 		}
 	}
 

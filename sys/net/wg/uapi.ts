@@ -40,10 +40,18 @@ function hex(b: Uint8Array): string {
 	return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 }
 
+/*
+ * Decoded straight into a fresh array: Buffer.from(s, 'hex') would leave
+ * a copy of a private or preshared key in Node's shared Buffer pool,
+ * beyond the reach of the caller's fill(0).
+ */
 function unhex32(s: string): Uint8Array | null {
 	if (!/^[0-9a-fA-F]{64}$/.test(s))
 		return null;
-	return new Uint8Array(Buffer.from(s, 'hex'));
+	const k = new Uint8Array(32);
+	for (let i = 0; i < 32; i++)
+		k[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+	return k;
 }
 
 function is_zero(b: Uint8Array): boolean {
@@ -223,8 +231,11 @@ function uapi_set_device(dev: WgDevice, key: string, value: string, hooks: uapi_
 		const k = unhex32(value);
 		if (k === null)
 			return -EINVAL;
-		dev.set_private_key(is_zero(k) ? null : k);
-		k.fill(0);
+		try {
+			dev.set_private_key(is_zero(k) ? null : k);
+		} finally {
+			k.fill(0);
+		}
 		return 0;
 	}
 	case 'listen_port': {
@@ -265,8 +276,11 @@ function uapi_set_peer(dev: WgDevice, peer: WgPeer, key: string, value: string, 
 		const k = unhex32(value);
 		if (k === null)
 			return -EINVAL;
-		dev.peer_set_preshared_key(peer, is_zero(k) ? null : k);
-		k.fill(0);
+		try {
+			dev.peer_set_preshared_key(peer, is_zero(k) ? null : k);
+		} finally {
+			k.fill(0);
+		}
 		return 0;
 	}
 	case 'endpoint': {

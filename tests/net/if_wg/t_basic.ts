@@ -333,7 +333,7 @@ async function seed_workflow(t: TapTest, inner: Proto, outer: Proto): Promise<vo
 			'set -e',
 			'ifconfig wg0 create',
 			`ifconfig wg0 ${inner} ${inner_ip(n)}/${i4 ? 24 : 64}`,
-			'wg-keygen > ./privkey',
+			'(umask 077 && wg-keygen > ./privkey)',
 			'cat ./privkey | wg-keygen --pub > ./pubkey',
 			'wgconfig wg0 set private-key ./privkey',
 			'wgconfig wg0 set listen-port 52428',

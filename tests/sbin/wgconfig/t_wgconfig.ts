@@ -39,9 +39,9 @@ const PSK = 'Iem5Ih6LFShtlTa59rX+1aEeRW7+RqG4RVJdzUJ8tM0=';
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 
 const keyfile = join(dir, 'key');
-writeFileSync(keyfile, PRIV + '\n');
+writeFileSync(keyfile, PRIV + '\n', { mode: 0o600 });
 const pskfile = join(dir, 'psk');
-writeFileSync(pskfile, PSK + '\n');
+writeFileSync(pskfile, PSK + '\n', { mode: 0o600 });
 
 function wgconfig(args: string[], env?: Record<string, string | undefined>): Promise<RunResult> {
 	return run(PROG, args, { id: fk.id, env });
@@ -133,11 +133,11 @@ t.test('set private-key', async (t) => {
 	    `<dict>\n\t<key>private_key</key>\n\t<data>${PRIV}</data>\n</dict>\n</plist>\n`);
 
 	const nonl = join(dir, 'nonl');
-	writeFileSync(nonl, PRIV);
+	writeFileSync(nonl, PRIV, { mode: 0o600 });
 	fk.reset();
 	t.equal((await wgconfig(['wg0', 'set', 'private-key', nonl])).code, 0, 'no newline is fine');
 	const junk = join(dir, 'junk');
-	writeFileSync(junk, PRIV + 'trailing junk after the first 44 bytes\n');
+	writeFileSync(junk, PRIV + 'trailing junk after the first 44 bytes\n', { mode: 0o600 });
 	fk.reset();
 	t.equal((await wgconfig(['wg0', 'set', 'private-key', junk])).code, 0, 'only the first 44 bytes count');
 	t.same(sent(t).dict.value.get('private_key'), { type: 'data', value: b(PRIV) });
@@ -164,6 +164,11 @@ t.test('key file errors name the file', async (t) => {
 		[['wg0', 'set', 'private-key', dir], `${dir}: base64 key len is short: 0`],
 		[['wg0', 'add', 'peer', 'p', PEER_PUB, `--preshared-key=${missing}`],
 		    `${missing}: fopen: No such file or directory`],
+		/* A key typed where its file belongs is not echoed back whole. */
+		[['wg0', 'set', 'private-key', PRIV], `${PRIV.slice(0, 4)}...: fopen: No such file or directory`],
+		[['wg0', 'add', 'peer', 'p', PEER_PUB, `--preshared-key=${PSK}`],
+		    `${PSK.slice(0, 4)}...: fopen: No such file or directory`],
+		[['wg0', 'add', 'peer', 'p', PEER_PUB, `--psk=${PSK}`], `invalid option: --psk=${PSK.slice(0, 4)}...`],
 	]);
 });
 

@@ -31,6 +31,14 @@ t.test('keys and control characters never get through', async (t) => {
 	t.notMatch(lines[0], b64, 'base64 key cut');
 	t.notMatch(lines[0], hex, 'hex key cut');
 	t.match(lines[0], /key yAnz\.\.\. and c8a9\.\.\./, 'a short prefix remains to tell keys apart');
+	const both = hex + 'fdd90f98558587e923045babd2d6eb2cc06d3ab2b14fa28a2e0a956f5839ab2c';
+	const blob = Buffer.alloc(64, 0xa5).toString('base64');
+	log(LOG_INFO, 'two keys %s, a blob %s, not keys %s %s', both, blob, 'c8a9f3e531fe', '/usr/lib/x86_64-linux-gnu');
+	t.notMatch(lines[1], both.slice(8), 'a longer hex run is cut too');
+	t.notMatch(lines[1], blob.slice(8), 'a longer padded base64 run is cut too');
+	t.match(lines[1], /two keys c8a9\.\.\., a blob paWl\.\.\., not keys c8a9f3e531fe \/usr\/lib\/x86_64-linux-gnu\n$/,
+	    'short hex and paths stay');
+	lines.splice(1);
 	log(LOG_INFO, 'peer %s', 'evil\n2099-01-01T00:00:00.000Z forged\x1b[31m');
 	t.equal(lines[1].split('\n').length, 2, 'one line only');
 	t.match(lines[1], /evil\\x0a2099.*forged\\x1b\[31m/, 'control characters made visible');
