@@ -18,7 +18,7 @@ TAP=		node_modules/.bin/tap
 ESLINT=		node_modules/.bin/eslint
 
 DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 wireguard-tools \
-		wireguard-go iperf3 tcpdump mandoc man-db netcat-openbsd kmod
+		wireguard-go iperf3 tcpdump mandoc man-db iptables util-linux
 
 PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \
 		usr.bin/wg-keygen/wg-keygen usr.sbin/wg-userspace/wg-userspace
