@@ -9,6 +9,7 @@
  * a failure; check_ping_fail asserts that no reply came at all.
  */
 
+import { spawnSync } from 'node:child_process';
 import { Lab, udp_re, type ExecResult, type Host, type Segment, type Capture, type TapTest } from '../../lib/netns.js';
 
 export { udp_re };
@@ -36,6 +37,24 @@ export const badkeys: readonly string[] = [
 ];
 
 export const WG_PORT = 51820;
+
+/* A key pair made by wireguard-tools' wg(8), an implementation independent of ours. */
+export interface Pair {
+	priv: string;
+	pub: string;
+}
+
+export function wg_tool(args: string[], input?: string): string {
+	const r = spawnSync('wg', args, { input, encoding: 'utf8' });
+	if (r.status !== 0)
+		throw new Error(`wg ${args.join(' ')}: ${r.stderr}`);
+	return r.stdout.trim();
+}
+
+export function keypair(): Pair {
+	const priv = wg_tool(['genkey']);
+	return { priv, pub: wg_tool(['pubkey'], `${priv}\n`) };
+}
 
 export type Proto = 'inet' | 'inet6';
 

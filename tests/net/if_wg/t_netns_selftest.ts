@@ -34,32 +34,14 @@
  */
 
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
 	Lab, NODE, require_progs, sleep, wait_until, type BgProcess, type ExecResult, type Host, type TapTest,
 } from '../../lib/netns.js';
-import { badkeys, ping_received } from './common.js';
+import { badkeys, keypair, ping_received, wg_tool } from './common.js';
 
 t.setTimeout(240_000);
-
-interface Pair {
-	priv: string;
-	pub: string;
-}
-
-function wg_tool(args: string[], input?: string): string {
-	const r = spawnSync('wg', args, { input, encoding: 'utf8' });
-	if (r.status !== 0)
-		throw new Error(`wg ${args.join(' ')}: ${r.stderr}`);
-	return r.stdout.trim();
-}
-
-function keypair(): Pair {
-	const priv = wg_tool(['genkey']);
-	return { priv, pub: wg_tool(['pubkey'], `${priv}\n`) };
-}
 
 /* A subtest that shares the lab: assertions of the harness go to it while it runs. */
 async function section(t: TapTest, lab: Lab, name: string, fn: (st: TapTest) => Promise<void>): Promise<void> {

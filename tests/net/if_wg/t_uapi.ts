@@ -16,25 +16,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Lab, NODE, require_progs, wait_until, type Host } from '../../lib/netns.js';
+import { keypair, wg_tool, type Pair } from './common.js';
 
 t.setTimeout(180_000);
-
-interface Pair {
-	priv: string;
-	pub: string;
-}
-
-function wg_tool(args: string[], input?: string): string {
-	const r = spawnSync('wg', args, { input, encoding: 'utf8' });
-	if (r.status !== 0)
-		throw new Error(`wg ${args.join(' ')}: ${r.stderr}`);
-	return r.stdout.trim();
-}
-
-function keypair(): Pair {
-	const priv = wg_tool(['genkey']);
-	return { priv, pub: wg_tool(['pubkey'], `${priv}\n`) };
-}
 
 /* The name wgconfig shows for a peer added without one (sys/net/wg/uapi.ts). */
 function peer_name(pub: string): string {

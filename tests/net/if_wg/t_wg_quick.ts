@@ -9,20 +9,14 @@
  */
 
 import t from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Lab, OBJ_BIN, require_progs, wait_until, type Host } from '../../lib/netns.js';
+import { keypair } from './common.js';
 
 t.setTimeout(180_000);
-
-function keypair(): { priv: string; pub: string } {
-	const g = spawnSync('wg', ['genkey'], { encoding: 'utf8' });
-	const priv = g.stdout.trim();
-	const p = spawnSync('wg', ['pubkey'], { input: `${priv}\n`, encoding: 'utf8' });
-	return { priv, pub: p.stdout.trim() };
-}
 
 function alive(path: string): Promise<boolean> {
 	return new Promise((resolve) => {
