@@ -22,7 +22,7 @@ import {
 import { blake2s_ops } from './blake2s.js';
 import {
 	AEAD_NONCE_LEN, type WgCryptoImpl,
-	crypto_check_bytes, crypto_check_len, crypto_check_overlap, crypto_check_random_len,
+	crypto_check_aead, crypto_check_bytes, crypto_check_len, crypto_check_overlap, crypto_check_random_len,
 	crypto_check_region, crypto_clamp, crypto_is_zero, crypto_set_nonce, crypto_wipe,
 } from './crypto_util.js';
 
@@ -136,20 +136,14 @@ export function crypto_sodium_attach(paths: readonly string[] = SODIUM_LIBS): Wg
 	const views = new ViewCache();
 
 	function seal_nonce(key: Uint8Array, n: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
-		crypto_check_len(key, WG_KEY_LEN, 'key');
-		crypto_check_len(n, AEAD_NONCE_LEN, 'nonce');
-		crypto_check_bytes(plaintext, 'plaintext');
-		crypto_check_bytes(ad, 'ad');
+		crypto_check_aead(key, n, AEAD_NONCE_LEN, plaintext, 'plaintext', ad);
 		const out = new Uint8Array(plaintext.length + WG_AEAD_TAG_LEN);
 		na.aead_encrypt(out, null, plaintext, plaintext.length, ad, ad.length, null, n, key);
 		return out;
 	}
 
 	function open_nonce(key: Uint8Array, n: Uint8Array, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | null {
-		crypto_check_len(key, WG_KEY_LEN, 'key');
-		crypto_check_len(n, AEAD_NONCE_LEN, 'nonce');
-		crypto_check_bytes(ciphertext, 'ciphertext');
-		crypto_check_bytes(ad, 'ad');
+		crypto_check_aead(key, n, AEAD_NONCE_LEN, ciphertext, 'ciphertext', ad);
 		if (ciphertext.length < WG_AEAD_TAG_LEN)
 			return null;
 		const out = new Uint8Array(ciphertext.length - WG_AEAD_TAG_LEN);
@@ -206,20 +200,14 @@ export function crypto_sodium_attach(paths: readonly string[] = SODIUM_LIBS): Wg
 		aead_open_nonce: open_nonce,
 
 		xaead_seal(key, n, plaintext, ad) {
-			crypto_check_len(key, WG_KEY_LEN, 'key');
-			crypto_check_len(n, WG_XAEAD_NONCE_LEN, 'nonce');
-			crypto_check_bytes(plaintext, 'plaintext');
-			crypto_check_bytes(ad, 'ad');
+			crypto_check_aead(key, n, WG_XAEAD_NONCE_LEN, plaintext, 'plaintext', ad);
 			const out = new Uint8Array(plaintext.length + WG_AEAD_TAG_LEN);
 			na.xaead_encrypt(out, null, plaintext, plaintext.length, ad, ad.length, null, n, key);
 			return out;
 		},
 
 		xaead_open(key, n, ciphertext, ad) {
-			crypto_check_len(key, WG_KEY_LEN, 'key');
-			crypto_check_len(n, WG_XAEAD_NONCE_LEN, 'nonce');
-			crypto_check_bytes(ciphertext, 'ciphertext');
-			crypto_check_bytes(ad, 'ad');
+			crypto_check_aead(key, n, WG_XAEAD_NONCE_LEN, ciphertext, 'ciphertext', ad);
 			if (ciphertext.length < WG_AEAD_TAG_LEN)
 				return null;
 			const out = new Uint8Array(ciphertext.length - WG_AEAD_TAG_LEN);

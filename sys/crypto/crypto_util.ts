@@ -10,6 +10,7 @@
  * ciphertext simply fails to open).
  */
 
+import { WG_KEY_LEN } from './crypto.js';
 import type { WgCrypto } from './crypto.js';
 
 /*
@@ -70,6 +71,15 @@ export function crypto_check_len(v: unknown, len: number, name: string): asserts
 		throw new TypeError(`${name}: expected a Uint8Array of ${len} bytes`);
 	if (v.length !== len)
 		throw new RangeError(`${name}: expected ${len} bytes, got ${v.length}`);
+}
+
+/* The arguments of every one-shot AEAD call: key, nonce of nonce_len, the data, the AD. */
+export function crypto_check_aead(key: unknown, nonce: unknown, nonce_len: number, data: unknown,
+    data_name: string, ad: unknown): asserts data is Uint8Array {
+	crypto_check_len(key, WG_KEY_LEN, 'key');
+	crypto_check_len(nonce, nonce_len, 'nonce');
+	crypto_check_bytes(data, data_name);
+	crypto_check_bytes(ad, 'ad');
 }
 
 /* buf[off, off + len) must lie inside buf; off and len non-negative integers. */
