@@ -91,20 +91,32 @@ export class WgCookieChecker {
 	 */
 	validate(msg: Uint8Array, off: number, mac1_off: number, src: WgCookieSource,
 	    check_cookie: boolean, now: number): WgMacState {
-		if (this.mac1_key === null)
+		if (!this.mac1_valid(msg, off, mac1_off))
 			return MAC_INVALID;
-		const mac1 = this.c.mac(this.mac1_key, msg.subarray(off, off + mac1_off));
-		if (!crypto_const_eq(mac1, msg.subarray(off + mac1_off, off + mac1_off + WG_MAC_LEN)))
-			return MAC_INVALID;
-		if (!check_cookie)
-			return MAC_VALID_NO_COOKIE;
-		const cookie = this.make_cookie(src, now);
-		const mac2_off = mac1_off + WG_MAC_LEN;
-		const mac2 = this.c.mac(cookie, msg.subarray(off, off + mac2_off));
-		cookie.fill(0);
-		if (!crypto_const_eq(mac2, msg.subarray(off + mac2_off, off + mac2_off + WG_MAC_LEN)))
+		if (!check_cookie || !this.mac2_valid(msg, off, mac1_off, src, now))
 			return MAC_VALID_NO_COOKIE;
 		return MAC_VALID_WITH_COOKIE;
+	}
+
+	/* mac1 alone: the check every handshake message gets before it is queued. */
+	mac1_valid(msg: Uint8Array, off: number, mac1_off: number): boolean {
+		if (this.mac1_key === null)
+			return false;
+		const mac1 = this.c.mac(this.mac1_key, msg.subarray(off, off + mac1_off));
+		return crypto_const_eq(mac1, msg.subarray(off + mac1_off, off + mac1_off + WG_MAC_LEN));
+	}
+
+	/* mac2 alone (mac1 already checked): does the message carry this source's cookie? */
+	mac2_valid(msg: Uint8Array, off: number, mac1_off: number, src: WgCookieSource, now: number): boolean {
+		const mac2_off = mac1_off + WG_MAC_LEN;
+		const got = msg.subarray(off + mac2_off, off + mac2_off + WG_MAC_LEN);
+		/* All zeros: sent without a cookie (no secret is compared here). */
+		if (got.every((b) => b === 0))
+			return false;
+		const cookie = this.make_cookie(src, now);
+		const mac2 = this.c.mac(cookie, msg.subarray(off, off + mac2_off));
+		cookie.fill(0);
+		return crypto_const_eq(mac2, got);
 	}
 
 	/*
@@ -184,33 +196,5 @@ export class WgCookieState {
 		this.cookie_valid = true;
 		this.have_sent_mac1 = false;
 		return true;
-	}
-}
-
-/*
- * "Under load" (paper §6.6).  Linux looks at its handshake queue
- * length; there is no such queue here, so: more than
- * WG_UNDERLOAD_THRESHOLD handshake messages in the last second, and
- * for one second after that was last seen.
- */
-export const WG_UNDERLOAD_THRESHOLD = 32;
-export const WG_UNDERLOAD_HOLD_MS = 1000;
-
-export class WgLoadDetector {
-	private readonly ring = new Float64Array(WG_UNDERLOAD_THRESHOLD + 1).fill(-Infinity);
-	private pos = 0;
-	private last_under_load = -Infinity;
-
-	/* Count one handshake message received at `now`. */
-	record(now: number): void {
-		this.ring[this.pos] = now;
-		this.pos = (this.pos + 1) % this.ring.length;
-		/* ring[pos] is now the oldest of the last THRESHOLD + 1 arrivals. */
-		if (this.ring[this.pos] > now - 1000)
-			this.last_under_load = now;
-	}
-
-	under_load(now: number): boolean {
-		return now < this.last_under_load + WG_UNDERLOAD_HOLD_MS;
 	}
 }

@@ -21,6 +21,38 @@ interface Bucket {
 	tokens: number;
 }
 
+/* Refill by the ms elapsed (up to max), then take `cost` if there is enough. */
+function bucket_take(b: Bucket, now: number, cost: number, max: number): boolean {
+	const tokens = Math.min(max, b.tokens + Math.max(0, now - b.last));
+	b.last = now;
+	if (tokens >= cost) {
+		b.tokens = tokens - cost;
+		return true;
+	}
+	b.tokens = tokens;
+	return false;
+}
+
+/*
+ * One bucket for a whole device: `rate` a second, a burst of `burst`.
+ * Bounds the cookie replies all sources together may cost us.
+ */
+export class WgTokenBucket {
+	private readonly b: Bucket;
+	private readonly cost: number;
+	private readonly max: number;
+
+	constructor(rate: number, burst: number) {
+		this.cost = 1000 / rate;
+		this.max = this.cost * burst;
+		this.b = { last: -Infinity, tokens: this.max };
+	}
+
+	allow(now: number): boolean {
+		return bucket_take(this.b, now, this.cost, this.max);
+	}
+}
+
 export class WgRateLimiter {
 	private readonly table = new Map<string, Bucket>();
 	private last_gc = -Infinity;
@@ -58,14 +90,7 @@ export class WgRateLimiter {
 			this.table.set(k, { last: now, tokens: RATELIMIT_TOKEN_MAX - RATELIMIT_PACKET_COST });
 			return true;
 		}
-		const tokens = Math.min(RATELIMIT_TOKEN_MAX, b.tokens + Math.max(0, now - b.last));
-		b.last = now;
-		if (tokens >= RATELIMIT_PACKET_COST) {
-			b.tokens = tokens - RATELIMIT_PACKET_COST;
-			return true;
-		}
-		b.tokens = tokens;
-		return false;
+		return bucket_take(b, now, RATELIMIT_PACKET_COST, RATELIMIT_TOKEN_MAX);
 	}
 
 	clear(): void {
