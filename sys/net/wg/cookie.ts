@@ -53,6 +53,10 @@ export class WgCookieChecker {
 	/* address (4 or 16) || port (big-endian), as Linux feeds the MAC */
 	private readonly src4 = new Uint8Array(6);
 	private readonly src6 = new Uint8Array(18);
+	/* The cookie of the source last in src4 or src6 (of last_family). */
+	private readonly last_cookie = new Uint8Array(WG_COOKIE_LEN);
+	private last_family = 4;
+	private last_valid = false;
 
 	constructor(private readonly c: WgCrypto) {}
 
@@ -67,22 +71,42 @@ export class WgCookieChecker {
 		this.set_public_key(null);
 		this.secret.fill(0);
 		this.secret_birth = -Infinity;
+		this.last_cookie.fill(0);
+		this.last_valid = false;
 	}
 
-	/* The cookie for a source: MAC(Rm, addr || port), Rm renewed every 120 s. */
+	/*
+	 * The cookie for a source: MAC(Rm, addr || port), Rm renewed every
+	 * 120 s.  The last source's cookie is kept: a flood comes in runs
+	 * from one source.  Returns that buffer itself, valid until the next
+	 * call (wiped with the secret).
+	 */
 	private make_cookie(src: WgCookieSource, now: number): Uint8Array {
 		if (now >= this.secret_birth + COOKIE_SECRET_MAX_AGE * 1000) {
 			const r = this.c.random_bytes(WG_KEY_LEN);
 			this.secret.set(r);
 			r.fill(0);
 			this.secret_birth = now;
+			this.last_valid = false;
 		}
 		const b = src.family === 4 ? this.src4 : this.src6;
 		const alen = src.family === 4 ? 4 : 16;
+		if (this.last_valid && this.last_family === src.family) {
+			let d = (b[alen] ^ (src.port >>> 8)) | (b[alen + 1] ^ (src.port & 0xff));
+			for (let i = 0; i < alen; i++)
+				d |= b[i] ^ src.addr[i];
+			if (d === 0)
+				return this.last_cookie;
+		}
 		b.set(src.addr.subarray(0, alen), 0);
 		b[alen] = (src.port >>> 8) & 0xff;
 		b[alen + 1] = src.port & 0xff;
-		return this.c.mac(this.secret, b);
+		const cookie = this.c.mac(this.secret, b);
+		this.last_cookie.set(cookie);
+		cookie.fill(0);
+		this.last_family = src.family;
+		this.last_valid = true;
+		return this.last_cookie;
 	}
 
 	/*
@@ -111,11 +135,12 @@ export class WgCookieChecker {
 		const mac2_off = mac1_off + WG_MAC_LEN;
 		const got = msg.subarray(off + mac2_off, off + mac2_off + WG_MAC_LEN);
 		/* All zeros: sent without a cookie (no secret is compared here). */
-		if (got.every((b) => b === 0))
+		let any = 0;
+		for (let i = 0; i < WG_MAC_LEN; i++)
+			any |= got[i];
+		if (any === 0)
 			return false;
-		const cookie = this.make_cookie(src, now);
-		const mac2 = this.c.mac(cookie, msg.subarray(off, off + mac2_off));
-		cookie.fill(0);
+		const mac2 = this.c.mac(this.make_cookie(src, now), msg.subarray(off, off + mac2_off));
 		return crypto_const_eq(mac2, got);
 	}
 
@@ -131,7 +156,6 @@ export class WgCookieChecker {
 		const nonce = this.c.random_bytes(WG_COOKIE_NONCE_LEN);
 		const ad = msg.subarray(off + mac1_off, off + mac1_off + WG_MAC_LEN);
 		const ct = this.c.xaead_seal(this.cookie_key, nonce, cookie, ad);
-		cookie.fill(0);
 		le32_put(dst, 0, MSG_COOKIE);
 		le32_put(dst, COOKIE_OFF_RECEIVER, sender_index);
 		dst.set(nonce, COOKIE_OFF_NONCE);

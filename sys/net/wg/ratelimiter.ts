@@ -54,16 +54,17 @@ export class WgTokenBucket {
 }
 
 export class WgRateLimiter {
-	private readonly table = new Map<string, Bucket>();
+	private readonly table = new Map<number | string, Bucket>();
 	private last_gc = -Infinity;
 
 	get size(): number {
 		return this.table.size;
 	}
 
-	private static key(family: 4 | 6, addr: Uint8Array): string {
+	/* IPv4: the address as a number; IPv6: its /64 as a string. */
+	private static key(family: 4 | 6, addr: Uint8Array): number | string {
 		if (family === 4)
-			return `4:${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
+			return ((addr[0] << 24) | (addr[1] << 16) | (addr[2] << 8) | addr[3]) >>> 0;
 		let s = '6:';
 		for (let i = 0; i < 8; i++)
 			s += addr[i].toString(16).padStart(2, '0');

@@ -55,37 +55,49 @@ function handshake_complete(sc: WgSoftc, peer: WgPeer): void {
 
 /*
  * The DoS gate for handshake messages (paper §5.4.7, §6.6), before they
- * are queued (hsqueue.ts): mac1 always; under load, mac2 must carry a
- * cookie for this source (else we answer with a cookie reply, itself
- * rate limited, and no DH is ever spent on the message) and the source
- * must be within its rate.
+ * are queued (hsqueue.ts).  Not under load: mac1.  Under load: mac2
+ * must carry a cookie for this source, else the message gets a cookie
+ * reply (itself rate limited) and no DH is ever spent on it; with the
+ * cookie, mac1 and the source's handshake rate.  Under load mac2 is
+ * looked at first: a sender without a cookie whose cookie replies are
+ * used up costs no MAC when its mac2 is zero, and one otherwise.  The
+ * two budgets stay apart, so a spoofer without the cookie cannot use
+ * up the handshakes of the address it spoofs.
  */
 function wg_handshake_enqueue(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
     mac1_off: number, sender_off: number, src: WgEndpoint): void {
-	if (!sc.cookie_checker.mac1_valid(buf, off, mac1_off)) {
-		sc.count('rx_bad_mac1');
-		return;
-	}
 	const now = sc.clock.now();
+	const cc = sc.cookie_checker;
 	if (sc.tunables.force_underload || sc.hsq.under_load(now)) {
-		if (!sc.cookie_checker.mac2_valid(buf, off, mac1_off, src, now)) {
+		if (!cc.mac2_valid(buf, off, mac1_off, src, now)) {
 			wg_send_cookie(sc, buf, off, mac1_off, le32_get(buf, off + sender_off), src, now);
+			return;
+		}
+		if (!cc.mac1_valid(buf, off, mac1_off)) {
+			sc.count('rx_bad_mac1');
 			return;
 		}
 		if (!sc.ratelimiter.allow(src.family, src.addr, now)) {
 			sc.count('hs_ratelimited');
 			return;
 		}
+	} else if (!cc.mac1_valid(buf, off, mac1_off)) {
+		sc.count('rx_bad_mac1');
+		return;
 	}
 	if (!sc.hsq.enqueue(buf, off, len, src))
 		sc.count('hs_queue_full');
 }
 
-/* A cookie reply, within this source's rate and the device's. */
+/* A cookie reply (mac1 checked here), within this source's rate and the device's. */
 function wg_send_cookie(sc: WgSoftc, buf: Uint8Array, off: number, mac1_off: number,
     sender_index: number, src: WgEndpoint, now: number): void {
 	if (!sc.cookie_ratelimiter.allow(src.family, src.addr, now) || !sc.cookie_bucket.allow(now)) {
 		sc.count('cookie_ratelimited');
+		return;
+	}
+	if (!sc.cookie_checker.mac1_valid(buf, off, mac1_off)) {
+		sc.count('rx_bad_mac1');
 		return;
 	}
 	const reply = sc.hsbuf;
