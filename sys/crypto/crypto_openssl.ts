@@ -34,7 +34,7 @@
 import koffi from 'koffi';
 import { WG_AEAD_TAG_LEN } from './crypto.js';
 import {
-	AEAD_NONCE_LEN, CryptoViewCache, type WgCryptoImpl,
+	AEAD_NONCE_LEN, crypto_aead_forms, CryptoViewCache, type WgCryptoImpl,
 	crypto_check_aead, crypto_check_open_into, crypto_check_seal_into, crypto_set_nonce,
 } from './crypto_util.js';
 
@@ -264,18 +264,7 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 				ctx_wipe();
 		},
 
-		aead_seal(key, counter, plaintext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return seal_nonce(key, nonce, plaintext, ad);
-		},
-
-		aead_open(key, counter, ciphertext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return open_nonce(key, nonce, ciphertext, ad);
-		},
-
-		aead_seal_nonce: seal_nonce,
-		aead_open_nonce: open_nonce,
+		...crypto_aead_forms(nonce, seal_nonce, open_nonce),
 	};
 	contexts.register(self, { lc, ctx, scratch });
 	return self;

@@ -21,7 +21,7 @@ import {
 } from './crypto.js';
 import { blake2s_ops } from './blake2s.js';
 import {
-	AEAD_NONCE_LEN, CryptoViewCache, type WgCryptoImpl,
+	AEAD_NONCE_LEN, crypto_aead_forms, CryptoViewCache, type WgCryptoImpl,
 	crypto_check_aead, crypto_check_len, crypto_check_open_into, crypto_check_random_len,
 	crypto_check_seal_into, crypto_clamp, crypto_is_zero, crypto_set_nonce, crypto_wipe,
 } from './crypto_util.js';
@@ -147,18 +147,7 @@ export function crypto_sodium_attach(paths: readonly string[] = SODIUM_LIBS): Wg
 			/* libsodium keeps no key between calls. */
 		},
 
-		aead_seal(key, counter, plaintext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return seal_nonce(key, nonce, plaintext, ad);
-		},
-
-		aead_open(key, counter, ciphertext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return open_nonce(key, nonce, ciphertext, ad);
-		},
-
-		aead_seal_nonce: seal_nonce,
-		aead_open_nonce: open_nonce,
+		...crypto_aead_forms(nonce, seal_nonce, open_nonce),
 
 		xaead_seal(key, n, plaintext, ad) {
 			crypto_check_aead(key, n, WG_XAEAD_NONCE_LEN, plaintext, 'plaintext', ad);

@@ -165,6 +165,29 @@ export function crypto_set_nonce(nonce: Uint8Array, counter: number): void {
 	nonce[11] = hi >>> 24;
 }
 
+type AeadNonceForm<T> = (key: Uint8Array, nonce: Uint8Array, data: Uint8Array, ad: Uint8Array) => T;
+
+/*
+ * A backend's one-shot AEAD: its 12-byte-nonce forms, and the counter
+ * forms of WgCrypto built on them with the backend's nonce buffer.
+ */
+export function crypto_aead_forms(nonce: Uint8Array, seal_nonce: AeadNonceForm<Uint8Array>,
+    open_nonce: AeadNonceForm<Uint8Array | null>):
+    Pick<WgCryptoImpl, 'aead_seal' | 'aead_open' | 'aead_seal_nonce' | 'aead_open_nonce'> {
+	return {
+		aead_seal(key, counter, plaintext, ad) {
+			crypto_set_nonce(nonce, counter);
+			return seal_nonce(key, nonce, plaintext, ad);
+		},
+		aead_open(key, counter, ciphertext, ad) {
+			crypto_set_nonce(nonce, counter);
+			return open_nonce(key, nonce, ciphertext, ad);
+		},
+		aead_seal_nonce: seal_nonce,
+		aead_open_nonce: open_nonce,
+	};
+}
+
 export function crypto_check_random_len(n: number): void {
 	if (!Number.isSafeInteger(n) || n < 0)
 		throw new RangeError(`n: expected a non-negative integer, got ${n}`);
