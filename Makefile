@@ -18,7 +18,7 @@ TSC=		node_modules/.bin/tsc
 TAP=		node_modules/.bin/tap
 ESLINT=		node_modules/.bin/eslint
 
-DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 wireguard-tools \
+DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 libssl3 openssl wireguard-tools \
 		wireguard-go iperf3 tcpdump mandoc man-db iptables util-linux
 
 PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \

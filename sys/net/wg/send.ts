@@ -28,9 +28,11 @@ import {
 const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
     sourceStart: number, sourceEnd: number) => number;
 
-/* Drop a keypair: out of the index table, keys wiped. */
+/* Drop a keypair: out of the index table, keys wiped (and the crypto backend's copies). */
 export function wg_keypair_drop(sc: WgSoftc, kp: WgKeypair): void {
 	sc.index.remove(kp);
+	sc.crypto.aead_forget(kp.send_key);
+	sc.crypto.aead_forget(kp.recv_key);
 	kp.wipe();
 }
 

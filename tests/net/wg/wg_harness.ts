@@ -10,7 +10,7 @@ import {
 	WgDevice, type WgEndpoint, type WgEvent, type WgPeer, type WgTunables, wg_tunables_default,
 } from '../../../sys/net/wg/device.js';
 
-export const BACKENDS: WgCryptoBackend[] = ['noble', 'sodium'];
+export const BACKENDS: WgCryptoBackend[] = ['noble', 'sodium', 'openssl'];
 
 export class FakeClock {
 	t = 1000;
