@@ -17,8 +17,6 @@ export const WG_PEER_NAME_MAXLEN = 15;
 /* An externalized dictionary larger than this is refused with E2BIG (NetBSD's WG_MAX_PROPLEN). */
 export const WG_MAX_PROPLEN = 32766;
 
-export const WG_DEFAULT_MTU = 1420;
-
 /* Dictionary keys. */
 export const WGK_PRIVATE_KEY = 'private_key';
 export const WGK_PUBLIC_KEY = 'public_key';

@@ -8,8 +8,8 @@
 import t, { type Test } from 'tap';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import {
-	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, ENETDOWN, ENOENT, WgError,
-} from '../../../sys/net/wg/device.js';
+	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, ENETDOWN, ENOENT, ErrnoError,
+} from '../../../sys/sys/errno.js';
 import { MAX_STAGED_PACKETS } from '../../../sys/net/wg/messages.js';
 import {
 	BACKENDS, ep4, hex, ip4, ip6, is_zero, make_pair, to_hex, v4, FakeNet,
@@ -31,7 +31,7 @@ function throws_errno(t: Test, fn: () => unknown, errno: number, msg: string): v
 		fn();
 		t.fail(`${msg}: did not throw`);
 	} catch (e) {
-		t.ok(e instanceof WgError && e.errno === errno, `${msg}: errno ${errno}`);
+		t.ok(e instanceof ErrnoError && e.errno === errno, `${msg}: errno ${errno}`);
 	}
 }
 

@@ -18,8 +18,7 @@ import { uapi_get, uapi_set, type uapi_hooks } from '../../../sys/net/wg/uapi.js
 import { uapi_rxbuf } from '../../../sys/net/if_wg_uapi.js';
 import { FakeClock, to_hex } from './wg_harness.js';
 
-const EINVAL = 22;
-const EPROTO = 71;
+import { EINVAL, EPROTO } from '../../../sys/sys/errno.js';
 
 function backend(): WgCrypto {
 	try {

@@ -11,7 +11,7 @@ import { Lab, type Host } from '../../lib/netns.js';
 import {
 	EADDRNOTAVAIL, EAFNOSUPPORT, EBUSY, EEXIST, EINVAL, EIO, ENOTTY, ENXIO, EPERM,
 } from '../../../sys/sys/errno.js';
-import { AF_INET, AF_INET6 } from '../../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../../sys/sys/socket.js';
 import {
 	IFF_MULTICAST, IFF_POINTOPOINT, IFF_RUNNING, IFF_UP, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR,
 	SIOCGDRVSPEC, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFSTATE_SHIM, SIOCIFCREATE, SIOCIFDESTROY,
