@@ -16,7 +16,7 @@ import { prefix_mask } from '../radix.js';
 import {
 	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, EIO, EMSGSIZE, ENETDOWN, ENOENT, ErrnoError,
 } from '../../sys/errno.js';
-import { WG_KEY_LEN, WG_MAX_PACKET, type WgTunables, wg_tunables_default } from './messages.js';
+import { WG_KEY_LEN, WG_MAX_PACKET, WG_PEER_NAME_MAXLEN, type WgTunables, wg_tunables_default } from './messages.js';
 import { wg_keypairs_expire_current } from './noise.js';
 import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
@@ -192,9 +192,8 @@ export class WgDevice {
 		const ep = cfg.endpoint == null ? null : check_endpoint(cfg.endpoint);
 		const ka = cfg.persistent_keepalive === undefined ? 0 : check_keepalive(cfg.persistent_keepalive);
 		const name = cfg.name ?? '';
-		/* The name's length is the ioctl's rule (WG_PEER_NAME_MAXLEN), checked by the driver. */
-		if (typeof name !== 'string')
-			einval('peer name: a string expected');
+		if (typeof name !== 'string' || Buffer.byteLength(name) > WG_PEER_NAME_MAXLEN)
+			einval(`peer name: at most ${WG_PEER_NAME_MAXLEN} bytes`);
 		const aips = cfg.allowed_ips ?? [];
 		if (!Array.isArray(aips))
 			einval('allowed ips: expected an array');
