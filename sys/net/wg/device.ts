@@ -22,7 +22,8 @@ import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
 } from './peer.js';
 import { wg_input } from './receive.js';
-import { wg_peer_clear_sessions, wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
+import { wg_peer_clear_sessions } from './keypair.js';
+import { wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
 import { type WgClock, type WgEvent, type WgIo, WgSoftc, WG_STATS_KEYS } from './softc.js';
 import { wg_timers_next_deadline, wg_timers_run, wg_timers_stop, wg_timers_update } from './timers.js';
 
