@@ -25,8 +25,8 @@ import type { udp_pair } from '../arch/linux/udp.js';
 import { close as sys_close } from '../arch/linux/libc.js';
 import { kauth_cred_isroot } from '../kern/kern_auth.js';
 import type { kauth_cred } from '../kern/kern_auth.js';
-import { sysctl_subscribe, wg_tunables } from '../kern/kern_sysctl.js';
-import type { net_wg_tunables } from '../kern/kern_sysctl.js';
+import { sysctl_subscribe } from '../kern/kern_sysctl.js';
+import { type net_wg_tunables, wg_tunables } from './if_wg_sysctl.js';
 import { LOG_ERR, LOG_INFO, LOG_DEBUG, log, log_ratecheck } from '../kern/subr_log.js';
 import { E2BIG, EADDRINUSE, EINVAL, EIO, EPERM } from '../sys/errno.js';
 import { AF_INET, AF_INET6 } from '../sys/socket.js';
@@ -520,9 +520,9 @@ const wg_cloner: if_clone = {
 		const sc = new wg_softc(ifname);
 		wg_softcs.add(sc);
 		if (wg_sysctl_unsubscribe === null)
-			wg_sysctl_unsubscribe = sysctl_subscribe((_name, t) => {
+			wg_sysctl_unsubscribe = sysctl_subscribe(() => {
 				for (const s of wg_softcs)
-					s.wg_set_tunables(t);
+					s.wg_set_tunables(wg_tunables);
 			});
 		try {
 			sc.wg_uapi = await wg_uapi_attach(sc);
