@@ -13,7 +13,7 @@ import {
 	IFF_MULTICAST, IFF_RUNNING, IFF_UP, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCGIFFLAGS,
 	SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS, SIOCSIFMTU,
 } from '../../../sys/sys/sockio.js';
-import { FakeKernel, run, type RunResult } from '../fake_kernel.js';
+import { FakeKernel, run, type RunResult } from '../../harness/fake_kernel.js';
 
 const PROG = 'sbin/ifconfig/ifconfig';
 const fk = await FakeKernel.start();

@@ -18,6 +18,7 @@ import { crypto_attach, WG_CRYPTO_ENV } from '../../../sys/crypto/crypto_select.
 import {
 	type WgCryptoImpl, crypto_const_eq, crypto_is_zero, crypto_wipe,
 } from '../../../sys/crypto/crypto_util.js';
+import { prng_bytes } from '../../harness/prng.js';
 
 function hx(s: string): Uint8Array {
 	return new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -52,24 +53,6 @@ function thrown(fn: () => unknown): Error | null {
 
 function is_range_error(e: Error | null, re: RegExp): boolean {
 	return e instanceof RangeError && re.test(e.message);
-}
-
-/* A small seeded PRNG (mulberry32) so cross-checks are reproducible. */
-function prng(seed: number): (n: number) => Uint8Array {
-	let a = seed >>> 0;
-	const next = (): number => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let z = a;
-		z = Math.imul(z ^ (z >>> 15), z | 1);
-		z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-		return (z ^ (z >>> 14)) >>> 0;
-	};
-	return (n: number): Uint8Array => {
-		const b = new Uint8Array(n);
-		for (let i = 0; i < n; i++)
-			b[i] = next() & 0xff;
-		return b;
-	};
 }
 
 /* ---- Vectors ---- */
@@ -313,7 +296,7 @@ for (const [name, c] of BACKENDS) {
 
 		t.test('data path: in place and at offsets', async (t) => {
 			const key = hx('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
-			const pt = prng(42)(1420);
+			const pt = prng_bytes(42)(1420);
 			const want = c.aead_seal(key, 12345, pt, new Uint8Array(0));
 
 			/* In place inside a bigger buffer: 16-byte header, then payload, tag after. */
@@ -342,7 +325,7 @@ for (const [name, c] of BACKENDS) {
 			for (let round = 0; round < 3; round++) {
 				for (let i = 0; i < bufs.length; i++) {
 					const off = 1 + ((i + round) % 9);
-					const p = prng(i * 31 + round)(100);
+					const p = prng_bytes(i * 31 + round)(100);
 					bufs[i].set(p, off);
 					c.aead_seal_into(key, i, bufs[i], off, 100, null, bufs[i], off);
 					ok &&= tohex(bufs[i].subarray(off, off + 116)) === tohex(c.aead_seal(key, i, p, new Uint8Array(0)));
@@ -398,7 +381,7 @@ for (const [name, c] of BACKENDS) {
 		});
 
 		t.test('low-order points', async (t) => {
-			const rnd = prng(7);
+			const rnd = prng_bytes(7);
 			const privs = [rnd(32), rnd(32), new Uint8Array(32), new Uint8Array(32).fill(0xff), c.generate_private_key()];
 			for (let i = 0; i < LOW_ORDER_REDUCED; i++) {
 				let all = true;
@@ -437,7 +420,7 @@ for (const [name, c] of BACKENDS) {
 		});
 
 		t.test('HMAC-BLAKE2s', async (t) => {
-			const rnd = prng(99);
+			const rnd = prng_bytes(99);
 			let ok = true;
 			for (const [kl, dl] of [[0, 0], [1, 3], [32, 32], [63, 100], [64, 64], [65, 7], [200, 1000]]) {
 				const key = rnd(kl);
@@ -519,7 +502,7 @@ t.test('sodium == noble == OpenSSL on random input', async (t) => {
 		return;
 	}
 	const s = sodium;
-	const rnd = prng(0x5eed);
+	const rnd = prng_bytes(0x5eed);
 	const ROUNDS = 300;
 
 	let aead_ok = true;

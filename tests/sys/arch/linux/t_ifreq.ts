@@ -11,7 +11,7 @@ import {
 	in_ifaddrs,
 } from '../../../../sys/arch/linux/ifreq.js';
 import { tun_attach, tun_detach } from '../../../../sys/arch/linux/tun.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 
 const ns = netns_create('ifreq');
 t.teardown(() => ns.destroy());

@@ -1,6 +1,7 @@
 /*
  * SO_PEERCRED on both ends of a Node net.Server connection over an
  * abstract UNIX socket, as the kernel instance's control socket uses it.
+ * It requires root: a client runs as nobody (uid 65534).
  */
 
 import t from 'tap';

@@ -14,7 +14,7 @@ import {
 } from '../../../../sys/arch/linux/tun.js';
 import { WG_DEFAULT_MTU } from '../../../../sys/net/wg/messages.js';
 import { if_get_mtu, if_set_up, in6_addifaddr, in_addifaddr } from '../../../../sys/arch/linux/ifreq.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 import { ip4_icmp_echo, ip6_icmp_echo } from './pkt.js';
 
 const ns = netns_create('tun');

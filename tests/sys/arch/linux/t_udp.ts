@@ -13,7 +13,7 @@ import {
 	Endpoint, MmsgRing, UdpIo, in6_ntoa, sockaddr_get, sockaddr_put, udp_close, udp_open,
 	udp_open_pair, udp_port, udp_set_mark,
 } from '../../../../sys/arch/linux/udp.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 
 const ns = netns_create('udp');
 t.teardown(() => ns.destroy());
