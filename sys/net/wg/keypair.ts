@@ -10,9 +10,11 @@ import { type WgKeypair, wg_keypairs_add, wg_keypairs_clear } from './noise.js';
 import type { WgPeer } from './peer.js';
 import type { WgSoftc } from './softc.js';
 
-/* Drop a keypair: out of the index table, keys wiped. */
+/* Drop a keypair: out of the index table, keys wiped (and the crypto backend's copies). */
 export function wg_keypair_drop(sc: WgSoftc, kp: WgKeypair): void {
 	sc.index.remove(kp);
+	sc.crypto.aead_forget(kp.send_key);
+	sc.crypto.aead_forget(kp.recv_key);
 	kp.wipe();
 }
 
