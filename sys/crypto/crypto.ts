@@ -2,10 +2,11 @@
  * The cryptographic interface of the WireGuard stack (DESIGN.md §5).
  *
  * One small set of primitives, three backends behind it: "openssl"
- * (ChaCha20-Poly1305 from the system OpenSSL 3, the rest from sodium;
- * the default), "sodium" (the system libsodium through koffi) and
- * "noble" (pure TypeScript).  Everything above this file (sys/net/wg/)
- * sees only WgCrypto and never knows which backend runs.
+ * (the data path's ChaCha20-Poly1305 from the system OpenSSL 3, the
+ * rest from sodium; the default), "sodium" (the system libsodium
+ * through koffi) and "noble" (pure TypeScript).  Everything above
+ * this file (sys/net/wg/) sees only WgCrypto and never knows which
+ * backend runs.
  *
  * Sizes are fixed by the protocol (paper §5.4): keys and hashes are
  * 32 bytes, MACs 16, AEAD tags 16, XAEAD nonces 24.
@@ -53,7 +54,9 @@ export interface WgCrypto {
 	 * (ciphertext plus tag) at src[srcOff], writes len - 16 bytes of
 	 * plaintext at dst[dstOff] and returns false when authentication
 	 * fails (dst contents are then unspecified).  src and dst may be the
-	 * same buffer at the same offset (in place).
+	 * same buffer at the same offset (in place).  There is no batch
+	 * form: neither libsodium nor OpenSSL seals several messages in one
+	 * call, so it would only move the per-packet loop (crypto_openssl.ts).
 	 */
 	aead_seal_into(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, len: number,
 	    ad: Uint8Array | null, dst: Uint8Array, dstOff: number): number;

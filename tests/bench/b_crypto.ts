@@ -21,9 +21,10 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import koffi from 'koffi';
 import type { WgCryptoBackend } from '../../sys/crypto/crypto.js';
 import { crypto_noble_attach } from '../../sys/crypto/crypto_noble.js';
-import { crypto_openssl_attach, crypto_openssl_version } from '../../sys/crypto/crypto_openssl.js';
+import { OPENSSL_LIBS, crypto_openssl_attach, crypto_openssl_version } from '../../sys/crypto/crypto_openssl.js';
 import { crypto_attach } from '../../sys/crypto/crypto_select.js';
 import { crypto_sodium_attach } from '../../sys/crypto/crypto_sodium.js';
 import type { WgCryptoImpl } from '../../sys/crypto/crypto_util.js';
@@ -178,6 +179,28 @@ const dh_subjects: Subject[] = backends.filter((c) => c.backend !== 'openssl')
 measure(dh_subjects);
 for (const s of dh_subjects)
 	emit({ bench: 'x25519_dh', metric: 'us_per_op', value: r1(median(s.res) / 1000), unit: 'us', backend: s.backend });
+
+/*
+ * What koffi adds per call, of the four the openssl backend makes per
+ * packet: a libcrypto call that does nothing (OPENSSL_cleanse of 0
+ * bytes), with a pointer passed as a BigInt as the backend passes its
+ * context and scratch block, and with a typed array as it passes data.
+ */
+try {
+	const lib = koffi.load(OPENSSL_LIBS[0], { deep: true });
+	const cleanse = lib.func('void OPENSSL_cleanse(void *ptr, size_t len)') as (p: bigint | Uint8Array, n: number) => void;
+	const buf = new Uint8Array(16);
+	const addr = koffi.address(buf);
+	const calls: Subject[] = [
+		{ backend: 'openssl', fn: () => cleanse(addr, 0), per_batch: 0, res: [] },
+		{ backend: 'openssl', fn: () => cleanse(buf, 0), per_batch: 0, res: [] },
+	];
+	measure(calls);
+	emit({ bench: 'koffi_call_libcrypto', metric: 'ns_per_call', value: r1(median(calls[0].res)), unit: 'ns', arg: 'bigint' });
+	emit({ bench: 'koffi_call_libcrypto', metric: 'ns_per_call', value: r1(median(calls[1].res)), unit: 'ns', arg: 'Uint8Array' });
+} catch (e) {
+	process.stderr.write(`b_crypto: koffi call overhead not measured: ${(e as Error).message}\n`);
+}
 
 const speed = openssl_speed();
 if (speed !== null) {

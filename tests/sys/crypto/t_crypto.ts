@@ -533,14 +533,15 @@ t.test('sodium == noble == openssl == node:crypto on random input', async (t) =>
 		const ctr = (rnd(1)[0] & 1) ? rnd(1)[0] : Buffer.from(rnd(8)).readUInt32LE(0) * 2048 + rnd(1)[0];
 		const a = s.aead_seal(key, ctr, pt, ad);
 		const b = noble.aead_seal(key, ctr, pt, ad);
-		const c = o.aead_seal(key, ctr, pt, ad);
+		/* openssl's counter forms are sodium's (see crypto_openssl.ts); its nonce forms are OpenSSL's. */
+		const c = o.aead_seal_nonce(key, wg_nonce(ctr), pt, ad);
 		const ci = nodecrypto.createCipheriv('chacha20-poly1305', key, wg_nonce(ctr), { authTagLength: 16 });
 		ci.setAAD(ad, { plaintextLength: len });
 		const n = concat(ci.update(pt), ci.final(), ci.getAuthTag());
 		aead_ok = tohex(a) === tohex(b) && tohex(a) === tohex(c) && tohex(a) === tohex(n) &&
 		    tohex(s.aead_open(key, ctr, c, ad)) === tohex(pt) &&
 		    tohex(noble.aead_open(key, ctr, a, ad)) === tohex(pt) &&
-		    tohex(o.aead_open(key, ctr, b, ad)) === tohex(pt);
+		    tohex(o.aead_open_nonce(key, wg_nonce(ctr), b, ad)) === tohex(pt);
 		if (!aead_ok)
 			first_bad = `round ${i}, len ${len}, counter ${ctr}`;
 	}
