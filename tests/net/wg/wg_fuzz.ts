@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { WgCrypto } from '../../../sys/crypto/crypto.js';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import type { WgEndpoint } from '../../../sys/net/wg/peer.js';
-import { type Pair, ip4, make_pair } from './wg_harness.js';
+import { prng } from '../../harness/prng.js';
+import { type Pair, ip4, make_pair } from '../../harness/wg_harness.js';
 
 /* The counters one datagram ends in: exactly one of these per datagram. */
 export const FATE_KEYS = [
@@ -31,19 +32,6 @@ export interface FuzzResult {
 	by_reason: Record<string, number>;
 	tunnel_ok: boolean;
 	seconds: number;
-}
-
-/* A small deterministic PRNG (xorshift32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-	let x = seed >>> 0 || 1;
-	return () => {
-		x ^= x << 13;
-		x >>>= 0;
-		x ^= x >>> 17;
-		x ^= x << 5;
-		x >>>= 0;
-		return x / 4294967296;
-	};
 }
 
 /* Real messages b received from a: initiations, a cookie reply, data, a keepalive. */
