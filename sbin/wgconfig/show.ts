@@ -124,15 +124,25 @@ function peers_of(d: PropDictionary): PropDictionary[] {
 	});
 }
 
-export function show_all_lines(ifname: string, d: PropDictionary): string[] {
+/* "show all" starts with the interface's lines; the peers follow, page by page. */
+export function show_head_lines(ifname: string, d: PropDictionary): string[] {
 	const out: string[] = [`interface: ${ifname}`, '\tprivate-key: (hidden)'];
 	const port = prop_dictionary_get_uint16(d, WGK_LISTEN_PORT);
 	out.push(`\tlisten-port: ${port === null ? '(none)' : port}`);
+	return out;
+}
+
+export function show_peers_lines(d: PropDictionary, out: string[]): void {
 	for (const peer of peers_of(d)) {
 		const name = prop_dictionary_get_string(peer, WGK_NAME);
 		out.push(`\tpeer: ${name ?? '(none)'}`);
 		show_peer_lines(peer, '\t\t', false, out);
 	}
+}
+
+export function show_all_lines(ifname: string, d: PropDictionary): string[] {
+	const out = show_head_lines(ifname, d);
+	show_peers_lines(d, out);
 	return out;
 }
 

@@ -121,19 +121,29 @@ export function uapi_peer_name(dev: WgDevice, public_key: Uint8Array): string {
 	return name;
 }
 
-export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
+/*
+ * A get reply is long with many peers; it is made in pages so that
+ * neither side holds all of it at once.  uapi_get_page(dev, st, 0, n)
+ * starts with the device's lines; each call gives the lines of up to n
+ * peers (oldest first, as wireguard-go lists them and wg(8) prints them)
+ * and the cursor of the next page; with no more peers, the reply's end.
+ */
+export function uapi_get_page(dev: WgDevice, st: uapi_device_state, cursor: number, max: number):
+    { text: string; next: number } {
 	const out: string[] = [];
-	const priv = dev.private_key();
-	if (priv !== null) {
-		out.push(`private_key=${hex(priv)}`);
-		priv.fill(0);
+	if (cursor === 0) {
+		const priv = dev.private_key();
+		if (priv !== null) {
+			out.push(`private_key=${hex(priv)}`);
+			priv.fill(0);
+		}
+		if (st.listen_port !== 0)
+			out.push(`listen_port=${st.listen_port}`);
+		if (st.fwmark !== 0)
+			out.push(`fwmark=${st.fwmark}`);
 	}
-	if (st.listen_port !== 0)
-		out.push(`listen_port=${st.listen_port}`);
-	if (st.fwmark !== 0)
-		out.push(`fwmark=${st.fwmark}`);
-	/* wg(8) lists peers in the order it gets them; give the oldest first, as wireguard-go does. */
-	for (const peer of [...dev.peers()].reverse()) {
+	const page = dev.peers_page(cursor, max, false);
+	for (const peer of page.peers) {
 		const p = dev.peer_info(peer);
 		out.push(`public_key=${hex(p.public_key)}`);
 		if (p.preshared_key !== null) {
@@ -153,9 +163,25 @@ export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
 		for (const a of p.allowed_ips)
 			out.push(`allowed_ip=${ip_text(a.addr)}/${a.cidr}`);
 	}
-	out.push('errno=0');
-	return out.join('\n') + '\n\n';
+	if (page.next === 0)
+		out.push('errno=0\n');
+	return { text: out.length === 0 ? '' : out.join('\n') + '\n', next: page.next };
 }
+
+/* The whole get reply at once. */
+export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
+	let text = '';
+	let cursor = 0;
+	do {
+		const p = uapi_get_page(dev, st, cursor, UAPI_GET_PAGE);
+		text += p.text;
+		cursor = p.next;
+	} while (cursor !== 0);
+	return text;
+}
+
+/* Peers per page of a get reply: a few hundred kilobytes of text. */
+export const UAPI_GET_PAGE = 2048;
 
 /*
  * Applies a set request (the lines after "set=1", up to the blank line).

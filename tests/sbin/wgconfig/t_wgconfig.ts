@@ -424,7 +424,12 @@ t.test('show all', async (t) => {
 	t.equal(r.stdout, want, 'wgconfig wg0');
 	t.equal(r.code, 0);
 	t.equal(r.stderr, '');
-	t.same(fk.requests, [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0 }], 'one get, cmd 0');
+	t.same(fk.requests.map((q) => ({ ...q, data: undefined })),
+	    [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0, data: undefined }], 'one get, cmd 0');
+	const q = fk.requests[0];
+	const qd = prop_dictionary_internalize(q.op === 'ioctl' ? q.data ?? '' : '');
+	t.same(qd === null ? null : [...qd.value.entries()], [['cursor', { type: 'number', value: 0n, unsigned: true }]],
+	    'the paged form: a get from the start');
 	r = await wgconfig(['wg0', 'show', 'all', 'ignored', 'extra']);
 	t.equal(r.stdout, want, 'show all ignores extra arguments');
 	r = await wgconfig(['wg0'], { TZ: undefined });
