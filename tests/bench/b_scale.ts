@@ -8,7 +8,10 @@
  *   node obj/tests/bench/b_scale.js [npeers ...]     (default 1000 10000 100000)
  *
  * RSS per peer is (RSS loaded - RSS idle) / peers, both read from
- * /proc/PID/status after a settle (the collector runs meanwhile).
+ * /proc/PID/status after a settle (the collector runs meanwhile).  That
+ * includes what grows once whatever the number of peers (the collector's
+ * young generation of both threads, code); rss_per_peer_marginal, the
+ * growth between two consecutive sizes over the peers added, does not.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -149,6 +152,7 @@ process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 const go = has('wireguard-go');
 if (!go)
 	console.error('b_scale: wireguard-go not installed: measuring ours alone');
+const last_rss: Record<string, { n: number; rss: number }> = {};
 for (const n of sizes) {
 	const conf = config(n);
 	const runs: Array<[string, (n: number, c: string) => Promise<Record<string, number>>]> = [['ours', ours]];
@@ -164,6 +168,10 @@ for (const n of sizes) {
 			emit(impl, n, 'wgconfig_show', r.show, 's');
 		emit(impl, n, 'rss', r.rss / 1024, 'MB');
 		emit(impl, n, 'rss_per_peer', (r.rss - r.idle) * 1024 / n, 'B');
+		const prev = last_rss[impl];
+		if (prev !== undefined && n > prev.n)
+			emit(impl, n, 'rss_per_peer_marginal', (r.rss - prev.rss) * 1024 / (n - prev.n), 'B');
+		last_rss[impl] = { n, rss: r.rss };
 	}
 	if (load['wireguard-go'] !== undefined)
 		emit('ours', n, 'load_ratio_ours_over_wireguard_go', load.ours / load['wireguard-go'], 'x');
