@@ -25,7 +25,8 @@ import { EAGAIN, EINTR, ptr_of, read_addr, stable_bytes, write_addr } from '../a
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, PollSet, eventfd_drain } from '../arch/linux/poll.js';
 import { MmsgRing, UdpIo } from '../arch/linux/udp.js';
 import type { Endpoint } from '../arch/linux/udp.js';
-import { WgDevice, WgError, wg_tunables_default } from './wg/device.js';
+import { WgDevice, wg_tunables_default } from './wg/device.js';
+import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
 	WgEndpoint, WgEvent, WgPeer, WgPeerConfig, WgPeerInfo, WgTunables,
 } from './wg/device.js';
@@ -243,8 +244,8 @@ class wg_intr {
 			try {
 				reply = this.handle(id, req);
 			} catch (e) {
-				const errno = e instanceof WgError ? e.errno : 22 /* EINVAL */;
-				if (!(e instanceof WgError))
+				const errno = e instanceof ErrnoError ? e.errno : EINVAL;
+				if (!(e instanceof ErrnoError))
 					this.init.port.postMessage({ op: 'log', level: 'err', key: 'ctl',
 					    msg: `${this.init.ifname}: ${req.op}: ${(e as Error).message}` });
 				reply = { id, errno };
@@ -280,7 +281,7 @@ class wg_intr {
 		case 'peer_set': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
-				return { id, errno: 2 /* ENOENT */ };
+				return { id, errno: ENOENT };
 			if (req.persistent_keepalive !== undefined)
 				dev.peer_set_persistent_keepalive(peer, req.persistent_keepalive);
 			return { id, errno: 0 };
@@ -288,7 +289,7 @@ class wg_intr {
 		case 'peer_delete': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
-				return { id, errno: 2 /* ENOENT */ };
+				return { id, errno: ENOENT };
 			dev.peer_remove(peer);
 			return { id, errno: 0, npeers: dev.peer_count() };
 		}
@@ -425,7 +426,7 @@ class wg_intr {
 						this.tun_input();
 						this.udp_flush();
 					} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
-						this.tun_gone(5 /* EIO */);
+						this.tun_gone(EIO);
 				}
 				if ((ps.revents(2) & POLLIN) !== 0)
 					this.udp_input(this.udp.fd4);

@@ -10,41 +10,26 @@
  * must not call back into the same device synchronously).
  */
 
-import { constants as os_constants } from 'node:os';
 import type { WgCrypto } from '../../crypto/crypto.js';
 import { crypto_clamp, crypto_const_eq, crypto_wipe } from '../../crypto/crypto_util.js';
 import { type RadixTree, prefix_mask } from '../radix.js';
-import { WG_PEER_NAME_MAXLEN } from '../if_wg.h.js';
-import { WG_KEY_LEN, WG_MAX_PACKET, type WgTunables, wg_tunables_default } from './messages.js';
+import {
+	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, EIO, EMSGSIZE, ENETDOWN, ENOENT, ErrnoError,
+} from '../../sys/errno.js';
+import { WG_KEY_LEN, WG_MAX_PACKET, WG_PEER_NAME_MAXLEN, type WgTunables, wg_tunables_default } from './messages.js';
 import { wg_keypairs_expire_current } from './noise.js';
 import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
 } from './peer.js';
 import { wg_handshake_work, wg_input } from './receive.js';
-import { wg_peer_clear_sessions, wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
+import { wg_peer_clear_sessions } from './keypair.js';
+import { wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
 import { type WgClock, type WgEvent, type WgIo, WgSoftc, WG_STATS_KEYS } from './softc.js';
 import { wg_timers_next_deadline, wg_timers_run, wg_timers_stop, wg_timers_update } from './timers.js';
 
 export type { WgAllowedIp, WgClock, WgEndpoint, WgEvent, WgIo, WgTunables };
 export { WgPeer, wg_tunables_default, WG_STATS_KEYS };
 
-const E = os_constants.errno;
-export const EEXIST = E.EEXIST;
-export const ENOENT = E.ENOENT;
-export const EINVAL = E.EINVAL;
-export const EHOSTUNREACH = E.EHOSTUNREACH;
-export const ENETDOWN = E.ENETDOWN;
-export const EDESTADDRREQ = E.EDESTADDRREQ;
-export const EMSGSIZE = E.EMSGSIZE;
-export const EAFNOSUPPORT = E.EAFNOSUPPORT;
-export const EIO = E.EIO;
-
-export class WgError extends Error {
-	constructor(readonly errno: number, msg: string) {
-		super(msg);
-		this.name = 'WgError';
-	}
-}
 
 export interface WgPeerConfig {
 	public_key: Uint8Array;
@@ -69,7 +54,7 @@ export interface WgPeerInfo {
 }
 
 function einval(msg: string): never {
-	throw new WgError(EINVAL, msg);
+	throw new ErrnoError(EINVAL, msg);
 }
 
 function check_key(k: unknown, what: string): Uint8Array {
@@ -232,13 +217,13 @@ export class WgDevice {
 			const tree = x.family === 4 ? sc.aip4 : sc.aip6;
 			if (tree.rn_lookup(m, x.cidr) !== undefined || masked.some((y) =>
 			    y.family === x.family && y.cidr === x.cidr && crypto_const_eq(y.addr, m)))
-				throw new WgError(EEXIST, 'allowed ip: prefix already in use');
+				throw new ErrnoError(EEXIST, 'allowed ip: prefix already in use');
 			masked.push({ family: x.family, addr: m, cidr: x.cidr });
 		}
 		if (sc.pubkeys.lookup(pub) !== undefined)
-			throw new WgError(EEXIST, 'peer: public key already in use');
+			throw new ErrnoError(EEXIST, 'peer: public key already in use');
 		if (name !== '' && sc.names.has(name))
-			throw new WgError(EEXIST, 'peer: name already in use');
+			throw new ErrnoError(EEXIST, 'peer: name already in use');
 		if (sc.ident.public_key !== null && crypto_const_eq(pub, sc.ident.public_key))
 			einval('peer: public key is the interface\'s own');
 
@@ -272,7 +257,7 @@ export class WgDevice {
 
 	private check_peer(peer: WgPeer): void {
 		if (!(peer instanceof WgPeer) || peer.is_dead || !this.sc.peer_list.has(peer))
-			throw new WgError(ENOENT, 'peer: not on this interface');
+			throw new ErrnoError(ENOENT, 'peer: not on this interface');
 	}
 
 	peer_remove(peer: WgPeer): void {
@@ -374,12 +359,12 @@ export class WgDevice {
 		const move = opts?.move === true;
 		if (owner === peer) {
 			if (!move)
-				throw new WgError(EEXIST, 'allowed ip: prefix already on this peer');
+				throw new ErrnoError(EEXIST, 'allowed ip: prefix already on this peer');
 			return;
 		}
 		if (owner !== undefined) {
 			if (!move)
-				throw new WgError(EEXIST, 'allowed ip: prefix in use by another peer');
+				throw new ErrnoError(EEXIST, 'allowed ip: prefix in use by another peer');
 			aip_order_drop(tree, owner, m, x.cidr);
 		}
 		tree.rn_addroute(m, x.cidr, peer);

@@ -150,10 +150,6 @@ export class WgPeer {
 		this.ss_done = false;
 	}
 
-	has_psk(): boolean {
-		return this.preshared_key !== null;
-	}
-
 	/* Keep a copy of a packet until a session exists; the oldest goes first when full. */
 	stage(pkt: Uint8Array, off: number, len: number): number {
 		let dropped = 0;

@@ -25,9 +25,10 @@ import {
 	wg_noise_consume_initiation, wg_noise_consume_response,
 } from './noise.js';
 import { type WgEndpoint, type WgPeer, wg_endpoint_copy, wg_endpoint_equal } from './peer.js';
+import { wg_keypair_add, wg_keypair_drop } from './keypair.js';
 import { INDEX_KEYPAIR } from './peerlookup.js';
 import {
-	wg_keypair_add, wg_keypair_drop, wg_send_handshake_response, wg_send_keepalive,
+	wg_send_handshake_response, wg_send_keepalive,
 	wg_send_queued_handshake_initiation, wg_send_staged,
 } from './send.js';
 import type { WgSoftc } from './softc.js';

@@ -25,6 +25,7 @@ import { CRYPTO_DEFAULT_ORDER, crypto_attach, WG_CRYPTO_ENV } from '../../../sys
 import {
 	type WgCryptoImpl, crypto_const_eq, crypto_is_zero, crypto_wipe,
 } from '../../../sys/crypto/crypto_util.js';
+import { prng_bytes } from '../../harness/prng.js';
 
 function hx(s: string): Uint8Array {
 	return new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -59,24 +60,6 @@ function thrown(fn: () => unknown): Error | null {
 
 function is_range_error(e: Error | null, re: RegExp): boolean {
 	return e instanceof RangeError && re.test(e.message);
-}
-
-/* A small seeded PRNG (mulberry32) so cross-checks are reproducible. */
-function prng(seed: number): (n: number) => Uint8Array {
-	let a = seed >>> 0;
-	const next = (): number => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let z = a;
-		z = Math.imul(z ^ (z >>> 15), z | 1);
-		z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-		return (z ^ (z >>> 14)) >>> 0;
-	};
-	return (n: number): Uint8Array => {
-		const b = new Uint8Array(n);
-		for (let i = 0; i < n; i++)
-			b[i] = next() & 0xff;
-		return b;
-	};
 }
 
 /* ---- Vectors ---- */
@@ -330,7 +313,7 @@ for (const [name, c, err] of BACKENDS) {
 
 		t.test('data path: in place and at offsets', async (t) => {
 			const key = hx('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
-			const pt = prng(42)(1420);
+			const pt = prng_bytes(42)(1420);
 			const want = c.aead_seal(key, 12345, pt, new Uint8Array(0));
 
 			/* In place inside a bigger buffer: 16-byte header, then payload, tag after. */
@@ -359,7 +342,7 @@ for (const [name, c, err] of BACKENDS) {
 			for (let round = 0; round < 3; round++) {
 				for (let i = 0; i < bufs.length; i++) {
 					const off = 1 + ((i + round) % 9);
-					const p = prng(i * 31 + round)(100);
+					const p = prng_bytes(i * 31 + round)(100);
 					bufs[i].set(p, off);
 					c.aead_seal_into(key, i, bufs[i], off, 100, null, bufs[i], off);
 					ok &&= tohex(bufs[i].subarray(off, off + 116)) === tohex(c.aead_seal(key, i, p, new Uint8Array(0)));
@@ -415,7 +398,7 @@ for (const [name, c, err] of BACKENDS) {
 		});
 
 		t.test('low-order points', async (t) => {
-			const rnd = prng(7);
+			const rnd = prng_bytes(7);
 			const privs = [rnd(32), rnd(32), new Uint8Array(32), new Uint8Array(32).fill(0xff), c.generate_private_key()];
 			for (let i = 0; i < LOW_ORDER_REDUCED; i++) {
 				let all = true;
@@ -454,7 +437,7 @@ for (const [name, c, err] of BACKENDS) {
 		});
 
 		t.test('HMAC-BLAKE2s', async (t) => {
-			const rnd = prng(99);
+			const rnd = prng_bytes(99);
 			let ok = true;
 			for (const [kl, dl] of [[0, 0], [1, 3], [32, 32], [63, 100], [64, 64], [65, 7], [200, 1000]]) {
 				const key = rnd(kl);
@@ -537,7 +520,7 @@ t.test('sodium == noble == openssl == node:crypto on random input', async (t) =>
 	}
 	const s = sodium;
 	const o = openssl;
-	const rnd = prng(0x5eed);
+	const rnd = prng_bytes(0x5eed);
 	const ROUNDS = 300;
 
 	let aead_ok = true;
@@ -698,8 +681,8 @@ t.test('openssl: aead_forget wipes the context holding a dropped key', async (t)
 		return;
 	}
 	const o = crypto_openssl_attach(sodium ?? noble);
-	const k1 = prng(1)(32);
-	const k2 = prng(2)(32);
+	const k1 = prng_bytes(1)(32);
+	const k2 = prng_bytes(2)(32);
 	const pkt = new Uint8Array(64);
 	o.aead_seal_into(k1, 1, pkt, 0, 48, null, pkt, 0);
 	o.aead_forget(k2);
