@@ -90,6 +90,7 @@ export type wg_intr_event =
 /* --- the thread --- */
 
 const BATCH = 64;
+const RX_BATCHES = 8;
 const HEADROOM = 32;
 const TUN_BUFSZ = 65536;
 
@@ -370,18 +371,28 @@ class wg_intr {
 		this.init.port.postMessage({ op: 'tun_gone', errno } satisfies wg_intr_event);
 	}
 
+	/*
+	 * Up to RX_BATCHES batches while the socket has more: wg_input only
+	 * queues handshake messages, so under a handshake flood the socket
+	 * is drained ahead of the flood and data behind it is not delayed;
+	 * the handshake work comes after, bounded, in dev.tick().
+	 */
 	private udp_input(fd: number): void {
 		const rx = this.rx;
-		const k = rx.recv(fd, BATCH);
-		for (let i = 0; i < k; i++) {
-			const len = rx.lens[i];
-			if (len < 0) {
-				this.dev.stats.rx_too_big = (this.dev.stats.rx_too_big ?? 0) + 1;
-				continue;
+		for (let b = 0; b < RX_BATCHES; b++) {
+			const k = rx.recv(fd, BATCH);
+			for (let i = 0; i < k; i++) {
+				const len = rx.lens[i];
+				if (len < 0) {
+					this.dev.stats.rx_too_big = (this.dev.stats.rx_too_big ?? 0) + 1;
+					continue;
+				}
+				const src = this.src_of(rx.eps[i]);
+				if (src !== null)
+					this.dev.input(rx.bufs[i], 0, len, src);
 			}
-			const src = this.src_of(rx.eps[i]);
-			if (src !== null)
-				this.dev.input(rx.bufs[i], 0, len, src);
+			if (k < BATCH)
+				return;
 		}
 	}
 

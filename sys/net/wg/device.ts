@@ -406,6 +406,7 @@ export class WgDevice {
 		if (!sc.up)
 			return;
 		sc.up = false;
+		sc.hs_in.clear();
 		sc.hsq.clear();
 		for (const peer of sc.peer_list) {
 			peer.purge_staged();
@@ -498,9 +499,10 @@ export class WgDevice {
 	}
 
 	/*
-	 * Extension to API.txt.  Handle up to `max` of the queued handshake
-	 * messages (input() only checks and queues them: see hsqueue.ts);
-	 * returns how many.  The only place the device spends DH on input.
+	 * Extension to API.txt.  The deferred handshake work: input() only
+	 * queues handshake messages; this checks their MACs (up to 64 x max)
+	 * and does the DH of up to `max` (see hsqueue.ts, receive.ts);
+	 * returns how many DH were done.
 	 */
 	handshake_work(max: number = WG_HANDSHAKE_BUDGET): number {
 		const sc = this.sc;
@@ -529,7 +531,7 @@ export class WgDevice {
 	/* clock.now()-based ms of the next timer (now while handshakes wait), Infinity if none. */
 	next_deadline(): number {
 		const sc = this.sc;
-		if (sc.hsq.length > 0)
+		if (sc.hsq.length > 0 || sc.hs_in.length > 0)
 			return sc.clock.now();
 		return sc.up ? wg_timers_next_deadline(sc) : Infinity;
 	}
