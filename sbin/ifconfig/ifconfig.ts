@@ -14,7 +14,9 @@
 
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
 import { inet_pton4, inet_pton6 } from '../../lib/libc/inet.js';
-import { ifconf, ioctl } from '../../lib/libc/ioctl.js';
+import { fileURLToPath } from 'node:url';
+
+import { ifconf, ioctl, shim_set_kernel_prog } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 import { ENXIO } from '../../sys/sys/errno.js';
 import { AF_INET, AF_INET6, type ShimIfaddr, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
@@ -313,4 +315,6 @@ async function main(argv: string[]): Promise<number> {
 	return cmd_configure(first, argv.slice(1));
 }
 
+/* SIOCIFCREATE starts instance 0 with wg-userspace of this build (installed alongside). */
+shim_set_kernel_prog(fileURLToPath(new URL('../../usr.sbin/wg-userspace/wg-userspace.js', import.meta.url)));
 prog_run(main);

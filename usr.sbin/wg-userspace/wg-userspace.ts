@@ -31,7 +31,7 @@ import { constants as os_constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { shim_socket_name, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
+import { type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
 import { AF_INET } from '../../sys/sys/shim.js';
 import { EINVAL, ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
 import {
@@ -39,7 +39,7 @@ import {
 } from '../../sys/sys/sockio.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
-import { shim_instance_id, shim_request } from '../../lib/libc/ioctl.js';
+import { shim_connect, shim_instance_id, shim_request, shim_set_kernel_prog } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 
 const KERNEL_ARG = '--kernel';
@@ -87,25 +87,23 @@ function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/* Is instance id answering in this namespace?  Its pid (SO_PEERCRED) if so, else null. */
-function instance_probe(id: number): Promise<{ pid: number } | null> {
-	return new Promise((resolve) => {
-		const sock = connect({ path: shim_socket_name(id) });
-		sock.once('error', () => {
-			sock.destroy();
-			resolve(null);
-		});
-		sock.once('connect', () => {
-			let pid = 0;
-			try {
-				pid = peercred(socket_fd(sock)).pid;
-			} catch {
-				/* connected is what matters */
-			}
-			sock.destroy();
-			resolve({ pid });
-		});
-	});
+/*
+ * Is instance id answering in this namespace?  Its pid (SO_PEERCRED) if
+ * so, else null.  A name held by anyone but root ends the program
+ * (shim_connect): it is not an instance, and it blocks one.
+ */
+async function instance_probe(id: number): Promise<{ pid: number } | null> {
+	const sock = await shim_connect(id);
+	if (typeof sock === 'number')
+		return null;
+	let pid = 0;
+	try {
+		pid = peercred(socket_fd(sock)).pid;
+	} catch {
+		/* connected is what matters */
+	}
+	sock.destroy();
+	return { pid };
 }
 
 /* --- create --- */
@@ -555,6 +553,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const argv = process.argv.slice(2);
+shim_set_kernel_prog(fileURLToPath(import.meta.url));
 if (argv.length === 2 && argv[1] === KERNEL_ARG)
 	void kernel_main(argv[0]);
 else
