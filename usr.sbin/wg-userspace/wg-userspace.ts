@@ -274,30 +274,58 @@ async function cmd_sysctl(id: number, args: string[]): Promise<number> {
 		show(r.sysctl ?? []);
 		return 0;
 	}
+	if (wflag)
+		return sysctl_write_all(id, names, nflag);
 	for (const arg of names) {
-		const eq = arg.indexOf('=');
-		const name = eq >= 0 ? arg.slice(0, eq) : arg;
-		if (eq >= 0 && !wflag) {
+		if (arg.includes('=')) {
 			warnx('Must specify -w to set variables');
 			status = 1;
 			continue;
 		}
+		const r = await shim_request(id, { op: 'sysctl', name: arg });
+		not_running(id, r);
+		if (r.errno !== 0) {
+			warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg : `${arg}: ${strerror(r.errno)}`);
+			status = 1;
+			continue;
+		}
+		show(r.sysctl ?? []);
+	}
+	return status;
+}
+
+/*
+ * sysctl -w name=value ...: all or nothing.  NetBSD's sysctl(8) goes on
+ * past a failed name; here a failure puts back the values already
+ * written (newest first) and nothing is printed but the error, so a
+ * command that fails changes nothing.
+ */
+async function sysctl_write_all(id: number, args: string[], nflag: boolean): Promise<number> {
+	const done: Array<[string, string, string]> = [];	/* name, old, new */
+	for (const arg of args) {
+		const eq = arg.indexOf('=');
+		const name = eq >= 0 ? arg.slice(0, eq) : arg;
 		const r = eq >= 0 ?
 		    await shim_request(id, { op: 'sysctl', name, value: arg.slice(eq + 1) }) :
 		    await shim_request(id, { op: 'sysctl', name });
 		not_running(id, r);
-		if (r.errno !== 0) {
-			warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg : `${name}: ${strerror(r.errno)}`);
-			status = 1;
+		const e = r.sysctl ?? [];
+		if (r.errno === 0 && (eq < 0 || e.length === 2)) {
+			if (eq >= 0)
+				done.push([name, e[0][1], e[1][1]]);
 			continue;
 		}
-		const e = r.sysctl ?? [];
-		if (eq >= 0 && e.length === 2)
-			process.stdout.write(nflag ? `${e[0][1]} -> ${e[1][1]}\n` : `${name}: ${e[0][1]} -> ${e[1][1]}\n`);
-		else
-			show(e);
+		warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg :
+		    `${name}: ${strerror(r.errno !== 0 ? r.errno : EINVAL)}`);
+		for (const [n, was] of done.reverse()) {
+			const b = await shim_request(id, { op: 'sysctl', name: n, value: was });
+			if (b.errno !== 0)
+				warnx(`${n}: could not put back ${was}: ${strerror(b.errno)}`);
+		}
+		return 1;
 	}
-	return status;
+	process.stdout.write(done.map(([n, was, now]) => (nflag ? `${was} -> ${now}\n` : `${n}: ${was} -> ${now}\n`)).join(''));
+	return 0;
 }
 
 /* --- ifconfig, wgconfig, debug --- */
