@@ -279,7 +279,7 @@ async function set_address(name: string, p: Params, before: ShimIfState | undefi
 	/* inet without "alias" replaces the first inet address, as NetBSD's commit_address does. */
 	if (a.family === AF_INET && p.alias === null) {
 		const old = before?.addrs.find((x) => x.family === AF_INET);
-		if (old !== undefined && old !== had) {
+		if (old !== undefined) {
 			check(await ioctl({ op: 'ioctl', req: SIOCDIFADDR, name, ifaddr: old }), SIOCDIFADDR);
 			undo.push({ op: 'ioctl', req: SIOCAIFADDR, name, ifaddr: old });
 		}

@@ -19,10 +19,10 @@
  * Nor wear it down.  What the processes of one non-root uid can make the
  * instance hold is bounded: SHIM_UID_CONNECTIONS connections, and
  * SHIM_UID_INFLIGHT bytes received but not yet served across them (over
- * it, the connection that went over is closed).  A request must arrive
- * whole within SHIM_REQUEST_TIMEOUT_MS of its first byte, and a non-root
- * client must take its reply within as long, or the connection is closed
- * (slow-loris).  So a uid's cost is at most SHIM_UID_INFLIGHT of requests
+ * it, the connection that went over is closed).  A non-root request must
+ * arrive whole within SHIM_REQUEST_TIMEOUT_MS of its first byte, and its
+ * reply be taken within as long, or the connection is closed
+ * (slow-loris).  Root is trusted with its own time.  So a uid's cost is at most SHIM_UID_INFLIGHT of requests
  * plus one reply per connection, and SHIM_MAX_USER_CONNECTIONS bounds all
  * non-root users together.
  */
@@ -47,7 +47,7 @@ export const SHIM_MAX_USER_CONNECTIONS = 256;
 /* Per non-root uid (see the header). */
 export const SHIM_UID_CONNECTIONS = 16;
 export const SHIM_UID_INFLIGHT = 64 * 1024;
-export const SHIM_REQUEST_TIMEOUT_MS = 10_000;
+export const SHIM_REQUEST_TIMEOUT_MS = 5_000;
 /* Request strings (interface names, sysctl names and values) longer than this are EINVAL. */
 const SHIM_MAX_NAME = 1024;
 
@@ -353,8 +353,8 @@ export class shim_server {
 			for (;;) {
 				const frame = shim_take_frame(c);
 				if (frame === null) {
-					/* Part of a request: it has SHIM_REQUEST_TIMEOUT_MS to arrive whole. */
-					if (c.buffered > 0)
+					/* Part of a request: a non-root one has SHIM_REQUEST_TIMEOUT_MS to arrive whole. */
+					if (c.buffered > 0 && c.user !== null)
 						shim_arm(c, 'request');
 					break;
 				}
