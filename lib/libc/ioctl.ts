@@ -119,7 +119,7 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 			chunks.push(chunk);
 			have += chunk.length;
 			if (need < 0 && have >= 4) {
-				const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+				const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, 4);
 				/* No limit: the kernel is authenticated, and a listing may be large. */
 				need = head.readUInt32BE(0);
 			}
@@ -131,6 +131,10 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 				} catch {
 					v = undefined;
 				}
+				/* A root get carries keys: the bytes go, the parsed strings cannot. */
+				all.fill(0);
+				for (const c of chunks)
+					c.fill(0);
 				finish(is_reply(v) ? v : { errno: EIO, msg: 'malformed reply from the kernel' });
 			}
 		});
@@ -139,7 +143,9 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 		const body = Buffer.from(JSON.stringify(req), 'utf8');
 		const head = Buffer.alloc(4);
 		head.writeUInt32BE(body.length, 0);
-		sock.write(Buffer.concat([head, body]));
+		const frame = Buffer.concat([head, body]);
+		body.fill(0);
+		sock.write(frame, () => frame.fill(0));
 	});
 }
 

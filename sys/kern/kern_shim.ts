@@ -174,13 +174,21 @@ function shim_set_buffered(c: shim_conn, n: number): void {
 	c.buffered = n;
 }
 
+/* The chunks joined into one; the pieces wiped (a request may carry keys). */
+function shim_join(chunks: Buffer[], len: number): Buffer {
+	const all = Buffer.concat(chunks, len);
+	for (const b of chunks)
+		b.fill(0);
+	return all;
+}
+
 /* The next complete frame's body, null if incomplete, 'oversize' for a length over the limit. */
 function shim_take_frame(c: shim_conn): Buffer | null | 'oversize' {
 	if (c.need < 0) {
 		if (c.buffered < 4)
 			return null;
 		if (c.chunks[0].length < 4)
-			c.chunks = [Buffer.concat(c.chunks, c.buffered)];
+			c.chunks = [shim_join(c.chunks, c.buffered)];
 		c.need = c.chunks[0].readUInt32BE(0);
 		if (c.need > c.max)
 			return 'oversize';
@@ -188,7 +196,7 @@ function shim_take_frame(c: shim_conn): Buffer | null | 'oversize' {
 	if (c.buffered < 4 + c.need)
 		return null;
 	/* One copy per frame, however many chunks it came in. */
-	const all = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.buffered);
+	const all = c.chunks.length === 1 ? c.chunks[0] : shim_join(c.chunks, c.buffered);
 	const body = all.subarray(4, 4 + c.need);
 	const rest = all.subarray(4 + c.need);
 	c.chunks = rest.length > 0 ? [rest] : [];
@@ -224,7 +232,9 @@ function shim_write(c: shim_conn, reply: ShimReply): Promise<void> {
 		if (c.user !== null)
 			shim_arm(c, 'reading the reply');
 		/* Called with an error too, when the socket is destroyed first. */
-		c.sock.write(shim_frame(reply), () => {
+		const frame = shim_frame(reply);
+		c.sock.write(frame, () => {
+			frame.fill(0);	/* a root get carries keys */
 			shim_disarm(c);
 			resolve();
 		});
@@ -388,6 +398,11 @@ export class shim_server {
 		try {
 			v = JSON.parse(frame.toString('utf8'));
 		} catch {
+			v = undefined;
+		} finally {
+			frame.fill(0);	/* the bytes a request came in are wiped; see sys/sys/shim.ts */
+		}
+		if (v === undefined) {
 			log_ratecheck('shim.json', LOG_WARNING, 'control request from pid %d: not JSON', cred.pid);
 			return { reply: { errno: EINVAL, msg: 'malformed request' } };
 		}

@@ -18,6 +18,11 @@
  *   ifconf: list the instance's interfaces with their state.
  *   reboot: halt the instance (rump.halt / reboot(2)).
  * A reply is an errno (0 on success) plus the out-data.
+ *
+ * Keys travel inside the dictionary text (base64 in <data>), so both ends
+ * wipe the bytes of every frame once it is parsed or written.  The
+ * strings JSON and the plist parser make of them cannot be wiped; they
+ * live until the collector reuses their memory.
  */
 
 /* NetBSD address families, as they appear in ioctl payloads. */
