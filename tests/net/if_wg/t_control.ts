@@ -10,7 +10,6 @@
  */
 
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -22,30 +21,11 @@ import {
 } from '../../../lib/libprop/prop.js';
 import { SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
 import { WG_IOCTL_SET_PRIVATE_KEY } from '../../../sys/net/if_wg.h.js';
-import { keypair, setup_topology } from './common.js';
+import { keypair, setup_topology, uapi } from './common.js';
 
 t.setTimeout(600_000);
 
 const H_SQUAT = fileURLToPath(new URL('../../sys/kern/h_squat.js', import.meta.url));
-
-/* One UAPI exchange on a socket path; the whole reply. */
-function uapi(path: string, request: string): Promise<string> {
-	return new Promise((resolve, reject) => {
-		const s = connect({ path });
-		let out = '';
-		s.setEncoding('utf8');
-		s.on('data', (d: string) => {
-			out += d;
-			if (out.endsWith('\n\n')) {
-				s.end();
-				resolve(out);
-			}
-		});
-		s.on('error', reject);
-		s.on('close', () => resolve(out));
-		s.write(request);
-	});
-}
 
 /* Everything a configuration request could change, as the tools show it. */
 async function state(h: Host): Promise<string> {
