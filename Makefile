@@ -5,6 +5,7 @@
 #	make test      the whole test suite (root: namespaces, tun)
 #	make lint      type check and eslint
 #	make bench     benchmarks, one JSON object per line
+#	make flood     handshake flood against us and wireguard-go, 10 runs (root)
 #	make clean
 #	make install   install under $(DESTDIR)$(PREFIX) (see share/mk/wg-install.sh)
 #	make uninstall remove exactly what make install installed there
@@ -17,13 +18,13 @@ TSC=		node_modules/.bin/tsc
 TAP=		node_modules/.bin/tap
 ESLINT=		node_modules/.bin/eslint
 
-DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 wireguard-tools \
+DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 libssl3 openssl wireguard-tools \
 		wireguard-go iperf3 tcpdump mandoc man-db iptables util-linux
 
 PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \
 		usr.bin/wg-keygen/wg-keygen usr.sbin/wg-userspace/wg-userspace
 
-.PHONY: all deps test test-unit test-net lint bench clean
+.PHONY: all deps test test-unit test-net lint bench flood clean
 
 all: obj/.tsbuilt
 	@mkdir -p obj/bin
@@ -64,6 +65,9 @@ lint: node_modules/.package-lock.json
 
 bench: all
 	@for b in $$(find obj/tests/bench -name 'b_*.js' | sort); do ${NODE} $$b || exit 1; done
+
+flood: all
+	${NODE} obj/tests/bench/b_flood.js 10
 
 clean:
 	rm -rf obj

@@ -20,7 +20,7 @@ import { wg_keypairs_expire_current } from './noise.js';
 import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
 } from './peer.js';
-import { wg_input } from './receive.js';
+import { wg_handshake_work, wg_input } from './receive.js';
 import { wg_peer_clear_sessions, wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
 import { type WgClock, type WgEvent, type WgIo, WgSoftc, WG_STATS_KEYS } from './softc.js';
 import { wg_timers_next_deadline, wg_timers_run, wg_timers_stop, wg_timers_update } from './timers.js';
@@ -115,6 +115,13 @@ function aip_key(family: 4 | 6, masked: Uint8Array, cidr: number): string {
 function peer_aips_of(peer: WgPeer): Map<string, WgAllowedIp> {
 	return peer.allowed_ips;
 }
+
+/*
+ * Handshake messages handled per tick(): about 8 x 0.3 ms of DH, so a
+ * driver that ticks between batches of datagrams never holds data back
+ * for longer than that.
+ */
+export const WG_HANDSHAKE_BUDGET = 8;
 
 export class WgDevice {
 	private readonly sc: WgSoftc;
@@ -394,6 +401,7 @@ export class WgDevice {
 		if (!sc.up)
 			return;
 		sc.up = false;
+		sc.hsq.clear();
 		for (const peer of sc.peer_list) {
 			peer.purge_staged();
 			wg_timers_stop(sc, peer);
@@ -420,6 +428,7 @@ export class WgDevice {
 		this.set_private_key(null);
 		sc.cookie_checker.wipe();
 		sc.ratelimiter.clear();
+		sc.cookie_ratelimiter.clear();
 	}
 
 	/* ---- Data path. ---- */
@@ -483,7 +492,23 @@ export class WgDevice {
 		}
 	}
 
-	/* Run the timers that are due at clock.now(). */
+	/*
+	 * Extension to API.txt.  Handle up to `max` of the queued handshake
+	 * messages (input() only checks and queues them: see hsqueue.ts);
+	 * returns how many.  The only place the device spends DH on input.
+	 */
+	handshake_work(max: number = WG_HANDSHAKE_BUDGET): number {
+		const sc = this.sc;
+		try {
+			return wg_handshake_work(sc, max);
+		} catch (e) {
+			sc.count('rx_error');
+			sc.log('err', `handshake: ${(e as Error).message}`);
+			return 0;
+		}
+	}
+
+	/* Run the timers that are due at clock.now(), then a bounded share of the handshake queue. */
 	tick(): void {
 		const sc = this.sc;
 		try {
@@ -493,10 +518,14 @@ export class WgDevice {
 			sc.count('tick_error');
 			sc.log('err', `tick: ${(e as Error).message}`);
 		}
+		this.handshake_work(WG_HANDSHAKE_BUDGET);
 	}
 
-	/* clock.now()-based ms of the next timer, Infinity if none. */
+	/* clock.now()-based ms of the next timer (now while handshakes wait), Infinity if none. */
 	next_deadline(): number {
-		return this.sc.up ? wg_timers_next_deadline(this.sc) : Infinity;
+		const sc = this.sc;
+		if (sc.hsq.length > 0)
+			return sc.clock.now();
+		return sc.up ? wg_timers_next_deadline(sc) : Infinity;
 	}
 }

@@ -116,10 +116,10 @@ export function wg_tunables_default(): WgTunables {
 }
 
 /*
- * Handshake retransmissions before giving up, derived from the live
- * tunables (Linux: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT = 18).  The first
- * initiation plus this many retries are sent: 19 with 90/5, and 3
- * (t = 0, 4, 8) with NetBSD's t_misc 10/4.
+ * MAX_TIMER_HANDSHAKES from the live tunables (Linux: REKEY_ATTEMPT_TIME /
+ * REKEY_TIMEOUT = 18).  A peer retries until its attempts exceed it:
+ * the first initiation plus MAX + 1 retries, 20 with 90/5 (Linux and
+ * wireguard-go), 4 (t = 0, 4, 8, 12) with NetBSD's t_misc 10/4.
  */
 export function wg_max_timer_handshakes(t: WgTunables): number {
 	if (!(t.rekey_timeout > 0))

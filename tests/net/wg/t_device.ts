@@ -188,6 +188,7 @@ for (const backend of BACKENDS) {
 		const mac1_key = c.hash(new TextEncoder().encode('mac1----'), b.pub);
 		bad.set(c.mac(mac1_key, bad.subarray(0, 116)), 116);
 		b.dev.input(bad, 0, bad.length, init.src);
+		b.dev.handshake_work();
 		t.equal(b.stats.hs_bad_dh, 1, 'low-order ephemeral rejected');
 		t.equal(b.sent.length, 0, 'no response to it');
 		net.queue.unshift(init);

@@ -1,20 +1,27 @@
 /*
- * sys/crypto on both backends: published vectors (RFC 8439, RFC 7748,
+ * sys/crypto on every backend: published vectors (RFC 8439, RFC 7748,
  * RFC 7693 / BLAKE2 KAT, draft-irtf-cfrg-xchacha-03, the WireGuard KDF
  * table), low-order points, tampering, the allocation-free data-path
- * forms, bad arguments, and sodium == noble == OpenSSL on random input.
+ * forms, bad arguments, and sodium == noble == openssl (the backend)
+ * == node:crypto on seeded random input.  Backend selection and its
+ * fallbacks, with libcrypto and libsodium hidden in a private mount
+ * namespace.
  *
- * libsodium is expected on this machine: if it does not load, the
- * sodium part fails loudly instead of being skipped.
+ * libsodium and libcrypto are expected on this machine: if either does
+ * not load, its part fails loudly instead of being skipped.
  */
 
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import * as nodecrypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { blake2s } from '@noble/hashes/blake2.js';
 import type { WgCryptoBackend } from '../../../sys/crypto/crypto.js';
 import { crypto_noble_attach } from '../../../sys/crypto/crypto_noble.js';
+import { crypto_openssl_attach, crypto_openssl_version } from '../../../sys/crypto/crypto_openssl.js';
 import { crypto_sodium_attach, crypto_sodium_version } from '../../../sys/crypto/crypto_sodium.js';
-import { crypto_attach, WG_CRYPTO_ENV } from '../../../sys/crypto/crypto_select.js';
+import { CRYPTO_DEFAULT_ORDER, crypto_attach, WG_CRYPTO_ENV } from '../../../sys/crypto/crypto_select.js';
 import {
 	type WgCryptoImpl, crypto_const_eq, crypto_is_zero, crypto_wipe,
 } from '../../../sys/crypto/crypto_util.js';
@@ -232,17 +239,27 @@ try {
 	sodium_err = e instanceof Error ? e.message : String(e);
 }
 const noble = crypto_noble_attach();
+let openssl: WgCryptoImpl | null = null;
+let openssl_err = '';
+try {
+	openssl = crypto_openssl_attach(sodium ?? noble);
+} catch (e) {
+	openssl_err = e instanceof Error ? e.message : String(e);
+}
 
-t.comment(sodium !== null ?
-    `backends under test: sodium (libsodium ${crypto_sodium_version()}) and noble` :
-    `!!! backends under test: noble ONLY; sodium FAILED to load: ${sodium_err}`);
+t.comment(sodium !== null ? `sodium: libsodium ${crypto_sodium_version()}` :
+    `!!! sodium FAILED to load: ${sodium_err}`);
+t.comment(openssl !== null ? `openssl: ${crypto_openssl_version()}` :
+    `!!! openssl FAILED to load: ${openssl_err}`);
 
-const BACKENDS: [WgCryptoBackend, WgCryptoImpl | null][] = [['sodium', sodium], ['noble', noble]];
+const BACKENDS: [WgCryptoBackend, WgCryptoImpl | null, string][] = [
+	['openssl', openssl, openssl_err], ['sodium', sodium, sodium_err], ['noble', noble, ''],
+];
 
-for (const [name, c] of BACKENDS) {
+for (const [name, c, err] of BACKENDS) {
 	t.test(`backend ${name}`, async (t) => {
 		if (c === null) {
-			t.fail(`libsodium could not be loaded, so the sodium backend was NOT tested: ${sodium_err}`);
+			t.fail(`its library could not be loaded, so the ${name} backend was NOT tested: ${err}`);
 			return;
 		}
 		t.equal(c.backend, name, 'backend name');
@@ -513,12 +530,13 @@ for (const [name, c] of BACKENDS) {
 	});
 }
 
-t.test('sodium == noble == OpenSSL on random input', async (t) => {
-	if (sodium === null) {
-		t.fail(`libsodium could not be loaded, cross-check NOT run: ${sodium_err}`);
+t.test('sodium == noble == openssl == node:crypto on random input', async (t) => {
+	if (sodium === null || openssl === null) {
+		t.fail(`a backend did not load, cross-check NOT run: ${sodium_err} ${openssl_err}`);
 		return;
 	}
 	const s = sodium;
+	const o = openssl;
 	const rnd = prng(0x5eed);
 	const ROUNDS = 300;
 
@@ -532,16 +550,46 @@ t.test('sodium == noble == OpenSSL on random input', async (t) => {
 		const ctr = (rnd(1)[0] & 1) ? rnd(1)[0] : Buffer.from(rnd(8)).readUInt32LE(0) * 2048 + rnd(1)[0];
 		const a = s.aead_seal(key, ctr, pt, ad);
 		const b = noble.aead_seal(key, ctr, pt, ad);
+		/* openssl's counter forms are sodium's (see crypto_openssl.ts); its nonce forms are OpenSSL's. */
+		const c = o.aead_seal_nonce(key, wg_nonce(ctr), pt, ad);
 		const ci = nodecrypto.createCipheriv('chacha20-poly1305', key, wg_nonce(ctr), { authTagLength: 16 });
 		ci.setAAD(ad, { plaintextLength: len });
-		const o = concat(ci.update(pt), ci.final(), ci.getAuthTag());
-		aead_ok = tohex(a) === tohex(b) && tohex(a) === tohex(o) &&
-		    tohex(s.aead_open(key, ctr, b, ad)) === tohex(pt) &&
-		    tohex(noble.aead_open(key, ctr, a, ad)) === tohex(pt);
+		const n = concat(ci.update(pt), ci.final(), ci.getAuthTag());
+		aead_ok = tohex(a) === tohex(b) && tohex(a) === tohex(c) && tohex(a) === tohex(n) &&
+		    tohex(s.aead_open(key, ctr, c, ad)) === tohex(pt) &&
+		    tohex(noble.aead_open(key, ctr, a, ad)) === tohex(pt) &&
+		    tohex(o.aead_open_nonce(key, wg_nonce(ctr), b, ad)) === tohex(pt);
 		if (!aead_ok)
 			first_bad = `round ${i}, len ${len}, counter ${ctr}`;
 	}
 	t.ok(aead_ok, `aead: ${ROUNDS} rounds agree and cross-open ${first_bad}`);
+
+	/* The data-path forms, in place at a header offset, AD or none, each backend opening the others'. */
+	const impls = [s, noble, o];
+	let into_ok = true;
+	for (let i = 0; i < ROUNDS && into_ok; i++) {
+		const key = rnd(32);
+		const len = (rnd(2)[0] | (rnd(1)[0] << 8)) % 1500;
+		const off = rnd(1)[0] % 40;
+		const pt = rnd(len);
+		const ad = (i & 1) ? rnd(rnd(1)[0] % 24) : null;
+		const ctr = i * 1000003;
+		const sealed = impls.map((c) => {
+			const buf = new Uint8Array(off + len + 16 + 5);
+			buf.set(pt, off);
+			c.aead_seal_into(key, ctr, buf, off, len, ad, buf, off);
+			return buf;
+		});
+		into_ok = sealed.every((b) => tohex(b) === tohex(sealed[0]));
+		for (let j = 0; j < impls.length && into_ok; j++) {
+			const src = sealed[(j + 1) % impls.length].slice();
+			into_ok = impls[j].aead_open_into(key, ctr, src, off, len + 16, ad, src, off) &&
+			    tohex(src.subarray(off, off + len)) === tohex(pt);
+		}
+		if (!into_ok)
+			first_bad = `round ${i}, len ${len}, offset ${off}`;
+	}
+	t.ok(into_ok, `seal_into/open_into: ${ROUNDS} rounds agree and cross-open ${into_ok ? '' : first_bad}`);
 
 	let xaead_ok = true;
 	for (let i = 0; i < ROUNDS && xaead_ok; i++) {
@@ -551,7 +599,7 @@ t.test('sodium == noble == OpenSSL on random input', async (t) => {
 		const ad = rnd(rnd(1)[0] % 40);
 		const a = s.xaead_seal(key, nonce, pt, ad);
 		const b = noble.xaead_seal(key, nonce, pt, ad);
-		xaead_ok = tohex(a) === tohex(b) &&
+		xaead_ok = tohex(a) === tohex(b) && tohex(a) === tohex(o.xaead_seal(key, nonce, pt, ad)) &&
 		    tohex(s.xaead_open(key, nonce, b, ad)) === tohex(pt) &&
 		    tohex(noble.xaead_open(key, nonce, a, ad)) === tohex(pt);
 		if (!xaead_ok)
@@ -612,21 +660,22 @@ t.test('crypto_attach', async (t) => {
 	const saved = process.env[WG_CRYPTO_ENV];
 	try {
 		delete process.env[WG_CRYPTO_ENV];
+		t.same(CRYPTO_DEFAULT_ORDER, ['openssl', 'sodium', 'noble'], 'default order: fastest first');
 		t.equal(crypto_attach('noble').backend, 'noble', 'noble by argument');
-		if (sodium !== null) {
-			t.equal(crypto_attach().backend, 'sodium', 'default is sodium');
+		if (openssl !== null && sodium !== null) {
+			t.equal(crypto_attach().backend, 'openssl', 'default is openssl');
+			t.equal(crypto_attach('openssl').backend, 'openssl', 'openssl by argument');
 			t.equal(crypto_attach('sodium').backend, 'sodium', 'sodium by argument');
 		} else {
-			t.fail(`default backend not checked: libsodium missing (${sodium_err})`);
+			t.fail(`default backend not checked: ${openssl_err} ${sodium_err}`);
 		}
 		t.equal(crypto_attach('noble'), crypto_attach('noble'), 'one instance per backend');
 		process.env[WG_CRYPTO_ENV] = 'noble';
 		t.equal(crypto_attach().backend, 'noble', 'WG_CRYPTO=noble forces noble');
-		if (sodium !== null)
-			t.equal(crypto_attach('sodium').backend, 'sodium', 'an explicit argument beats WG_CRYPTO');
-		process.env[WG_CRYPTO_ENV] = 'openssl';
+		t.equal(crypto_attach('openssl').backend, 'openssl', 'an explicit argument beats WG_CRYPTO');
+		process.env[WG_CRYPTO_ENV] = 'nacl';
 		const e = thrown(() => crypto_attach());
-		t.ok(e !== null && /WG_CRYPTO=openssl/.test(e.message), 'bad WG_CRYPTO is a clear error');
+		t.ok(e !== null && /WG_CRYPTO=nacl/.test(e.message), 'bad WG_CRYPTO is a clear error');
 		const e2 = thrown(() => crypto_attach('nacl' as WgCryptoBackend));
 		t.ok(is_range_error(e2, /^backend:/), 'bad backend argument is a RangeError');
 	} finally {
@@ -635,4 +684,96 @@ t.test('crypto_attach', async (t) => {
 		else
 			process.env[WG_CRYPTO_ENV] = saved;
 	}
+});
+
+t.test('openssl: a missing libcrypto is a clear error', async (t) => {
+	const e = thrown(() => crypto_openssl_attach(noble, ['/nonexistent/libcrypto.so.3']));
+	t.ok(e !== null && /^cannot load OpenSSL libcrypto \(\/nonexistent\/libcrypto\.so\.3: /.test(e.message),
+	    `names the path and the reason (${e?.message})`);
+});
+
+t.test('openssl: aead_forget wipes the context holding a dropped key', async (t) => {
+	if (openssl === null) {
+		t.fail(`openssl backend missing: ${openssl_err}`);
+		return;
+	}
+	const o = crypto_openssl_attach(sodium ?? noble);
+	const k1 = prng(1)(32);
+	const k2 = prng(2)(32);
+	const pkt = new Uint8Array(64);
+	o.aead_seal_into(k1, 1, pkt, 0, 48, null, pkt, 0);
+	o.aead_forget(k2);
+	o.aead_forget(k1);
+	/* After a wipe the context has no key: a correct seal proves the next call sets one. */
+	const again = new Uint8Array(64);
+	o.aead_seal_into(k1, 1, again, 0, 48, null, again, 0);
+	t.equal(tohex(again), tohex(noble.aead_seal(k1, 1, new Uint8Array(48), new Uint8Array(0))),
+	    'seals correctly after the wipe');
+	t.ok(o.aead_open_into(k1, 1, again, 0, 64, null, again, 0), 'opens after the wipe');
+	o.aead_forget(k1);
+	t.equal(o.aead_open(k2, 5, o.aead_seal(k2, 5, pkt, pkt), pkt)?.length, 64, 'handshake forms still work');
+	/* The other backends keep nothing, the call is harmless. */
+	noble.aead_forget(k1);
+	sodium?.aead_forget(k1);
+});
+
+/* The file a library was loaded from (symbolic links resolved), from this process's mappings. */
+function mapped_path(lib: string): string | null {
+	const line = readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.includes(`/${lib}`));
+	return line === undefined ? null : line.slice(line.indexOf('/'));
+}
+
+/*
+ * Run crypto_attach() in a child whose mount namespace hides the given
+ * libraries (bind-mounting /dev/null over them), as on a machine without
+ * them.  The child prints the backend and a sealed test message.
+ */
+function attach_without(hide: string[], env: Record<string, string> = {}):
+    { status: number | null; stdout: string; stderr: string } {
+	const select = fileURLToPath(new URL('../../../sys/crypto/crypto_select.js', import.meta.url));
+	const code = `const { crypto_attach } = await import(${JSON.stringify(select)});
+		const c = crypto_attach();
+		const k = new Uint8Array(32).fill(9);
+		const sealed = Buffer.from(c.aead_seal(k, 7, new Uint8Array(100).fill(1), new Uint8Array(3)));
+		const dh = c.dh(c.generate_private_key(), c.public_key(c.generate_private_key()));
+		console.log(JSON.stringify({ backend: c.backend, sealed: sealed.toString('hex'), dh: dh !== null }));`;
+	const mounts = hide.map((p) => `mount --bind /dev/null '${p}' && `).join('');
+	const r = spawnSync('unshare', ['-m', 'sh', '-c', `${mounts}exec "$0" --input-type=module -e "$1"`,
+	    process.execPath, code], { encoding: 'utf8', env: { ...process.env, [WG_CRYPTO_ENV]: '', ...env } });
+	return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+t.test('fallback when libcrypto or libsodium is missing', async (t) => {
+	const libcrypto = mapped_path('libcrypto.so.3');
+	const libsodium = mapped_path('libsodium.so.23');
+	if (process.getuid?.() !== 0 || libcrypto === null || libsodium === null) {
+		t.fail(`!!! NOT RUN: needs root for a mount namespace and both libraries loaded ` +
+		    `(uid ${process.getuid?.()}, libcrypto ${libcrypto}, libsodium ${libsodium})`);
+		return;
+	}
+	const want = tohex(noble.aead_seal(new Uint8Array(32).fill(9), 7, new Uint8Array(100).fill(1), new Uint8Array(3)));
+	const cases: [string, string[], string, RegExp][] = [
+		['nothing hidden', [], 'openssl', /^$/],
+		['libcrypto hidden', [libcrypto], 'sodium',
+			/^wg: cannot load OpenSSL libcrypto \(.*\); using the slower 'sodium' crypto backend\n$/],
+		['libsodium hidden', [libsodium], 'openssl',
+			/^wg: cannot load libsodium \(.*\); X25519 and XChaCha20 from the slower 'noble' backend\n$/],
+		['both hidden', [libcrypto, libsodium], 'noble', /using the slower 'noble' crypto backend\n$/],
+	];
+	for (const [what, hide, backend, warning] of cases) {
+		const r = attach_without(hide);
+		let out: { backend?: string; sealed?: string; dh?: boolean } = {};
+		try {
+			out = JSON.parse(r.stdout) as typeof out;
+		} catch {
+			t.fail(`${what}: child failed (status ${r.status}): ${r.stderr}`);
+			continue;
+		}
+		t.equal(out.backend, backend, `${what}: ${backend}`);
+		t.equal(out.sealed, want, `${what}: seals correctly`);
+		t.equal(out.dh, true, `${what}: dh works`);
+		t.match(r.stderr, warning, `${what}: warning (${JSON.stringify(r.stderr)})`);
+	}
+	const r = attach_without([libcrypto], { [WG_CRYPTO_ENV]: 'openssl' });
+	t.not(r.status, 0, 'WG_CRYPTO=openssl without libcrypto: the child fails');
 });
