@@ -25,7 +25,8 @@ import { EAGAIN, EINTR, ptr_of, read_addr, stable_bytes, write_addr } from '../a
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, PollSet, eventfd_drain } from '../arch/linux/poll.js';
 import { MmsgRing, UdpIo } from '../arch/linux/udp.js';
 import type { Endpoint } from '../arch/linux/udp.js';
-import { WgDevice, WgError, wg_tunables_default } from './wg/device.js';
+import { WgDevice, wg_tunables_default } from './wg/device.js';
+import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
 	WgEndpoint, WgEvent, WgPeerConfig, WgPeerInfo, WgTunables,
 } from './wg/device.js';
@@ -83,6 +84,7 @@ export type wg_intr_event =
 /* --- the thread --- */
 
 const BATCH = 64;
+const RX_BATCHES = 8;
 const HEADROOM = 32;
 const TUN_BUFSZ = 65536;
 
@@ -237,8 +239,8 @@ class wg_intr {
 			try {
 				reply = this.handle(id, req);
 			} catch (e) {
-				const errno = e instanceof WgError ? e.errno : 22 /* EINVAL */;
-				if (!(e instanceof WgError))
+				const errno = e instanceof ErrnoError ? e.errno : EINVAL;
+				if (!(e instanceof ErrnoError))
 					this.init.port.postMessage({ op: 'log', level: 'err', key: 'ctl',
 					    msg: `${this.init.ifname}: ${req.op}: ${(e as Error).message}` });
 				reply = { id, errno };
@@ -274,7 +276,7 @@ class wg_intr {
 		case 'peer_set': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
-				return { id, errno: 2 /* ENOENT */ };
+				return { id, errno: ENOENT };
 			if (req.persistent_keepalive !== undefined)
 				dev.peer_set_persistent_keepalive(peer, req.persistent_keepalive);
 			return { id, errno: 0 };
@@ -282,7 +284,7 @@ class wg_intr {
 		case 'peer_delete': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
-				return { id, errno: 2 /* ENOENT */ };
+				return { id, errno: ENOENT };
 			dev.peer_remove(peer);
 			return { id, errno: 0, npeers: dev.peers().length };
 		}
@@ -353,18 +355,28 @@ class wg_intr {
 		this.init.port.postMessage({ op: 'tun_gone', errno } satisfies wg_intr_event);
 	}
 
+	/*
+	 * Up to RX_BATCHES batches while the socket has more: wg_input only
+	 * queues handshake messages, so under a handshake flood the socket
+	 * is drained ahead of the flood and data behind it is not delayed;
+	 * the handshake work comes after, bounded, in dev.tick().
+	 */
 	private udp_input(fd: number): void {
 		const rx = this.rx;
-		const k = rx.recv(fd, BATCH);
-		for (let i = 0; i < k; i++) {
-			const len = rx.lens[i];
-			if (len < 0) {
-				this.dev.stats.rx_too_big = (this.dev.stats.rx_too_big ?? 0) + 1;
-				continue;
+		for (let b = 0; b < RX_BATCHES; b++) {
+			const k = rx.recv(fd, BATCH);
+			for (let i = 0; i < k; i++) {
+				const len = rx.lens[i];
+				if (len < 0) {
+					this.dev.stats.rx_too_big = (this.dev.stats.rx_too_big ?? 0) + 1;
+					continue;
+				}
+				const src = this.src_of(rx.eps[i]);
+				if (src !== null)
+					this.dev.input(rx.bufs[i], 0, len, src);
 			}
-			const src = this.src_of(rx.eps[i]);
-			if (src !== null)
-				this.dev.input(rx.bufs[i], 0, len, src);
+			if (k < BATCH)
+				return;
 		}
 	}
 
@@ -409,7 +421,7 @@ class wg_intr {
 						this.tun_input();
 						this.udp_flush();
 					} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
-						this.tun_gone(5 /* EIO */);
+						this.tun_gone(EIO);
 				}
 				if ((ps.revents(2) & POLLIN) !== 0)
 					this.udp_input(this.udp.fd4);

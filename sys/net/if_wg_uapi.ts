@@ -25,9 +25,9 @@
 
 import { lstatSync, mkdirSync, unlinkSync, watch } from 'node:fs';
 import type { FSWatcher, Stats } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
+import { wg_uapi_alive, wg_uapi_dir, wg_uapi_path } from '../../lib/libwg/uapi_sock.js';
 import type { Server, Socket } from 'node:net';
-import { join } from 'node:path';
 
 import { peercred, socket_fd } from '../arch/linux/peercred.js';
 import { if_clone_destroy } from './if.js';
@@ -35,7 +35,6 @@ import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 import type { wg_softc } from './if_wg.js';
 import { uapi_ops_wipe, uapi_set_parse } from './wg/uapi.js';
 
-export const WG_UAPI_DIR = process.env.WG_UAPI_DIR ?? '/var/run/wireguard';
 const UAPI_MAX_REQUEST = 64 * 1024 * 1024;
 
 export interface wg_uapi {
@@ -44,15 +43,6 @@ export interface wg_uapi {
 	watcher: FSWatcher | null;
 	ino: number;
 	closing: boolean;
-}
-
-/* true if something accepts connections on path. */
-function uapi_alive(path: string): Promise<boolean> {
-	return new Promise((resolve) => {
-		const s = connect(path);
-		s.once('connect', () => { s.destroy(); resolve(true); });
-		s.once('error', () => resolve(false));
-	});
 }
 
 function lstat_or_null(path: string): Stats | null {
@@ -86,12 +76,13 @@ function uapi_dir_check(dir: string): string | null {
 }
 
 export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
-	const bad = uapi_dir_check(WG_UAPI_DIR);
+	const dir = wg_uapi_dir();
+	const bad = uapi_dir_check(dir);
 	if (bad !== null) {
-		log(LOG_ERR, '%s: %s %s: no UAPI socket', sc.if_xname, WG_UAPI_DIR, bad);
+		log(LOG_ERR, '%s: %s %s: no UAPI socket', sc.if_xname, dir, bad);
 		return null;
 	}
-	const path = join(WG_UAPI_DIR, `${sc.if_xname}.sock`);
+	const path = wg_uapi_path(sc.if_xname);
 	const old = lstat_or_null(path);
 	if (old !== null) {
 		if (!old.isSocket() || old.uid !== 0) {
@@ -99,7 +90,7 @@ export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 			    old.isSocket() ? `owned by uid ${old.uid}` : 'not a socket');
 			return null;
 		}
-		if (await uapi_alive(path)) {
+		if (await wg_uapi_alive(path)) {
 			log(LOG_INFO, '%s: %s belongs to another %s (another namespace?): no UAPI socket for this one',
 			    sc.if_xname, path, sc.if_xname);
 			return null;
@@ -124,7 +115,7 @@ export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 	const u: wg_uapi = { path, server, watcher: null, ino: lstatSync(path).ino, closing: false };
 	/* Removing (or replacing) the file means: destroy the interface (wg-quick down). */
 	try {
-		u.watcher = watch(WG_UAPI_DIR, (_ev, file) => {
+		u.watcher = watch(dir, (_ev, file) => {
 			if (u.closing || file !== `${sc.if_xname}.sock`)
 				return;
 			let gone = false;
@@ -140,7 +131,7 @@ export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 			}
 		});
 	} catch (e) {
-		log(LOG_ERR, '%s: cannot watch %s: %s', sc.if_xname, WG_UAPI_DIR, (e as Error).message);
+		log(LOG_ERR, '%s: cannot watch %s: %s', sc.if_xname, dir, (e as Error).message);
 	}
 	return u;
 }

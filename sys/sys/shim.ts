@@ -25,9 +25,8 @@
  * live until the collector reuses their memory.
  */
 
-/* NetBSD address families, as they appear in ioctl payloads. */
-export const AF_INET = 2;
-export const AF_INET6 = 24;
+
+import type { AF_INET, AF_INET6 } from './socket.js';
 
 export function shim_socket_name(id: number): string {
 	return `\0wg-userspace.${id}`;

@@ -9,7 +9,7 @@
 
 import { crypto_attach } from '../../sys/crypto/crypto_select.js';
 import {
-	AF_INET, SOCK_DGRAM, SOCK_NONBLOCK, bind, check, close, socket,
+	LINUX_AF_INET, SOCK_DGRAM, SOCK_NONBLOCK, bind, check, close, socket,
 } from '../../sys/arch/linux/libc.js';
 import { MmsgRing, sockaddr_put } from '../../sys/arch/linux/udp.js';
 import { INIT_OFF_MAC1, MSG_INITIATION, MSG_INITIATION_LEN } from '../../sys/net/wg/messages.js';
@@ -29,7 +29,7 @@ const mac1_key = c.hash(new TextEncoder().encode('mac1----'), Uint8Array.from(Bu
 
 /* One socket per source address. */
 const fds = srcs_s.split(',').map((s) => {
-	const fd = check(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), 'socket');
+	const fd = check(socket(LINUX_AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), 'socket');
 	const sa = new Uint8Array(16);
 	sockaddr_put(sa, 0, 4, v4(s), 0);
 	check(bind(fd, sa, sa.length), 'bind', s);

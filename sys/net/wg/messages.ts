@@ -12,7 +12,10 @@ export const MSG_RESPONSE = 2;
 export const MSG_COOKIE = 3;
 export const MSG_DATA = 4;
 
-export const WG_KEY_LEN = 32;
+export { WG_KEY_LEN } from '../../crypto/crypto.js';
+
+/* NetBSD caps names at IFNAMSIZ including the NUL; we take the full 15 + NUL rule. */
+export const WG_PEER_NAME_MAXLEN = 15;
 export const WG_HASH_LEN = 32;
 export const WG_MAC_LEN = 16;
 export const WG_TAG_LEN = 16;

@@ -14,9 +14,10 @@ import {
 	MSG_INITIATION_LEN, MSG_RESPONSE_LEN, RESP_OFF_MAC1, le32_put, le64_put, wg_padded_len,
 } from './messages.js';
 import {
-	type WgHandshake, type WgKeypair, wg_keypairs_add, wg_keypairs_clear, wg_noise_begin_session,
+	type WgHandshake, type WgKeypair, wg_noise_begin_session,
 	wg_noise_create_initiation, wg_noise_create_response,
 } from './noise.js';
+import { wg_keypair_add } from './keypair.js';
 import type { WgPeer } from './peer.js';
 import type { WgSoftc } from './softc.js';
 import {
@@ -27,25 +28,6 @@ import {
 /* Node's memcpy on typed arrays, without creating a subarray view per call. */
 const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
     sourceStart: number, sourceEnd: number) => number;
-
-/* Drop a keypair: out of the index table, keys wiped (and the crypto backend's copies). */
-export function wg_keypair_drop(sc: WgSoftc, kp: WgKeypair): void {
-	sc.index.remove(kp);
-	sc.crypto.aead_forget(kp.send_key);
-	sc.crypto.aead_forget(kp.recv_key);
-	kp.wipe();
-}
-
-/* Forget the handshake in flight and every session (keys wiped). */
-export function wg_peer_clear_sessions(sc: WgSoftc, peer: WgPeer): void {
-	sc.index.remove(peer.handshake);
-	peer.handshake.clear();
-	wg_keypairs_clear(peer.keypairs, (kp) => wg_keypair_drop(sc, kp));
-}
-
-export function wg_keypair_add(sc: WgSoftc, peer: WgPeer, kp: WgKeypair): void {
-	wg_keypairs_add(peer.keypairs, kp, (old) => wg_keypair_drop(sc, old));
-}
 
 /* ---- Handshakes. ---- */
 

@@ -81,6 +81,8 @@ export class WgSoftc {
 	readonly aip4 = new RadixTree<WgPeer>(32);
 	readonly aip6 = new RadixTree<WgPeer>(128);
 	readonly cookie_checker: WgCookieChecker;
+	/* Handshake messages as they arrived, then those that passed the gate (hsqueue.ts). */
+	readonly hs_in = new WgHandshakeQueue();
 	readonly hsq = new WgHandshakeQueue();
 	/* Under load: handshakes behind a valid cookie, and the cookie replies we send. */
 	readonly ratelimiter = new WgRateLimiter();

@@ -23,7 +23,8 @@ import {
 	REKEY_TIMEOUT_JITTER_MAX_MS, wg_max_timer_handshakes,
 } from './messages.js';
 import type { WgPeer } from './peer.js';
-import { wg_peer_clear_sessions, wg_send_keepalive, wg_send_queued_handshake_initiation } from './send.js';
+import { wg_peer_clear_sessions } from './keypair.js';
+import { wg_send_keepalive, wg_send_queued_handshake_initiation } from './send.js';
 import type { WgSoftc } from './softc.js';
 
 /* ---- The heap of peers by earliest deadline. ---- */

@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
-import { Lab, NODE, require_progs, type Host } from '../../lib/netns.js';
-import { random_id, request, wgu } from '../../sys/kern/h_kern.js';
+import { Lab, NODE, require_progs, type Host } from '../../harness/netns.js';
+import { random_id, request, wgu } from '../../harness/kern.js';
 import {
 	prop_dictionary_create, prop_dictionary_externalize, prop_dictionary_set_data,
 } from '../../../lib/libprop/prop.js';
 import { SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
 import { WG_IOCTL_SET_PRIVATE_KEY } from '../../../sys/net/if_wg.h.js';
-import { keypair, setup_topology, uapi } from './common.js';
+import { keypair, setup_topology, uapi } from '../../harness/if_wg.js';
 
 t.setTimeout(600_000);
 

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 
-import { NODE } from '../../lib/netns.js';
-import { setup_topology } from './common.js';
+import { NODE } from '../../harness/netns.js';
+import { setup_topology } from '../../harness/if_wg.js';
 
 t.setTimeout(600_000);
 

@@ -9,11 +9,11 @@
  */
 
 import t from 'tap';
-import { count_lines, require_progs, sleep, wait_until } from '../../lib/netns.js';
+import { count_lines, require_progs, sleep, wait_until } from '../../harness/netns.js';
 import {
 	WG_PORT, add_peer, check_ping, check_ping_fail, delete_peer, destroy_wg_interfaces, latest_handshake,
 	setup_topology, udp_re, wg_sysctl,
-} from './common.js';
+} from '../../harness/if_wg.js';
 
 t.setTimeout(300_000);
 

@@ -11,7 +11,7 @@ import {
 	MAC_INVALID, MAC_VALID_NO_COOKIE, MAC_VALID_WITH_COOKIE, WgCookieChecker, WgCookieState,
 } from '../../../sys/net/wg/cookie.js';
 import { INIT_OFF_MAC1, INIT_OFF_MAC2, MSG_COOKIE, MSG_INITIATION } from '../../../sys/net/wg/messages.js';
-import { BACKENDS, ep4, ip4, is_zero, make_pair } from './wg_harness.js';
+import { BACKENDS, ep4, ip4, is_zero, make_pair } from '../../harness/wg_harness.js';
 
 for (const backend of BACKENDS) {
 	const c = crypto_attach(backend);

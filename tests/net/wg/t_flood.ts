@@ -13,7 +13,7 @@ import { WG_HSQUEUE_LEN, WG_UNDERLOAD_QUEUE_LEN, WgHandshakeQueue } from '../../
 import { INIT_OFF_MAC1, MSG_COOKIE, MSG_INITIATION, MSG_INITIATION_LEN } from '../../../sys/net/wg/messages.js';
 import type { WgEndpoint } from '../../../sys/net/wg/peer.js';
 import { RATELIMIT_PACKETS_BURSTABLE } from '../../../sys/net/wg/ratelimiter.js';
-import { ep4, ep_str, ip4, make_pair } from './wg_harness.js';
+import { ep4, ep_str, ip4, make_pair } from '../../harness/wg_harness.js';
 
 const c = crypto_attach('sodium');
 

@@ -22,7 +22,7 @@ import {
 } from '../../../sys/net/wg/noise.js';
 import { WgPeer } from '../../../sys/net/wg/peer.js';
 import { WgIndexTable } from '../../../sys/net/wg/peerlookup.js';
-import { BACKENDS, attach, hex, to_hex } from './wg_harness.js';
+import { BACKENDS, attach, hex, to_hex } from '../../harness/wg_harness.js';
 
 /* The vector file sits beside this test's source (tests/net/wg/). */
 const here = dirname(fileURLToPath(import.meta.url));

@@ -10,7 +10,7 @@
 import t from 'tap';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import { MSG_INITIATION } from '../../../sys/net/wg/messages.js';
-import { type Pair, ip4, is_zero, make_pair } from './wg_harness.js';
+import { type Pair, ip4, is_zero, make_pair } from '../../harness/wg_harness.js';
 
 const c = crypto_attach('sodium');
 

@@ -3,19 +3,15 @@
  * RFC 7693 / BLAKE2 KAT, draft-irtf-cfrg-xchacha-03, the WireGuard KDF
  * table), low-order points, tampering, the allocation-free data-path
  * forms, bad arguments, and sodium == noble == openssl (the backend)
- * == node:crypto on seeded random input.  Backend selection and its
- * fallbacks, with libcrypto and libsodium hidden in a private mount
- * namespace.
+ * == node:crypto on seeded random input, and backend selection
+ * (t_crypto_fallback.ts hides the libraries).
  *
  * libsodium and libcrypto are expected on this machine: if either does
  * not load, its part fails loudly instead of being skipped.
  */
 
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import * as nodecrypto from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { blake2s } from '@noble/hashes/blake2.js';
 import type { WgCryptoBackend } from '../../../sys/crypto/crypto.js';
 import { crypto_noble_attach } from '../../../sys/crypto/crypto_noble.js';
@@ -25,6 +21,7 @@ import { CRYPTO_DEFAULT_ORDER, crypto_attach, WG_CRYPTO_ENV } from '../../../sys
 import {
 	type WgCryptoImpl, crypto_const_eq, crypto_is_zero, crypto_wipe,
 } from '../../../sys/crypto/crypto_util.js';
+import { prng_bytes } from '../../harness/prng.js';
 
 function hx(s: string): Uint8Array {
 	return new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -59,24 +56,6 @@ function thrown(fn: () => unknown): Error | null {
 
 function is_range_error(e: Error | null, re: RegExp): boolean {
 	return e instanceof RangeError && re.test(e.message);
-}
-
-/* A small seeded PRNG (mulberry32) so cross-checks are reproducible. */
-function prng(seed: number): (n: number) => Uint8Array {
-	let a = seed >>> 0;
-	const next = (): number => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let z = a;
-		z = Math.imul(z ^ (z >>> 15), z | 1);
-		z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-		return (z ^ (z >>> 14)) >>> 0;
-	};
-	return (n: number): Uint8Array => {
-		const b = new Uint8Array(n);
-		for (let i = 0; i < n; i++)
-			b[i] = next() & 0xff;
-		return b;
-	};
 }
 
 /* ---- Vectors ---- */
@@ -330,7 +309,7 @@ for (const [name, c, err] of BACKENDS) {
 
 		t.test('data path: in place and at offsets', async (t) => {
 			const key = hx('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
-			const pt = prng(42)(1420);
+			const pt = prng_bytes(42)(1420);
 			const want = c.aead_seal(key, 12345, pt, new Uint8Array(0));
 
 			/* In place inside a bigger buffer: 16-byte header, then payload, tag after. */
@@ -359,7 +338,7 @@ for (const [name, c, err] of BACKENDS) {
 			for (let round = 0; round < 3; round++) {
 				for (let i = 0; i < bufs.length; i++) {
 					const off = 1 + ((i + round) % 9);
-					const p = prng(i * 31 + round)(100);
+					const p = prng_bytes(i * 31 + round)(100);
 					bufs[i].set(p, off);
 					c.aead_seal_into(key, i, bufs[i], off, 100, null, bufs[i], off);
 					ok &&= tohex(bufs[i].subarray(off, off + 116)) === tohex(c.aead_seal(key, i, p, new Uint8Array(0)));
@@ -415,7 +394,7 @@ for (const [name, c, err] of BACKENDS) {
 		});
 
 		t.test('low-order points', async (t) => {
-			const rnd = prng(7);
+			const rnd = prng_bytes(7);
 			const privs = [rnd(32), rnd(32), new Uint8Array(32), new Uint8Array(32).fill(0xff), c.generate_private_key()];
 			for (let i = 0; i < LOW_ORDER_REDUCED; i++) {
 				let all = true;
@@ -454,7 +433,7 @@ for (const [name, c, err] of BACKENDS) {
 		});
 
 		t.test('HMAC-BLAKE2s', async (t) => {
-			const rnd = prng(99);
+			const rnd = prng_bytes(99);
 			let ok = true;
 			for (const [kl, dl] of [[0, 0], [1, 3], [32, 32], [63, 100], [64, 64], [65, 7], [200, 1000]]) {
 				const key = rnd(kl);
@@ -537,7 +516,7 @@ t.test('sodium == noble == openssl == node:crypto on random input', async (t) =>
 	}
 	const s = sodium;
 	const o = openssl;
-	const rnd = prng(0x5eed);
+	const rnd = prng_bytes(0x5eed);
 	const ROUNDS = 300;
 
 	let aead_ok = true;
@@ -698,8 +677,8 @@ t.test('openssl: aead_forget wipes the context holding a dropped key', async (t)
 		return;
 	}
 	const o = crypto_openssl_attach(sodium ?? noble);
-	const k1 = prng(1)(32);
-	const k2 = prng(2)(32);
+	const k1 = prng_bytes(1)(32);
+	const k2 = prng_bytes(2)(32);
 	const pkt = new Uint8Array(64);
 	o.aead_seal_into(k1, 1, pkt, 0, 48, null, pkt, 0);
 	o.aead_forget(k2);
@@ -715,65 +694,4 @@ t.test('openssl: aead_forget wipes the context holding a dropped key', async (t)
 	/* The other backends keep nothing, the call is harmless. */
 	noble.aead_forget(k1);
 	sodium?.aead_forget(k1);
-});
-
-/* The file a library was loaded from (symbolic links resolved), from this process's mappings. */
-function mapped_path(lib: string): string | null {
-	const line = readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.includes(`/${lib}`));
-	return line === undefined ? null : line.slice(line.indexOf('/'));
-}
-
-/*
- * Run crypto_attach() in a child whose mount namespace hides the given
- * libraries (bind-mounting /dev/null over them), as on a machine without
- * them.  The child prints the backend and a sealed test message.
- */
-function attach_without(hide: string[], env: Record<string, string> = {}):
-    { status: number | null; stdout: string; stderr: string } {
-	const select = fileURLToPath(new URL('../../../sys/crypto/crypto_select.js', import.meta.url));
-	const code = `const { crypto_attach } = await import(${JSON.stringify(select)});
-		const c = crypto_attach();
-		const k = new Uint8Array(32).fill(9);
-		const sealed = Buffer.from(c.aead_seal(k, 7, new Uint8Array(100).fill(1), new Uint8Array(3)));
-		const dh = c.dh(c.generate_private_key(), c.public_key(c.generate_private_key()));
-		console.log(JSON.stringify({ backend: c.backend, sealed: sealed.toString('hex'), dh: dh !== null }));`;
-	const mounts = hide.map((p) => `mount --bind /dev/null '${p}' && `).join('');
-	const r = spawnSync('unshare', ['-m', 'sh', '-c', `${mounts}exec "$0" --input-type=module -e "$1"`,
-	    process.execPath, code], { encoding: 'utf8', env: { ...process.env, [WG_CRYPTO_ENV]: '', ...env } });
-	return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-t.test('fallback when libcrypto or libsodium is missing', async (t) => {
-	const libcrypto = mapped_path('libcrypto.so.3');
-	const libsodium = mapped_path('libsodium.so.23');
-	if (process.getuid?.() !== 0 || libcrypto === null || libsodium === null) {
-		t.fail(`!!! NOT RUN: needs root for a mount namespace and both libraries loaded ` +
-		    `(uid ${process.getuid?.()}, libcrypto ${libcrypto}, libsodium ${libsodium})`);
-		return;
-	}
-	const want = tohex(noble.aead_seal(new Uint8Array(32).fill(9), 7, new Uint8Array(100).fill(1), new Uint8Array(3)));
-	const cases: [string, string[], string, RegExp][] = [
-		['nothing hidden', [], 'openssl', /^$/],
-		['libcrypto hidden', [libcrypto], 'sodium',
-			/^wg: cannot load OpenSSL libcrypto \(.*\); using the slower 'sodium' crypto backend\n$/],
-		['libsodium hidden', [libsodium], 'openssl',
-			/^wg: cannot load libsodium \(.*\); X25519 and XChaCha20 from the slower 'noble' backend\n$/],
-		['both hidden', [libcrypto, libsodium], 'noble', /using the slower 'noble' crypto backend\n$/],
-	];
-	for (const [what, hide, backend, warning] of cases) {
-		const r = attach_without(hide);
-		let out: { backend?: string; sealed?: string; dh?: boolean } = {};
-		try {
-			out = JSON.parse(r.stdout) as typeof out;
-		} catch {
-			t.fail(`${what}: child failed (status ${r.status}): ${r.stderr}`);
-			continue;
-		}
-		t.equal(out.backend, backend, `${what}: ${backend}`);
-		t.equal(out.sealed, want, `${what}: seals correctly`);
-		t.equal(out.dh, true, `${what}: dh works`);
-		t.match(r.stderr, warning, `${what}: warning (${JSON.stringify(r.stderr)})`);
-	}
-	const r = attach_without([libcrypto], { [WG_CRYPTO_ENV]: 'openssl' });
-	t.not(r.status, 0, 'WG_CRYPTO=openssl without libcrypto: the child fails');
 });

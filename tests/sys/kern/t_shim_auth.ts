@@ -6,8 +6,8 @@
 
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { Lab, NODE, type BgProcess, type Host } from '../../lib/netns.js';
-import { WGU, random_id, wgu } from './h_kern.js';
+import { Lab, NODE, type BgProcess, type Host } from '../../harness/netns.js';
+import { WGU, random_id, wgu } from '../../harness/kern.js';
 
 const H_SQUAT = fileURLToPath(new URL('./h_squat.js', import.meta.url));
 const KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';

@@ -11,7 +11,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { Lab, udp_re, type ExecResult, type Host, type Segment, type Capture, type TapTest } from '../../lib/netns.js';
+import { Lab, udp_re, type ExecResult, type Host, type Segment, type Capture, type TapTest } from './netns.js';
 
 export { udp_re };
 

@@ -4,11 +4,11 @@
  * when pumped (the core is not re-entrant, so never synchronously).
  */
 
-import type { WgCrypto, WgCryptoBackend } from '../../../sys/crypto/crypto.js';
-import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
+import type { WgCrypto, WgCryptoBackend } from '../../sys/crypto/crypto.js';
+import { crypto_attach } from '../../sys/crypto/crypto_select.js';
 import {
 	WgDevice, type WgEndpoint, type WgEvent, type WgPeer, type WgTunables, wg_tunables_default,
-} from '../../../sys/net/wg/device.js';
+} from '../../sys/net/wg/device.js';
 
 export const BACKENDS: WgCryptoBackend[] = ['noble', 'sodium', 'openssl'];
 
