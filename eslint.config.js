@@ -1,5 +1,5 @@
-// eslint flat config: typescript-eslint's recommended rules on the
-// TypeScript sources, and the layers of the tree as import rules
+// eslint flat config: typescript-eslint's type-checked recommended rules
+// on the TypeScript sources, and the layers of the tree as import rules
 // (share/doc/DESIGN.md, "Layers").
 import tseslint from 'typescript-eslint';
 
@@ -15,14 +15,27 @@ function layer(files, ...bans) {
 
 export default tseslint.config(
 	{ ignores: ['obj/**', 'node_modules/**', '.tap/**'] },
-	...tseslint.configs.recommended,
+	...tseslint.configs.recommendedTypeChecked,
 	{
 		files: ['**/*.ts'],
+		languageOptions: {
+			parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+		},
 		rules: {
+			/* tap awaits its subtests itself: t.test() may float. */
+			'@typescript-eslint/no-floating-promises': ['error', {
+				allowForKnownSafePromises: [{ from: 'package', name: 'PromiseWithSubtest', package: '@tapjs/core' }],
+			}],
+			'@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
 			'@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
 			'@typescript-eslint/no-explicit-any': 'error',
 			'no-constant-condition': ['error', { checkLoops: false }],
 		},
+	},
+	/* A tap callback is async by convention, whether or not it awaits yet. */
+	{
+		files: ['tests/**/*.ts'],
+		rules: { '@typescript-eslint/require-await': 'off' },
 	},
 	/*
 	 * The sans-I/O core imports its own files, the crypto interface
