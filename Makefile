@@ -8,6 +8,8 @@
 #	make lint      type check and eslint
 #	make bench     benchmarks, one JSON object per line
 #	make flood     handshake flood against us and wireguard-go, 10 runs (root)
+#	make fuzz      10^6 mutated datagrams into the protocol core
+#	make faults    the fault scenarios at full length (30% loss, 60 s outage)
 #	make clean
 #	make install   install under $(DESTDIR)$(PREFIX) (see share/mk/wg-install.sh)
 #	make uninstall remove exactly what make install installed there
@@ -26,7 +28,7 @@ DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 libssl3 openssl wireguard-
 PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \
 		usr.bin/wg-keygen/wg-keygen usr.sbin/wg-userspace/wg-userspace
 
-.PHONY: all deps test test-unit test-net lint bench flood clean
+.PHONY: all deps test test-unit test-net lint bench flood fuzz faults clean
 
 all: obj/.tsbuilt
 	@mkdir -p obj/bin
@@ -82,6 +84,12 @@ bench: all
 
 flood: all
 	${NODE} obj/tests/bench/b_flood.js 10
+
+fuzz: all
+	${NODE} obj/tests/net/wg/wg_fuzz.js 1000000
+
+faults: all
+	WG_FAULTS_LONG=1 ${TAP} -j1 -t1800 obj/tests/net/if_wg/t_faults.js
 
 clean:
 	rm -rf obj

@@ -2,24 +2,23 @@
  * The "openssl" backend: the data path's ChaCha20-Poly1305 from the
  * system OpenSSL 3 (Debian's libcrypto.so.3) through koffi, everything
  * else from the backend it is layered on (sodium; noble where libsodium
- * is missing).
- * OpenSSL's ChaCha20 and Poly1305 use AVX-512 where the CPU has it,
- * libsodium's stop at AVX2: tests/bench/b_crypto.ts measures both in
- * one run.  OpenSSL 3.0 has no XChaCha20-Poly1305, and its X25519 (a
- * dozen EVP_PKEY calls and allocations per operation) measured no
- * faster than libsodium's here, so those stay with the base backend.
+ * is missing).  OpenSSL's ChaCha20 and Poly1305 use AVX-512 where the
+ * CPU has it, libsodium's stop at AVX2: tests/bench/b_crypto.ts
+ * measures both in one run.  OpenSSL 3.0 has no XChaCha20-Poly1305,
+ * and its X25519 (a dozen EVP_PKEY calls and allocations per operation)
+ * measured no faster than libsodium's here, so those stay with the base.
  *
  * EVP takes four calls per message: init (key and nonce), update,
- * final, and a ctrl for the tag; koffi adds ~40 ns to each, and ~15 ns
+ * final, and a ctrl for the tag; koffi adds ~35 ns to each, and ~12 ns
  * per typed array it passes.  The nonce, tag and length out-parameter
- * therefore live in C memory whose address (a BigInt) is computed once:
- * that saved ~100 ns of a 1420-byte seal.  One
- * EVP_CIPHER_CTX per backend instance (crypto_select.ts makes one per
- * thread) serves every call.  The key goes in with the nonce on each
- * call: ChaCha20 has no key schedule worth caching, and a context
- * trusting a cached key would go wrong the day a key buffer changed
- * under it.  OpenSSL has no call that seals several messages, so a
- * batch entry point would only move this loop; there is none.
+ * therefore live in C memory whose address (a BigInt) is computed once,
+ * which saved ~100 ns of a 1420-byte seal.  One EVP_CIPHER_CTX per
+ * backend instance (crypto_select.ts makes one per thread) serves every
+ * call.  The key goes in with the nonce on each call: ChaCha20 has no
+ * key schedule worth caching, and a context trusting a cached key would
+ * go wrong the day a key buffer changed under it.  OpenSSL has no call
+ * that seals several messages, so a batch entry point would only move
+ * this loop; there is none.
  *
  * Key material: after a call the context still holds that message's
  * key and Poly1305 key.  The data path leaves the session key in place
@@ -140,8 +139,9 @@ function ctx_new(lc: Libcrypto): Ptr {
 }
 
 /*
- * base supplies everything but ChaCha20-Poly1305 (crypto_select.ts
- * passes sodium, or noble without libsodium).
+ * base supplies everything but the data path's AEAD and the
+ * 12-byte-nonce forms (crypto_select.ts passes sodium, or noble without
+ * libsodium).
  */
 export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string[] = OPENSSL_LIBS): WgCryptoImpl {
 	const lc = libcrypto_load(paths);

@@ -28,9 +28,9 @@ import type { Endpoint } from '../arch/linux/udp.js';
 import { WgDevice, wg_tunables_default } from './wg/device.js';
 import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
-	WgEndpoint, WgEvent, WgPeerConfig, WgPeerInfo, WgTunables,
+	WgEndpoint, WgEvent, WgPeer, WgPeerConfig, WgPeerInfo, WgTunables,
 } from './wg/device.js';
-import { uapi_endpoint_text, uapi_get, uapi_set } from './wg/uapi.js';
+import { uapi_endpoint_text, uapi_get_page, uapi_set } from './wg/uapi.js';
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -52,13 +52,18 @@ export type wg_intr_req =
 	| { op: 'peer_add'; cfg: WgPeerConfig }
 	| { op: 'peer_set'; name: string; persistent_keepalive?: number }
 	| { op: 'peer_delete'; name: string }
-	| { op: 'get' }
+	/*
+	 * Listings come in pages (cursor 0 first, then each reply's next
+	 * until it is 0), so that no message holds them all; `name` asks
+	 * for that peer alone.
+	 */
+	| { op: 'get'; cursor: number; max: number; name?: string }
 	| { op: 'up' }
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
 	| { op: 'tunables'; tunables: Partial<WgTunables> }
 	| { op: 'sockets'; fd4: number; fd6: number; port: number }
-	| { op: 'uapi_get'; listen_port: number; fwmark: number }
+	| { op: 'uapi_get'; listen_port: number; fwmark: number; cursor: number; max: number }
 	| { op: 'uapi_set'; text: string }
 	| { op: 'stop' };
 
@@ -74,6 +79,7 @@ export interface wg_intr_reply {
 	errno: number;
 	state?: wg_intr_state;
 	text?: string;		/* uapi_get */
+	next?: number;		/* get, uapi_get: the cursor of the next page, 0 at the end */
 	npeers?: number;	/* after a change of peers: the link state follows it */
 }
 
@@ -84,6 +90,7 @@ export type wg_intr_event =
 /* --- the thread --- */
 
 const BATCH = 64;
+const RX_BATCHES = 8;
 const HEADROOM = 32;
 const TUN_BUFSZ = 65536;
 
@@ -264,14 +271,14 @@ class wg_intr {
 			} finally {
 				req.key?.fill(0);
 			}
-			return { id, errno: 0, npeers: dev.peers().length };
+			return { id, errno: 0, npeers: dev.peer_count() };
 		case 'peer_add':
 			try {
 				dev.peer_add(req.cfg);
 			} finally {
 				req.cfg.preshared_key?.fill(0);
 			}
-			return { id, errno: 0, npeers: dev.peers().length };
+			return { id, errno: 0, npeers: dev.peer_count() };
 		case 'peer_set': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
@@ -285,15 +292,23 @@ class wg_intr {
 			if (peer === undefined)
 				return { id, errno: ENOENT };
 			dev.peer_remove(peer);
-			return { id, errno: 0, npeers: dev.peers().length };
+			return { id, errno: 0, npeers: dev.peer_count() };
 		}
-		case 'get':
-			return { id, errno: 0, state: {
+		case 'get': {
+			let page: { peers: WgPeer[]; next: number };
+			if (req.name !== undefined) {
+				const p = dev.peer_lookup_name(req.name);
+				page = { peers: p === undefined ? [] : [p], next: 0 };
+			} else {
+				page = dev.peers_page(req.cursor, req.max, true);
+			}
+			return { id, errno: 0, next: page.next, state: {
 				private_key: dev.private_key(),
 				public_key: dev.public_key(),
-				peers: dev.peers().map((p) => dev.peer_info(p)),
+				peers: page.peers.map((p) => dev.peer_info(p)),
 				stats: { ...dev.stats },
 			} };
+		}
 		case 'up':
 			dev.up();
 			return { id, errno: 0 };
@@ -309,13 +324,15 @@ class wg_intr {
 		case 'sockets':
 			this.set_sockets(req.fd4, req.fd6);
 			return { id, errno: 0 };
-		case 'uapi_get':
-			return { id, errno: 0, text: uapi_get(dev, { listen_port: req.listen_port, fwmark: req.fwmark }) };
+		case 'uapi_get': {
+			const p = uapi_get_page(dev, { listen_port: req.listen_port, fwmark: req.fwmark }, req.cursor, req.max);
+			return { id, errno: 0, text: p.text, next: p.next };
+		}
 		case 'uapi_set': {
 			/* The main thread applied listen_port and fwmark already (sockets are its own). */
 			const hooks: uapi_hooks = { set_listen_port: () => 0, set_fwmark: () => 0 };
 			const errno = uapi_set(dev, req.text, hooks);
-			return { id, errno, npeers: dev.peers().length };
+			return { id, errno, npeers: dev.peer_count() };
 		}
 		case 'stop':
 			this.running = false;
@@ -354,18 +371,28 @@ class wg_intr {
 		this.init.port.postMessage({ op: 'tun_gone', errno } satisfies wg_intr_event);
 	}
 
+	/*
+	 * Up to RX_BATCHES batches while the socket has more: wg_input only
+	 * queues handshake messages, so under a handshake flood the socket
+	 * is drained ahead of the flood and data behind it is not delayed;
+	 * the handshake work comes after, bounded, in dev.tick().
+	 */
 	private udp_input(fd: number): void {
 		const rx = this.rx;
-		const k = rx.recv(fd, BATCH);
-		for (let i = 0; i < k; i++) {
-			const len = rx.lens[i];
-			if (len < 0) {
-				this.dev.stats.rx_too_big = (this.dev.stats.rx_too_big ?? 0) + 1;
-				continue;
+		for (let b = 0; b < RX_BATCHES; b++) {
+			const k = rx.recv(fd, BATCH);
+			for (let i = 0; i < k; i++) {
+				const len = rx.lens[i];
+				if (len < 0) {
+					this.dev.stats.rx_too_big = (this.dev.stats.rx_too_big ?? 0) + 1;
+					continue;
+				}
+				const src = this.src_of(rx.eps[i]);
+				if (src !== null)
+					this.dev.input(rx.bufs[i], 0, len, src);
 			}
-			const src = this.src_of(rx.eps[i]);
-			if (src !== null)
-				this.dev.input(rx.bufs[i], 0, len, src);
+			if (k < BATCH)
+				return;
 		}
 	}
 

@@ -26,6 +26,7 @@ import { peercred, socket_fd } from '../arch/linux/peercred.js';
 import { if_clone_destroy } from './if.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 import type { wg_softc } from './if_wg.js';
+import { UAPI_GET_PAGE } from './wg/uapi.js';
 
 const UAPI_MAX_REQUEST = 64 * 1024 * 1024;
 
@@ -237,7 +238,7 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 					return;
 				}
 				if (r.op === 'get')
-					so.write(await uapi_do_get(sc));
+					await uapi_do_get(sc, so);
 				else
 					so.write(`errno=${await uapi_do_set(sc, r.body)}\n\n`);
 			}
@@ -260,9 +261,38 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 	so.on('error', () => so.destroy());
 }
 
-async function uapi_do_get(sc: wg_softc): Promise<string> {
-	const r = await sc.wg_call({ op: 'uapi_get', listen_port: sc.wg_bound_port(), fwmark: sc.wg_get_fwmark() });
-	return r.errno === 0 && r.text !== undefined ? r.text : `errno=${r.errno}\n\n`;
+/*
+ * The reply goes out page by page as the thread makes them, each once
+ * the socket has taken the one before: memory does not grow with the
+ * number of peers, however slowly the client reads.
+ */
+async function uapi_do_get(sc: wg_softc, so: Socket): Promise<void> {
+	let cursor = 0;
+	do {
+		const r = await sc.wg_call({ op: 'uapi_get', listen_port: sc.wg_bound_port(), fwmark: sc.wg_get_fwmark(),
+		    cursor, max: UAPI_GET_PAGE });
+		if (r.errno !== 0 || r.text === undefined) {
+			/* Mid-reply there is no clean way to say it: cut the connection. */
+			if (cursor === 0)
+				so.write(`errno=${r.errno !== 0 ? -r.errno : -5}\n\n`);
+			else
+				so.destroy();
+			return;
+		}
+		cursor = r.next ?? 0;
+		if (so.destroyed)
+			return;
+		if (!so.write(r.text) && cursor !== 0)
+			await new Promise<void>((resolve) => {
+				const done = (): void => {
+					so.off('drain', done);
+					so.off('close', done);
+					resolve();
+				};
+				so.on('drain', done);
+				so.on('close', done);
+			});
+	} while (cursor !== 0);
 }
 
 /*

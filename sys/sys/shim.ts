@@ -35,7 +35,7 @@ export interface ShimIfaddr {
 
 export type ShimRequest =
 	| { op: 'ioctl'; req: number; name: string;
-	    /* SIOC[SG]DRVSPEC */
+	    /* SIOC[SG]DRVSPEC; data alone for SIOCIFCREATE: the cloner, for any Linux name */
 	    cmd?: number; data?: string;
 	    /* SIOCSIFFLAGS */
 	    flags?: number;

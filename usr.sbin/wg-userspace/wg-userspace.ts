@@ -35,9 +35,9 @@ import { shim_socket_name, type ShimIfState, type ShimReply } from '../../sys/sy
 import { AF_INET } from '../../sys/sys/socket.js';
 import { snprintb } from '../../lib/libutil/snprintb.js';
 import { wg_uapi_alive, wg_uapi_path } from '../../lib/libwg/uapi_sock.js';
-import { EINVAL, ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
+import { ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
 import {
-	IFFBITS, IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS,
+	IFFBITS, IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCSIFFLAGS, if_linux_name_ok,
 } from '../../sys/sys/sockio.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
@@ -445,10 +445,10 @@ async function ifname_main(argv: string[]): Promise<number> {
 	if (argv.length !== i + 1 || argv[i].startsWith('-'))
 		usage();
 	const ifname = argv[i];
-	/* The kernel's naming rule (if_clone_lookup): a cloner name, then a unit number. */
-	if (!/^[A-Za-z_]+(0|[1-9][0-9]*)$/.test(ifname) || ifname.length >= IFNAMSIZ)
-		errx(1, `${ifname}: not an interface name of the wg(4) kernel: names are "wg" and a unit number ` +
-		    '(wg0, wg1, ...); for wg-quick(8), name the configuration file wgN.conf');
+	/* Any name Linux takes, as wireguard-go (the kernel checks it again: if_linux_name_ok). */
+	if (!if_linux_name_ok(ifname))
+		errx(1, `${JSON.stringify(ifname)}: not an interface name: 1 to ${IFNAMSIZ - 1} bytes, ` +
+		    'not "." or "..", no "/", ":" or white space');
 	need_root(ifname);
 	const id = shim_instance_id();
 	if (id === null)
@@ -469,13 +469,21 @@ async function ifname_main(argv: string[]): Promise<number> {
 	/* wireguard-go refuses a live socket too: it would not be ours. */
 	if (await wg_uapi_alive(sock))
 		errx(1, `${ifname}: ${sock} is in use: ${ifname} exists already, here or in another network namespace`);
-	const c = await shim_request(id, { op: 'ioctl', req: SIOCIFCREATE, name: ifname });
-	if (c.errno === EINVAL) {
-		const l = await shim_request(id, { op: 'ioctl', req: SIOCIFGCLONERS, name: '' });
-		const cloners = (l.cloners ?? ['wg']).map((n) => `${n}N`).join(', ');
-		errx(1, `${ifname}: SIOCIFCREATE: ${strerror(EINVAL)} (instance ${id} creates only ${cloners})`);
+	/* An instance started for this interface alone goes again if the interface cannot be made. */
+	const started_here = await instance_probe(id) === null;
+	const undo_instance = async (): Promise<void> => {
+		if (!started_here)
+			return;
+		const l = await shim_request(id, { op: 'ifconf' });
+		if (l.errno === 0 && (l.ifs ?? []).length === 0)
+			await cmd_destroy(id);
+	};
+	/* data: the cloner, so that the name need not be wgN (an extension of SIOCIFCREATE). */
+	const c = await shim_request(id, { op: 'ioctl', req: SIOCIFCREATE, name: ifname, data: 'wg' });
+	if (c.errno !== 0) {
+		await undo_instance();
+		ifname_check(ifname, 'SIOCIFCREATE', c);
 	}
-	ifname_check(ifname, 'SIOCIFCREATE', c);
 	/*
 	 * Setup failed after the create.  In the foreground, an interface
 	 * destroyed meanwhile (ip link del) is what we wait for anyway: done.
@@ -489,6 +497,7 @@ async function ifname_main(argv: string[]): Promise<number> {
 			}
 		}
 		await shim_request(id, { op: 'ioctl', req: SIOCIFDESTROY, name: ifname });
+		await undo_instance();
 		errx(1, msg);
 	};
 	const g = await flags();

@@ -3,16 +3,18 @@
  * work, and the "under load" state derived from it (paper §6.6; the
  * rule of Linux's handshake queue).
  *
- * wg_input() checks mac1 at once (one keyed BLAKE2s) and queues only
- * the initiations and responses that pass; transport data never enters
- * this queue, so it never waits behind handshakes.  The messages are
- * handled later, a bounded number at a time (WgDevice.handshake_work),
- * so a flood of them shows up here as a backlog:
+ * Two of these per device.  wg_input() only copies a handshake message
+ * into the first (so a driver can drain its socket far faster than a
+ * flood can be checked, and transport data never waits behind
+ * handshakes); WgDevice.handshake_work() later checks the MACs of a
+ * bounded number (receive.ts wg_handshake_enqueue) and queues those that
+ * pass in the second, then does the DH work of a few.  A flood of valid
+ * mac1 shows up in the second as a backlog:
  *
  *   under load  while at least 1/8 of the queue is in use, and for a
  *               second after that was last seen.
  *
- * A trickle of garbage with a wrong mac1 never reaches the queue, and a
+ * A trickle of garbage with a wrong mac1 never reaches it, and a
  * busy server whose handshakes are handled as they come never builds a
  * backlog, so neither sits in cookie mode.  A full queue drops.
  */
@@ -28,7 +30,9 @@ export const WG_UNDERLOAD_HOLD_MS = 1000;
 export interface WgQueuedHandshake {
 	readonly buf: Uint8Array;	/* the message, buf[0, len) */
 	len: number;
-	readonly src: WgEndpoint;	/* addr always 16 bytes; family says how many count */
+	readonly src: WgEndpoint;	/* addr is addr4 or addr6 */
+	readonly addr4: Uint8Array;
+	readonly addr6: Uint8Array;
 }
 
 export class WgHandshakeQueue {
@@ -57,16 +61,19 @@ export class WgHandshakeQueue {
 		const i = (this.head + this.n) % WG_HSQUEUE_LEN;
 		let s = this.slots[i];
 		if (s === undefined) {
+			const addr4 = new Uint8Array(4);
 			s = {
 				buf: new Uint8Array(MSG_INITIATION_LEN), len: 0,
-				src: { family: 4, addr: new Uint8Array(16), port: 0 },
+				src: { family: 4, addr: addr4, port: 0 }, addr4, addr6: new Uint8Array(16),
 			};
 			this.slots[i] = s;
 		}
 		s.buf.set(buf.subarray(off, off + len));
 		s.len = len;
+		const a = src.family === 4 ? s.addr4 : s.addr6;
+		a.set(src.addr.subarray(0, a.length));
 		s.src.family = src.family;
-		s.src.addr.set(src.addr.subarray(0, src.family === 4 ? 4 : 16));
+		s.src.addr = a;
 		s.src.port = src.port;
 		this.n++;
 		return true;

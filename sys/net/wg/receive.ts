@@ -191,11 +191,26 @@ function wg_handle_msg_resp(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
 }
 
+/* Gate checks (a MAC or two each) done for every DH a call may do. */
+export const WG_CHECKS_PER_DH = 64;
+
 /*
- * Handle up to `max` queued handshake messages, oldest first; returns
- * how many.  The DH work of the device happens here only.
+ * The deferred handshake work, oldest first: gate up to
+ * WG_CHECKS_PER_DH x `max` of the messages as they arrived, then do the
+ * DH of up to `max` that passed; returns how many were handled.  The
+ * device spends its handshake CPU here only, so wg_input() stays cheap
+ * enough for a driver to drain its socket ahead of a flood.
  */
 export function wg_handshake_work(sc: WgSoftc, max: number): number {
+	for (let k = 0; k < max * WG_CHECKS_PER_DH; k++) {
+		const m = sc.hs_in.dequeue();
+		if (m === undefined)
+			break;
+		if (m.buf[0] === MSG_INITIATION)
+			wg_handshake_enqueue(sc, m.buf, 0, m.len, INIT_OFF_MAC1, INIT_OFF_SENDER, m.src);
+		else
+			wg_handshake_enqueue(sc, m.buf, 0, m.len, RESP_OFF_MAC1, RESP_OFF_SENDER, m.src);
+	}
 	let n = 0;
 	while (n < max) {
 		const m = sc.hsq.dequeue();
@@ -344,10 +359,10 @@ export function wg_input(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
 		wg_handle_msg_data(sc, buf, off, len, src);
 		return;
 	case MSG_INITIATION:
-		wg_handshake_enqueue(sc, buf, off, len, INIT_OFF_MAC1, INIT_OFF_SENDER, src);
-		return;
 	case MSG_RESPONSE:
-		wg_handshake_enqueue(sc, buf, off, len, RESP_OFF_MAC1, RESP_OFF_SENDER, src);
+		/* Checked later, in wg_handshake_work(). */
+		if (!sc.hs_in.enqueue(buf, off, len, src))
+			sc.count('hs_queue_full');
 		return;
 	case MSG_COOKIE:
 		wg_handle_msg_cookie(sc, buf, off);

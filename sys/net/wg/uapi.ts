@@ -44,12 +44,27 @@ function hex(b: Uint8Array): string {
  * beyond the reach of the caller's fill(0).
  */
 function unhex32(s: string): Uint8Array | null {
-	if (!/^[0-9a-fA-F]{64}$/.test(s))
+	if (s.length !== 64)
 		return null;
 	const k = new Uint8Array(32);
-	for (let i = 0; i < 32; i++)
-		k[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+	for (let i = 0; i < 32; i++) {
+		const hi = hexval(s.charCodeAt(2 * i));
+		const lo = hexval(s.charCodeAt(2 * i + 1));
+		if ((hi | lo) < 0) {
+			k.fill(0);
+			return null;
+		}
+		k[i] = (hi << 4) | lo;
+	}
 	return k;
+}
+
+/* A hex digit's value, -1 for anything else (no substring per digit: keys come by the 100,000). */
+function hexval(c: number): number {
+	if (c >= 0x30 && c <= 0x39)
+		return c - 0x30;
+	c |= 0x20;
+	return c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : -1;
 }
 
 function is_zero(b: Uint8Array): boolean {
@@ -119,19 +134,29 @@ export function uapi_peer_name(dev: WgDevice, public_key: Uint8Array): string {
 	return name;
 }
 
-export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
+/*
+ * A get reply is long with many peers; it is made in pages so that
+ * neither side holds all of it at once.  uapi_get_page(dev, st, 0, n)
+ * starts with the device's lines; each call gives the lines of up to n
+ * peers (oldest first, as wireguard-go lists them and wg(8) prints them)
+ * and the cursor of the next page; with no more peers, the reply's end.
+ */
+export function uapi_get_page(dev: WgDevice, st: uapi_device_state, cursor: number, max: number):
+    { text: string; next: number } {
 	const out: string[] = [];
-	const priv = dev.private_key();
-	if (priv !== null) {
-		out.push(`private_key=${hex(priv)}`);
-		priv.fill(0);
+	if (cursor === 0) {
+		const priv = dev.private_key();
+		if (priv !== null) {
+			out.push(`private_key=${hex(priv)}`);
+			priv.fill(0);
+		}
+		if (st.listen_port !== 0)
+			out.push(`listen_port=${st.listen_port}`);
+		if (st.fwmark !== 0)
+			out.push(`fwmark=${st.fwmark}`);
 	}
-	if (st.listen_port !== 0)
-		out.push(`listen_port=${st.listen_port}`);
-	if (st.fwmark !== 0)
-		out.push(`fwmark=${st.fwmark}`);
-	/* wg(8) lists peers in the order it gets them; give the oldest first, as wireguard-go does. */
-	for (const peer of [...dev.peers()].reverse()) {
+	const page = dev.peers_page(cursor, max, false);
+	for (const peer of page.peers) {
 		const p = dev.peer_info(peer);
 		out.push(`public_key=${hex(p.public_key)}`);
 		if (p.preshared_key !== null) {
@@ -151,9 +176,25 @@ export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
 		for (const a of p.allowed_ips)
 			out.push(`allowed_ip=${ip_text(a.addr)}/${a.cidr}`);
 	}
-	out.push('errno=0');
-	return out.join('\n') + '\n\n';
+	if (page.next === 0)
+		out.push('errno=0\n');
+	return { text: out.length === 0 ? '' : out.join('\n') + '\n', next: page.next };
 }
+
+/* The whole get reply at once. */
+export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
+	let text = '';
+	let cursor = 0;
+	do {
+		const p = uapi_get_page(dev, st, cursor, UAPI_GET_PAGE);
+		text += p.text;
+		cursor = p.next;
+	} while (cursor !== 0);
+	return text;
+}
+
+/* Peers per page of a get reply: a few hundred kilobytes of text. */
+export const UAPI_GET_PAGE = 2048;
 
 /*
  * Applies a set request (the lines after "set=1", up to the blank line).
@@ -164,9 +205,14 @@ export function uapi_set(dev: WgDevice, text: string, hooks: uapi_hooks): number
 	/* A peer this section created, dropped again if update_only=true. */
 	let created = false;
 	let dummy = false;	/* the section names our own public key: ignore it */
-	const lines = text.split('\n');
 	try {
-		for (const line of lines) {
+		/* Line by line without splitting first: a set of 10^5 peers is 4 * 10^5 lines. */
+		for (let at = 0; at < text.length;) {
+			let end = text.indexOf('\n', at);
+			if (end < 0)
+				end = text.length;
+			const line = text.slice(at, end);
+			at = end + 1;
 			if (line === '')
 				continue;
 			const eq = line.indexOf('=');

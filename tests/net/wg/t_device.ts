@@ -425,6 +425,7 @@ t.test('malformed datagrams are dropped and counted, never thrown', (t) => {
 	const i148 = new Uint8Array(148);
 	i148[0] = 1;
 	d.input(i148, 0, 148, src);
+	d.handshake_work();
 	t.equal(b.stats.rx_bad_mac1 - s0.rx_bad_mac1, 1, 'zero initiation: bad mac1');
 	const c64 = new Uint8Array(64);
 	c64[0] = 3;
@@ -457,6 +458,7 @@ t.test('malformed datagrams are dropped and counted, never thrown', (t) => {
 		}
 		try {
 			d.input(m, 0, m.length, src);
+			d.handshake_work();
 		} catch {
 			threw++;
 		}
@@ -499,12 +501,15 @@ t.test('destroy wipes everything', (t) => {
 	a.dev.output(ip4('10.0.0.1', '10.0.0.2'), 0, 28);
 	net.pump();
 	const kp = a_peer.keypairs.current;
+	const psk = c.random_bytes(32);
+	a.dev.peer_set_preshared_key(a_peer, psk);
+	const held = a_peer.preshared_key;
 	a.dev.destroy();
 	t.equal(a.dev.peers().length, 0);
 	t.equal(a.dev.private_key(), null);
 	t.notOk(a.dev.is_up());
 	t.ok(kp !== null && is_zero(kp.send_key) && is_zero(kp.recv_key));
-	t.ok(is_zero(a_peer.preshared_key) && a_peer.is_dead);
+	t.ok(held !== null && is_zero(held) && a_peer.preshared_key === null && a_peer.is_dead);
 	t.end();
 });
 

@@ -13,7 +13,7 @@ import {
 	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
 	prop_dictionary_internalize, prop_dictionary_set, prop_dictionary_set_data,
 	prop_dictionary_set_int64, prop_dictionary_set_string, prop_dictionary_set_uint16,
-	prop_dictionary_set_uint32, prop_dictionary_set_uint8,
+	prop_dictionary_set_uint32, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../../lib/libprop/prop.js';
 import { sockaddr_encode } from '../../../lib/libwg/sockaddr.js';
 import { type ShimRequest } from '../../../sys/sys/shim.js';
@@ -425,7 +425,12 @@ t.test('show all', async (t) => {
 	t.equal(r.stdout, want, 'wgconfig wg0');
 	t.equal(r.code, 0);
 	t.equal(r.stderr, '');
-	t.same(fk.requests, [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0 }], 'one get, cmd 0');
+	t.same(fk.requests.map((q) => ({ ...q, data: undefined })),
+	    [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0, data: undefined }], 'one get, cmd 0');
+	const q = fk.requests[0];
+	const qd = prop_dictionary_internalize(q.op === 'ioctl' ? q.data ?? '' : '');
+	t.same(qd === null ? null : [...qd.value.entries()], [['cursor', { type: 'number', value: 0n, unsigned: true }]],
+	    'the paged form: a get from the start');
 	r = await wgconfig(['wg0', 'show', 'all', 'ignored', 'extra']);
 	t.equal(r.stdout, want, 'show all ignores extra arguments');
 	r = await wgconfig(['wg0'], { TZ: undefined });
@@ -476,6 +481,32 @@ t.test('show peer', async (t) => {
 	t.equal(r.code, 1);
 	t.equal(r.stdout, '');
 	t.equal(r.stderr, 'wgconfig: peer not found: peer2\n');
+	/* A kernel that counts: two more lines, after NetBSD's. */
+	const counted = prop_dictionary_internalize(get_reply({ peers: TWO_PEERS }));
+	const pa = counted?.value.get('peers');
+	if (pa?.type === 'array')
+		for (const pd of pa.value)
+			if (pd.type === 'dictionary') {
+				prop_dictionary_set_uint64(pd, 'rx_bytes', 1234);
+				prop_dictionary_set_uint64(pd, 'tx_bytes', 5678);
+			}
+	answer(prop_dictionary_externalize(counted!));
+	r = await wgconfig(['wg0', 'show', 'peer', 'peer0']);
+	t.equal(r.stdout, 'peer: peer0\n' +
+	    `\tpublic-key: ${PEER_PUB}\n` +
+	    '\tendpoint: 192.168.1.2:51820\n' +
+	    '\tpreshared-key: (hidden)\n' +
+	    '\tallowed-ips: 10.0.0.2/32,192.168.2.0/24\n' +
+	    '\tlatest-handshake: (never)\n' +
+	    '\ttransfer: 1234 bytes received, 5678 bytes sent\n' +
+	    '\tlatest-handshake-age: (never)\n', 'counters and handshake age after the NetBSD lines');
+	r = await wgconfig(['wg0', 'show', 'peer', 'peer1']);
+	const age = /\tlatest-handshake-age: (\d+) seconds\n$/.exec(r.stdout);
+	t.ok(age !== null && Math.abs(Number(age[1]) - (Math.floor(Date.now() / 1000) - 1597958882)) <= 5,
+	    'the age of a handshake in seconds', { stdout: r.stdout });
+	r = await wgconfig(['wg0']);
+	t.notMatch(r.stdout, /transfer:|handshake-age:/, 'show all stays as NetBSD prints it');
+
 	answer(get_reply({}));
 	r = await wgconfig(['wg0', 'show', 'peer', 'peer0']);
 	t.equal(r.stderr, 'wgconfig: peer not found: peer0\n', 'no peers at all: also an error');

@@ -3,19 +3,15 @@
  * RFC 7693 / BLAKE2 KAT, draft-irtf-cfrg-xchacha-03, the WireGuard KDF
  * table), low-order points, tampering, the allocation-free data-path
  * forms, bad arguments, and sodium == noble == openssl (the backend)
- * == node:crypto on seeded random input.  Backend selection and its
- * fallbacks, with libcrypto and libsodium hidden in a private mount
- * namespace.
+ * == node:crypto on seeded random input, and backend selection
+ * (t_crypto_fallback.ts hides the libraries).
  *
  * libsodium and libcrypto are expected on this machine: if either does
  * not load, its part fails loudly instead of being skipped.
  */
 
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import * as nodecrypto from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { blake2s } from '@noble/hashes/blake2.js';
 import type { WgCryptoBackend } from '../../../sys/crypto/crypto.js';
 import { crypto_noble_attach } from '../../../sys/crypto/crypto_noble.js';
@@ -698,65 +694,4 @@ t.test('openssl: aead_forget wipes the context holding a dropped key', async (t)
 	/* The other backends keep nothing, the call is harmless. */
 	noble.aead_forget(k1);
 	sodium?.aead_forget(k1);
-});
-
-/* The file a library was loaded from (symbolic links resolved), from this process's mappings. */
-function mapped_path(lib: string): string | null {
-	const line = readFileSync('/proc/self/maps', 'utf8').split('\n').find((l) => l.includes(`/${lib}`));
-	return line === undefined ? null : line.slice(line.indexOf('/'));
-}
-
-/*
- * Run crypto_attach() in a child whose mount namespace hides the given
- * libraries (bind-mounting /dev/null over them), as on a machine without
- * them.  The child prints the backend and a sealed test message.
- */
-function attach_without(hide: string[], env: Record<string, string> = {}):
-    { status: number | null; stdout: string; stderr: string } {
-	const select = fileURLToPath(new URL('../../../sys/crypto/crypto_select.js', import.meta.url));
-	const code = `const { crypto_attach } = await import(${JSON.stringify(select)});
-		const c = crypto_attach();
-		const k = new Uint8Array(32).fill(9);
-		const sealed = Buffer.from(c.aead_seal(k, 7, new Uint8Array(100).fill(1), new Uint8Array(3)));
-		const dh = c.dh(c.generate_private_key(), c.public_key(c.generate_private_key()));
-		console.log(JSON.stringify({ backend: c.backend, sealed: sealed.toString('hex'), dh: dh !== null }));`;
-	const mounts = hide.map((p) => `mount --bind /dev/null '${p}' && `).join('');
-	const r = spawnSync('unshare', ['-m', 'sh', '-c', `${mounts}exec "$0" --input-type=module -e "$1"`,
-	    process.execPath, code], { encoding: 'utf8', env: { ...process.env, [WG_CRYPTO_ENV]: '', ...env } });
-	return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-t.test('fallback when libcrypto or libsodium is missing', async (t) => {
-	const libcrypto = mapped_path('libcrypto.so.3');
-	const libsodium = mapped_path('libsodium.so.23');
-	if (process.getuid?.() !== 0 || libcrypto === null || libsodium === null) {
-		t.fail(`!!! NOT RUN: needs root for a mount namespace and both libraries loaded ` +
-		    `(uid ${process.getuid?.()}, libcrypto ${libcrypto}, libsodium ${libsodium})`);
-		return;
-	}
-	const want = tohex(noble.aead_seal(new Uint8Array(32).fill(9), 7, new Uint8Array(100).fill(1), new Uint8Array(3)));
-	const cases: [string, string[], string, RegExp][] = [
-		['nothing hidden', [], 'openssl', /^$/],
-		['libcrypto hidden', [libcrypto], 'sodium',
-			/^wg: cannot load OpenSSL libcrypto \(.*\); using the slower 'sodium' crypto backend\n$/],
-		['libsodium hidden', [libsodium], 'openssl',
-			/^wg: cannot load libsodium \(.*\); X25519 and XChaCha20 from the slower 'noble' backend\n$/],
-		['both hidden', [libcrypto, libsodium], 'noble', /using the slower 'noble' crypto backend\n$/],
-	];
-	for (const [what, hide, backend, warning] of cases) {
-		const r = attach_without(hide);
-		let out: { backend?: string; sealed?: string; dh?: boolean } = {};
-		try {
-			out = JSON.parse(r.stdout) as typeof out;
-		} catch {
-			t.fail(`${what}: child failed (status ${r.status}): ${r.stderr}`);
-			continue;
-		}
-		t.equal(out.backend, backend, `${what}: ${backend}`);
-		t.equal(out.sealed, want, `${what}: seals correctly`);
-		t.equal(out.dh, true, `${what}: dh works`);
-		t.match(r.stderr, warning, `${what}: warning (${JSON.stringify(r.stderr)})`);
-	}
-	const r = attach_without([libcrypto], { [WG_CRYPTO_ENV]: 'openssl' });
-	t.not(r.status, 0, 'WG_CRYPTO=openssl without libcrypto: the child fails');
 });
