@@ -21,6 +21,7 @@ import { ErrnoError } from '../sys/errno.js';
 import { eventfd_open, eventfd_signal } from '../arch/linux/poll.js';
 import { tun_attach, tun_detach } from '../arch/linux/tun.js';
 import { udp_close, udp_open_pair, udp_set_mark } from '../arch/linux/udp.js';
+export type { udp_pair } from '../arch/linux/udp.js';
 import type { udp_pair } from '../arch/linux/udp.js';
 import { close as sys_close } from '../arch/linux/libc.js';
 import { kauth_cred_isroot } from '../kern/kern_auth.js';
@@ -277,17 +278,32 @@ export class wg_softc implements ifnet {
 	 * closed only after the data-path thread has switched to the new one.
 	 */
 	async wg_bind_port(port: number): Promise<number> {
-		if (port !== 0 && port === this.wg_so.port) {
-			this.wg_listen_port = port;
-			return 0;
-		}
-		if (port === 0 && this.wg_listen_port === 0)
-			return 0;
-		let so: udp_pair;
+		const so = this.wg_port_prepare(port);
+		return typeof so === 'number' ? so : this.wg_port_commit(so, port);
+	}
+
+	/*
+	 * The first half of wg_bind_port, which changes nothing: the new pair
+	 * (null when port needs none), or the errno binding it failed with.
+	 * A configuration request prepares its port before it changes
+	 * anything else, so a port in use fails it whole.
+	 */
+	wg_port_prepare(port: number): udp_pair | null | number {
+		if ((port !== 0 && port === this.wg_so.port) || (port === 0 && this.wg_listen_port === 0))
+			return null;
 		try {
-			so = udp_open_pair(port, { nonblock: true, mark: this.wg_fwmark });
+			return udp_open_pair(port, { nonblock: true, mark: this.wg_fwmark });
 		} catch (e) {
 			return e instanceof ErrnoError ? e.errno : EADDRINUSE;
+		}
+	}
+
+	/* Switch to a prepared pair (or just record port, for null); 0 or an errno. */
+	async wg_port_commit(so: udp_pair | null, port: number): Promise<number> {
+		if (so === null) {
+			if (port !== 0)
+				this.wg_listen_port = port;
+			return 0;
 		}
 		const old = this.wg_so;
 		const r = await this.wg_call({ op: 'sockets', fd4: so.fd4, fd6: so.fd6, port: so.port });
@@ -299,6 +315,12 @@ export class wg_softc implements ifnet {
 		this.wg_listen_port = port;
 		wg_close_pair(old);
 		return 0;
+	}
+
+	/* Drop a prepared pair that will not be used. */
+	wg_port_abort(so: udp_pair | null): void {
+		if (so !== null)
+			wg_close_pair(so);
 	}
 
 	/* The port the sockets are bound to (UAPI reports it even when chosen by the kernel). */

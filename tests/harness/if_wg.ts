@@ -10,6 +10,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { Lab, udp_re, type ExecResult, type Host, type Segment, type Capture, type TapTest } from './netns.js';
 
 export { udp_re };
@@ -306,4 +307,23 @@ export const PROTOS: readonly Proto[] = ['inet', 'inet6'];
 /* NetBSD case-name part: inet -> ipv4, inet6 -> ipv6. */
 export function ipv(p: Proto): string {
 	return p === 'inet' ? 'ipv4' : 'ipv6';
+}
+
+/* One UAPI exchange on a socket path; the whole reply. */
+export function uapi(path: string, request: string): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const s = connect({ path });
+		let out = '';
+		s.setEncoding('utf8');
+		s.on('data', (d: string) => {
+			out += d;
+			if (out.endsWith('\n\n')) {
+				s.end();
+				resolve(out);
+			}
+		});
+		s.on('error', reject);
+		s.on('close', () => resolve(out));
+		s.write(request);
+	});
 }

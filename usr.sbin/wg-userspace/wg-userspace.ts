@@ -26,22 +26,21 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { connect } from 'node:net';
 import { constants as os_constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { shim_socket_name, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
+import { type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
 import { AF_INET } from '../../sys/sys/socket.js';
 import { snprintb } from '../../lib/libutil/snprintb.js';
 import { wg_uapi_alive, wg_uapi_path } from '../../lib/libwg/uapi_sock.js';
-import { ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
+import { EINVAL, ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
 import {
 	IFFBITS, IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCSIFFLAGS, if_linux_name_ok,
 } from '../../sys/sys/sockio.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
-import { shim_instance_id, shim_request } from '../../lib/libc/ioctl.js';
+import { shim_connect, shim_instance_id, shim_request, shim_set_kernel_prog } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 
 const KERNEL_ARG = '--kernel';
@@ -89,25 +88,23 @@ function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/* Is instance id answering in this namespace?  Its pid (SO_PEERCRED) if so, else null. */
-function instance_probe(id: number): Promise<{ pid: number } | null> {
-	return new Promise((resolve) => {
-		const sock = connect({ path: shim_socket_name(id) });
-		sock.once('error', () => {
-			sock.destroy();
-			resolve(null);
-		});
-		sock.once('connect', () => {
-			let pid = 0;
-			try {
-				pid = peercred(socket_fd(sock)).pid;
-			} catch {
-				/* connected is what matters */
-			}
-			sock.destroy();
-			resolve({ pid });
-		});
-	});
+/*
+ * Is instance id answering in this namespace?  Its pid (SO_PEERCRED) if
+ * so, else null.  A name held by anyone but root ends the program
+ * (shim_connect): it is not an instance, and it blocks one.
+ */
+async function instance_probe(id: number): Promise<{ pid: number } | null> {
+	const sock = await shim_connect(id);
+	if (typeof sock === 'number')
+		return null;
+	let pid = 0;
+	try {
+		pid = peercred(socket_fd(sock)).pid;
+	} catch {
+		/* connected is what matters */
+	}
+	sock.destroy();
+	return { pid };
 }
 
 /* --- create --- */
@@ -265,30 +262,58 @@ async function cmd_sysctl(id: number, args: string[]): Promise<number> {
 		show(r.sysctl ?? []);
 		return 0;
 	}
+	if (wflag)
+		return sysctl_write_all(id, names, nflag);
 	for (const arg of names) {
-		const eq = arg.indexOf('=');
-		const name = eq >= 0 ? arg.slice(0, eq) : arg;
-		if (eq >= 0 && !wflag) {
+		if (arg.includes('=')) {
 			warnx('Must specify -w to set variables');
 			status = 1;
 			continue;
 		}
+		const r = await shim_request(id, { op: 'sysctl', name: arg });
+		not_running(id, r);
+		if (r.errno !== 0) {
+			warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg : `${arg}: ${strerror(r.errno)}`);
+			status = 1;
+			continue;
+		}
+		show(r.sysctl ?? []);
+	}
+	return status;
+}
+
+/*
+ * sysctl -w name=value ...: all or nothing.  NetBSD's sysctl(8) goes on
+ * past a failed name; here a failure puts back the values already
+ * written (newest first) and nothing is printed but the error, so a
+ * command that fails changes nothing.
+ */
+async function sysctl_write_all(id: number, args: string[], nflag: boolean): Promise<number> {
+	const done: Array<[string, string, string]> = [];	/* name, old, new */
+	for (const arg of args) {
+		const eq = arg.indexOf('=');
+		const name = eq >= 0 ? arg.slice(0, eq) : arg;
 		const r = eq >= 0 ?
 		    await shim_request(id, { op: 'sysctl', name, value: arg.slice(eq + 1) }) :
 		    await shim_request(id, { op: 'sysctl', name });
 		not_running(id, r);
-		if (r.errno !== 0) {
-			warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg : `${name}: ${strerror(r.errno)}`);
-			status = 1;
+		const e = r.sysctl ?? [];
+		if (r.errno === 0 && (eq < 0 || e.length === 2)) {
+			if (eq >= 0)
+				done.push([name, e[0][1], e[1][1]]);
 			continue;
 		}
-		const e = r.sysctl ?? [];
-		if (eq >= 0 && e.length === 2)
-			process.stdout.write(nflag ? `${e[0][1]} -> ${e[1][1]}\n` : `${name}: ${e[0][1]} -> ${e[1][1]}\n`);
-		else
-			show(e);
+		warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg :
+		    `${name}: ${strerror(r.errno !== 0 ? r.errno : EINVAL)}`);
+		for (const [n, was] of done.reverse()) {
+			const b = await shim_request(id, { op: 'sysctl', name: n, value: was });
+			if (b.errno !== 0)
+				warnx(`${n}: could not put back ${was}: ${strerror(b.errno)}`);
+		}
+		return 1;
 	}
-	return status;
+	process.stdout.write(done.map(([n, was, now]) => (nflag ? `${was} -> ${now}\n` : `${n}: ${was} -> ${now}\n`)).join(''));
+	return 0;
 }
 
 /* --- ifconfig, wgconfig, debug --- */
@@ -540,6 +565,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const argv = process.argv.slice(2);
+shim_set_kernel_prog(fileURLToPath(import.meta.url));
 if (argv.length === 2 && argv[1] === KERNEL_ARG)
 	void kernel_main(argv[0]);
 else

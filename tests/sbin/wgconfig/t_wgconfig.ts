@@ -146,6 +146,24 @@ t.test('set private-key', async (t) => {
 	t.equal((await wgconfig(['wg0', 'sets', 'private-keys', keyfile])).code, 0, 'words match by prefix');
 });
 
+t.test('a key file others can read is used, with a warning', async (t) => {
+	const open_key = join(dir, 'open-key');
+	writeFileSync(open_key, PRIV + '\n', { mode: 0o644 });
+	const open_psk = join(dir, 'open-psk');
+	writeFileSync(open_psk, PSK + '\n', { mode: 0o640 });
+	fk.reset();
+	const r = await wgconfig(['wg0', 'set', 'private-key', open_key]);
+	t.equal(r.code, 0, 'private key set');
+	t.equal(r.stderr, `wgconfig: warning: ${open_key} is readable by group or others (mode 0644)\n`);
+	t.same(sent(t).dict.value.get('private_key'), { type: 'data', value: b(PRIV) });
+	fk.reset();
+	const p = await wgconfig(['wg0', 'add', 'peer', 'p', PEER_PUB, `--preshared-key=${open_psk}`]);
+	t.equal(p.code, 0, 'peer added');
+	t.equal(p.stderr, `wgconfig: warning: ${open_psk} is readable by group or others (mode 0640)\n`);
+	fk.reset();
+	t.equal((await wgconfig(['wg0', 'set', 'private-key', keyfile])).stderr, '', 'mode 0600: no warning');
+});
+
 t.test('key file errors name the file', async (t) => {
 	const missing = join(dir, 'missing');
 	const short = join(dir, 'short');
