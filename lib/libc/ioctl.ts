@@ -86,7 +86,8 @@ export function shim_connect(id: number): Promise<Socket | number> {
 			try {
 				shim_authenticate(id, sock);
 			} catch (e) {
-				return reject(e);
+				reject(e instanceof Error ? e : new Error(String(e)));
+				return;
 			}
 			resolve(sock);
 		});

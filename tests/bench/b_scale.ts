@@ -113,7 +113,7 @@ function teardown(): void {
 	rmSync(`/var/run/wireguard/${IFN}.sock`, { force: true });
 }
 
-async function ours(n: number, conf: string): Promise<Record<string, number>> {
+async function ours(conf: string): Promise<Record<string, number>> {
 	setup_ns();
 	try {
 		sh(['ifconfig', IFN, 'create'], { ns: true });
@@ -131,7 +131,7 @@ async function ours(n: number, conf: string): Promise<Record<string, number>> {
 	}
 }
 
-async function wggo(n: number, conf: string): Promise<Record<string, number>> {
+async function wggo(conf: string): Promise<Record<string, number>> {
 	setup_ns();
 	try {
 		sh(['wireguard-go', GOIF], { ns: true });
@@ -155,12 +155,12 @@ if (!go)
 const last_rss: Record<string, { n: number; rss: number }> = {};
 for (const n of sizes) {
 	const conf = config(n);
-	const runs: Array<[string, (n: number, c: string) => Promise<Record<string, number>>]> = [['ours', ours]];
+	const runs: Array<[string, (c: string) => Promise<Record<string, number>>]> = [['ours', ours]];
 	if (go && n <= WGGO_MAX_PEERS)
 		runs.push(['wireguard-go', wggo]);
 	const load: Record<string, number> = {};
 	for (const [impl, fn] of runs) {
-		const r = await fn(n, conf);
+		const r = await fn(conf);
 		load[impl] = r.load;
 		emit(impl, n, 'load', r.load, 's');
 		emit(impl, n, 'wg_show_dump', r.dump, 's');

@@ -110,7 +110,7 @@ async function iperf(): Promise<number> {
 	return j.end.sum_received.bits_per_second / 1e6;
 }
 
-async function measure(name: string, setup: () => void): Promise<number> {
+async function measure(setup: () => void): Promise<number> {
 	topology();
 	try {
 		setup();
@@ -127,7 +127,7 @@ for (let r = 0; r < rounds; r++) {
 	const order: Array<[string, () => void]> = r % 2 === 0 ?
 	    [['ours', ours], ['wireguard-go', wggo]] : [['wireguard-go', wggo], ['ours', ours]];
 	for (const [name, setup] of order) {
-		const mbps = await measure(name, setup);
+		const mbps = await measure(setup);
 		best[name] = Math.max(best[name], mbps);
 		console.log(JSON.stringify({ bench: 'tunnel_tcp', metric: 'throughput', value: Math.round(mbps), unit: 'Mbit/s', impl: name, round: r }));
 	}

@@ -215,7 +215,7 @@ export async function wg_sysctl(h: Host, name: string, value: number | string): 
 export async function latest_handshake(h: Host, ifname: string, peername: string): Promise<string | null> {
 	const r = await h.exec(['wgconfig', ifname, 'show', 'peer', peername]);
 	const m = /latest-handshake: (.*)$/m.exec(r.stdout);
-	return m ? m[1]!.trim() : null;
+	return m ? m[1].trim() : null;
 }
 
 /* NetBSD endpoint text: IPv6 in the bare "addr:port" form NetBSD's tests use. */

@@ -370,7 +370,8 @@ async function kernel_main(idarg: string): Promise<void> {
 	const id = Number(idarg);
 	try {
 		const { kern_boot } = await import('../../sys/kern/init_main.js');
-		await kern_boot(id);
+		const { GENERIC } = await import('../../sys/arch/linux/conf/GENERIC.js');
+		await kern_boot(id, { modules: GENERIC });
 	} catch (e) {
 		const msg = e instanceof Error ? e.message : String(e);
 		process.stderr.write(`wg-userspace: ${msg}\n`);

@@ -303,7 +303,7 @@ export class WgDevice {
 		const allowed_ips: WgAllowedIp[] = [];
 		let i4 = 0, i6 = 0;
 		for (let i = 0; i < peer.aip_order.length; i++)
-			allowed_ips.push((peer.aip_order[i] === '4' ? v4[i4++] : v6[i6++]) as WgAllowedIp);
+			allowed_ips.push(peer.aip_order[i] === '4' ? v4[i4++] : v6[i6++]);
 		return {
 			name: peer.name,
 			public_key: peer.public_key.slice(),

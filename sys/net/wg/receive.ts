@@ -130,7 +130,7 @@ function wg_handle_msg_init(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 	peer.rx_bytes += len;
 	wg_peer_set_endpoint_from(sc, peer, src);
 	wg_send_handshake_response(sc, peer, r);
-	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_received(sc, peer, now);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
 }
 
@@ -144,8 +144,8 @@ function wg_handle_msg_init(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
  * peer's initiation (keypairs.next, younger than REKEY_TIMEOUT), drops
  * the session of its own and waits for the peer's first data packet to
  * confirm that one.  Its retransmission timer stays armed, so if that
- * packet never comes it initiates again.  Converges in one round trip
- * for any delay, and every later rekey comes from one side only.
+ * packet never comes it initiates again.  Data flows both ways within
+ * two round trips for any delay, and later rekeys come from one side.
  */
 function wg_defer_to_peer_session(sc: WgSoftc, peer: WgPeer, now: number): boolean {
 	const next = peer.keypairs.next;
@@ -187,7 +187,7 @@ function wg_handle_msg_resp(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 			sc.count('hs_bad_state');
 		}
 	}
-	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_received(sc, peer, now);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
 }
 
@@ -298,7 +298,7 @@ function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 		wg_send_staged(sc, peer);
 	}
 	keep_key_fresh_recv(sc, peer, now);
-	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_received(sc, peer, now);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
 
 	if (plen === 0) {

@@ -181,8 +181,10 @@ for (const backend of BACKENDS) {
 		a.dev.output(ip4('10.0.0.1', '10.0.0.2'), 0, 28);
 		const init = net.queue.shift();
 		t.ok(init !== undefined);
-		if (init === undefined)
-			return t.end();
+		if (init === undefined) {
+			t.end();
+			return;
+		}
 		/* Inject a copy with the ephemeral replaced by a low-order point (mac1 recomputed). */
 		const bad = init.data.slice();
 		bad.set(hex(LOW_ORDER[2]), 8);

@@ -62,7 +62,7 @@ function sent(t: Test): { cmd: number; dict: PropDictionary; xml: string } {
 
 /* Run in small parallel batches: every run is a node start-up. */
 async function parallel<T, R>(items: T[], fn: (x: T) => Promise<R>, width = 4): Promise<R[]> {
-	const out: R[] = new Array(items.length);
+	const out = new Array<R>(items.length);
 	let next = 0;
 	const worker = async (): Promise<void> => {
 		while (next < items.length) {
@@ -226,7 +226,7 @@ t.test('add peer: the dictionary sent', async (t) => {
 	prop_dictionary_set_data(want, 'preshared_key', b(PSK));
 	prop_dictionary_set_data(want, 'endpoint',
 	    new Uint8Array([16, 2, 0xca, 0x6c, 192, 168, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0]));
-	const aips = [[AF_INET, [10, 0, 0, 2], 32], [AF_INET6, [0xfd, 0, ...Array(13).fill(0), 2], 128],
+	const aips = [[AF_INET, [10, 0, 0, 2], 32], [AF_INET6, [0xfd, 0, ...Array<number>(13).fill(0), 2], 128],
 	    [AF_INET, [192, 168, 2, 0], 24]].map(([family, ip, cidr]) => {
 		const a = prop_dictionary_create();
 		prop_dictionary_set_uint8(a, 'family', family as number);
@@ -253,12 +253,12 @@ t.test('add peer: endpoints', async (t) => {
 		new DataView(s.buffer).setUint32(24, scope, true);
 		return s;
 	};
-	const fc00_2 = [0xfc, 0, ...Array(13).fill(0), 2];
+	const fc00_2 = [0xfc, 0, ...Array<number>(13).fill(0), 2];
 	const cases: Array<[string, Uint8Array]> = [
 		['[fc00::2]:51820', v6(51820, fc00_2)],
 		['fc00::2:51820', v6(51820, fc00_2)],
-		['[::ffff:1.2.3.4]:1', v6(1, [...Array(10).fill(0), 255, 255, 1, 2, 3, 4])],
-		['[fe80::1%1]:7', v6(7, [0xfe, 0x80, ...Array(13).fill(0), 1], 1)],
+		['[::ffff:1.2.3.4]:1', v6(1, [...Array<number>(10).fill(0), 255, 255, 1, 2, 3, 4])],
+		['[fe80::1%1]:7', v6(7, [0xfe, 0x80, ...Array<number>(13).fill(0), 1], 1)],
 		['127.0.0.1:65535', new Uint8Array([16, 2, 255, 255, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])],
 	];
 	for (const [ep, bytes] of cases) {
@@ -409,10 +409,10 @@ function get_reply(opts: { priv?: string; pub?: string; port?: number; peers?: P
 }
 
 const EP4 = sockaddr_encode({ family: 4, addr: new Uint8Array([192, 168, 1, 2]), port: 51820 });
-const EP6 = sockaddr_encode({ family: 6, addr: new Uint8Array([0xfc, 0, ...Array(13).fill(0), 2]), port: 51820 });
+const EP6 = sockaddr_encode({ family: 6, addr: new Uint8Array([0xfc, 0, ...Array<number>(13).fill(0), 2]), port: 51820 });
 const TWO_PEERS: PeerSpec[] = [
 	{ name: 'peer1', pub: PEER2_PUB, psk: PSK, endpoint: EP6,
-	    aips: [[AF_INET6, [0xfd, 0, ...Array(13).fill(0), 3], 128], [AF_INET, [10, 0, 0, 3], 32]], hs: 1597958882 },
+	    aips: [[AF_INET6, [0xfd, 0, ...Array<number>(13).fill(0), 3], 128], [AF_INET, [10, 0, 0, 3], 32]], hs: 1597958882 },
 	{ name: 'peer0', pub: PEER_PUB, endpoint: EP4,
 	    aips: [[AF_INET, [10, 0, 0, 2], 32], [AF_INET, [192, 168, 2, 0], 24]], hs: 0 },
 ];

@@ -174,4 +174,4 @@ async function main(): Promise<number> {
 	return r.ok ? 0 : 2;
 }
 
-main().then((code) => { process.exitCode = code; });
+void main().then((code) => { process.exitCode = code; });
