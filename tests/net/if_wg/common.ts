@@ -307,3 +307,25 @@ export const PROTOS: readonly Proto[] = ['inet', 'inet6'];
 export function ipv(p: Proto): string {
 	return p === 'inet' ? 'ipv4' : 'ipv6';
 }
+
+/*
+ * Sends `bytes` random bytes over TCP from src to dst_addr:port (a
+ * one-shot server on dst); asserts both ends finished and the sha256
+ * and byte count match.  The rate is printed, never asserted.
+ */
+export async function tcp_transfer(src: Host, dst: Host, dst_addr: string, port: number, bytes: number): Promise<void> {
+	const t = src.lab.t;
+	const srv = await dst.tcp_serve(port);
+	const start = Date.now();
+	const sent = await src.tcp_send(dst_addr, port, { random: bytes });
+	const got = await srv.wait(60_000);
+	const ms = Date.now() - start;
+	t.equal(sent.code, 0, `${src.name} -> ${dst.name}: sender finished`, { stderr: sent.stderr });
+	t.equal(got.code, 0, `${src.name} -> ${dst.name}: receiver finished`, { stderr: got.stderr });
+	const s = JSON.parse(sent.stdout || '{}') as { bytes?: number; sha256?: string };
+	const r = JSON.parse(got.stdout.split('\n')[1] || '{}') as { bytes?: number; sha256?: string };
+	t.equal(r.bytes, bytes, `${dst.name} received ${bytes} bytes`);
+	t.equal(r.sha256, s.sha256, 'sha256 matches on both ends');
+	t.comment(`${src.name} -> ${dst.name}: ${bytes} bytes in ${ms} ms `
+	    + `(${((bytes * 8) / (ms * 1000)).toFixed(0)} Mbit/s, process start included)`);
+}
