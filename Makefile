@@ -2,9 +2,13 @@
 #
 #	make deps      Debian packages (apt-get) and npm ci; safe to re-run
 #	make           type-check and compile to obj/, launchers in obj/bin/
-#	make test      the whole test suite (root: namespaces, tun)
+#	make test      the whole test suite: test-unit, then test-net
+#	make test-unit the tests that need no root (fast)
+#	make test-net  the tests that need root: namespaces, tun, kernel instances
 #	make lint      type check and eslint
 #	make bench     benchmarks, one JSON object per line
+#	make flood     handshake flood against us and wireguard-go, 10 runs (root)
+#	make fuzz      10^6 mutated datagrams into the protocol core
 #	make clean
 #	make install   install under $(DESTDIR)$(PREFIX) (see share/mk/wg-install.sh)
 #	make uninstall remove exactly what make install installed there
@@ -17,13 +21,13 @@ TSC=		node_modules/.bin/tsc
 TAP=		node_modules/.bin/tap
 ESLINT=		node_modules/.bin/eslint
 
-DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 wireguard-tools \
+DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 libssl3 openssl wireguard-tools \
 		wireguard-go iperf3 tcpdump mandoc man-db iptables util-linux
 
 PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \
 		usr.bin/wg-keygen/wg-keygen usr.sbin/wg-userspace/wg-userspace
 
-.PHONY: all deps test test-unit test-net lint bench clean
+.PHONY: all deps test test-unit test-net lint bench flood fuzz clean
 
 all: obj/.tsbuilt
 	@mkdir -p obj/bin
@@ -52,11 +56,23 @@ deps:
 	else echo "deps: not root or no apt-get; install:${DEBIAN_PKGS}" >&2; fi
 	npm ci --no-audit --no-fund
 
-# Unit and single-host tests run two at a time; the multi-host scenario
-# suites (tests/net/if_wg) one at a time, as they time handshakes.
-test: all
-	${TAP} -j2 $$(find obj/tests -name 't_*.js' -not -path '*/net/if_wg/*' | sort)
-	${TAP} -j1 $$(find obj/tests/net/if_wg -name 't_*.js' | sort)
+# Tests that need root (namespaces, tun, other uids) are the ones that
+# use the namespace or kernel-instance harness, or say "It requires root"
+# in their header; everything else is a unit test.  Unit and single-host
+# tests run two at a time; the multi-host scenario suites
+# (tests/net/if_wg) one at a time, as they time handshakes.
+ROOT_TESTS=	grep -rlE "harness/(netns|netns_thread|kern|if_wg)\.js|It requires root" obj/tests --include='t_*.js'
+
+test: test-unit test-net
+
+test-unit: all
+	@root=$$(${ROOT_TESTS}); \
+	${TAP} -j2 $$(find obj/tests -name 't_*.js' | sort | grep -vxF "$$root")
+
+test-net: all
+	@root=$$(${ROOT_TESTS} | sort); \
+	${TAP} -j2 $$(echo "$$root" | grep -v /net/if_wg/) && \
+	${TAP} -j1 $$(echo "$$root" | grep /net/if_wg/)
 
 lint: node_modules/.package-lock.json
 	${TSC} -p tsconfig.json --noEmit
@@ -64,6 +80,12 @@ lint: node_modules/.package-lock.json
 
 bench: all
 	@for b in $$(find obj/tests/bench -name 'b_*.js' | sort); do ${NODE} $$b || exit 1; done
+
+flood: all
+	${NODE} obj/tests/bench/b_flood.js 10
+
+fuzz: all
+	${NODE} obj/tests/net/wg/wg_fuzz.js 1000000
 
 clean:
 	rm -rf obj

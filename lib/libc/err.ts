@@ -8,8 +8,9 @@
  */
 
 import { basename } from 'node:path';
-import { constants as os_constants } from 'node:os';
-import { ERRNO_MESSAGES } from '../../sys/sys/errno.js';
+import { strerror } from '../../sys/sys/errno.js';
+
+export { errno_of, strerror } from '../../sys/sys/errno.js';
 
 let progname: string | null = null;
 
@@ -24,23 +25,6 @@ export function getprogname(): string {
 
 export function setprogname(name: string): void {
 	progname = name;
-}
-
-export function strerror(errno: number): string {
-	return ERRNO_MESSAGES[errno] ?? `Unknown error: ${errno}`;
-}
-
-/* The errno of a Node system error (err.code "ENOENT" ...), else EIO. */
-export function errno_of(e: unknown): number {
-	if (e instanceof Error) {
-		const code = (e as NodeJS.ErrnoException).code;
-		if (typeof code === 'string') {
-			const n = (os_constants.errno as Record<string, number | undefined>)[code];
-			if (n !== undefined)
-				return n;
-		}
-	}
-	return 5;	/* EIO */
 }
 
 /*

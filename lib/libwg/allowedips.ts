@@ -4,7 +4,7 @@
  * (at most 32 for IPv4, 128 for IPv6) instead of reaching the kernel.
  */
 
-import { AF_INET, AF_INET6 } from '../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../sys/sys/socket.js';
 import { errx } from '../libc/err.js';
 import { inet_pton4, inet_pton6 } from '../libc/inet.js';
 import { GAI_NONAME } from './endpoint.js';

@@ -5,11 +5,11 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 
+import { WG_KEY_LEN } from '../../sys/crypto/crypto.js';
 import { EISDIR } from '../../sys/sys/errno.js';
 import { b64_ntop, b64_pton } from '../libc/b64.js';
 import { err, errno_of, errx } from '../libc/err.js';
 
-export const WG_KEY_LEN = 32;
 export const WG_KEY_B64_LEN = 44;
 
 /* Exactly 44 characters that decode to exactly 32 bytes, else null. */

@@ -8,7 +8,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 
-import { AF_INET, AF_INET6 } from '../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../sys/sys/socket.js';
 import {
 	IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_NOARP, IFF_POINTOPOINT, IFF_RUNNING, IFF_UP,
 } from '../../sys/sys/sockio.js';

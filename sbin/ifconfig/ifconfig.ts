@@ -17,7 +17,8 @@ import { inet_pton4, inet_pton6 } from '../../lib/libc/inet.js';
 import { ifconf, ioctl } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 import { ENXIO } from '../../sys/sys/errno.js';
-import { AF_INET, AF_INET6, type ShimIfaddr, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
+import { type ShimIfaddr, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../sys/sys/socket.js';
 import {
 	IFF_UP, IFNAMSIZ, IOCTL_NAMES, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCGIFFLAGS,
 	SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS, SIOCSIFMTU,

@@ -12,8 +12,10 @@
  * IPv6 addresses.
  */
 
-import { AF_INET, AF_INET6, type ShimIfState } from '../../sys/sys/shim.js';
-import { IFF_BROADCAST } from '../../sys/sys/sockio.js';
+import { type ShimIfState } from '../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../sys/sys/socket.js';
+import { IFFBITS, IFF_BROADCAST } from '../../sys/sys/sockio.js';
+import { snprintb } from '../../lib/libutil/snprintb.js';
 import { inet_ntop4, inet_ntop6, inet_pton4, inet_pton6 } from '../../lib/libc/inet.js';
 
 export interface IfAddrView {
@@ -32,22 +34,6 @@ export interface IfStatus {
 	addrs: IfAddrView[];
 	ifindex: number;
 	lladdr: string | null;	/* Ethernet address, host interfaces only */
-}
-
-/* NetBSD's IFFBITS, bit 0 first. */
-const IFF_NAMES = [
-	'UP', 'BROADCAST', 'DEBUG', 'LOOPBACK', 'POINTOPOINT', 'UNNUMBERED', 'RUNNING', 'NOARP',
-	'PROMISC', 'ALLMULTI', 'OACTIVE', 'SIMPLEX', 'LINK0', 'LINK1', 'LINK2', 'MULTICAST',
-];
-
-/* snprintb(3): "0x8041<UP,RUNNING,MULTICAST>", or "0x0" when no bit is set. */
-export function snprintb_iff(flags: number): string {
-	const names: string[] = [];
-	for (let i = 0; i < IFF_NAMES.length; i++)
-		if (flags & (1 << i))
-			names.push(IFF_NAMES[i]);
-	const hex = `0x${(flags >>> 0).toString(16)}`;
-	return names.length === 0 ? hex : `${hex}<${names.join(',')}>`;
 }
 
 function canonical(family: number, addr: string): string {
@@ -89,7 +75,7 @@ export function if_status_from_shim(s: ShimIfState): IfStatus {
 }
 
 export function if_status_lines(st: IfStatus, out: string[]): void {
-	out.push(`${st.name}: flags=${snprintb_iff(st.flags)} mtu ${st.mtu}`);
+	out.push(`${st.name}: flags=${snprintb(IFFBITS, st.flags)} mtu ${st.mtu}`);
 	if (st.lladdr !== null)
 		out.push(`\taddress: ${st.lladdr}`);
 	out.push(`\tstatus: ${st.link_up ? 'active' : 'no carrier'}`);

@@ -17,9 +17,10 @@ import {
 import { ctime } from '../../lib/libc/ctime.js';
 import { errx, warnx } from '../../lib/libc/err.js';
 import { inet_ntop } from '../../lib/libc/inet.js';
-import { WG_KEY_LEN, wg_key_to_base64 } from '../../lib/libwg/key.js';
+import { wg_key_to_base64 } from '../../lib/libwg/key.js';
+import { WG_KEY_LEN } from '../../sys/crypto/crypto.js';
 import { sockaddr_decode, sockaddr_format } from '../../lib/libwg/sockaddr.js';
-import { AF_INET, AF_INET6 } from '../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../sys/sys/socket.js';
 import {
 	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_SEC,
 	WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY,

@@ -1,10 +1,12 @@
 /*
  * The cryptographic interface of the WireGuard stack (DESIGN.md §5).
  *
- * One small set of primitives, two backends behind it: "sodium" (the
- * system libsodium through koffi, the default) and "noble" (pure
- * TypeScript).  Everything above this file (sys/net/wg/) sees only
- * WgCrypto and never knows which backend runs.
+ * One small set of primitives, three backends behind it: "openssl"
+ * (the data path's ChaCha20-Poly1305 from the system OpenSSL 3, the
+ * rest from sodium; the default), "sodium" (the system libsodium
+ * through koffi) and "noble" (pure TypeScript).  Everything above
+ * this file (sys/net/wg/) sees only WgCrypto and never knows which
+ * backend runs.
  *
  * Sizes are fixed by the protocol (paper §5.4): keys and hashes are
  * 32 bytes, MACs 16, AEAD tags 16, XAEAD nonces 24.
@@ -26,7 +28,7 @@ export const WG_MAC_LEN = 16;
 export const WG_AEAD_TAG_LEN = 16;
 export const WG_XAEAD_NONCE_LEN = 24;
 
-export type WgCryptoBackend = 'sodium' | 'noble';
+export type WgCryptoBackend = 'openssl' | 'sodium' | 'noble';
 
 export interface WgCrypto {
 	readonly backend: WgCryptoBackend;
@@ -52,13 +54,26 @@ export interface WgCrypto {
 	 * (ciphertext plus tag) at src[srcOff], writes len - 16 bytes of
 	 * plaintext at dst[dstOff] and returns false when authentication
 	 * fails (dst contents are then unspecified).  src and dst may be the
-	 * same buffer at the same offset (in place).
+	 * same buffer at the same offset (in place).  There is no batch
+	 * form: neither libsodium nor OpenSSL seals several messages in one
+	 * call, so it would only move the per-packet loop (crypto_openssl.ts).
 	 */
 	aead_seal_into(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, len: number,
 	    ad: Uint8Array | null, dst: Uint8Array, dstOff: number): number;
 	aead_open_into(key: Uint8Array, counter: number, src: Uint8Array, srcOff: number, len: number,
 	    ad: Uint8Array | null, dst: Uint8Array, dstOff: number): boolean;
-	/* Convenience forms for the handshake: return new buffers; open returns null on failure. */
+	/*
+	 * The session key is being dropped: erase any copy of it this
+	 * thread's backend still holds (the openssl backend's cipher
+	 * context keeps the last data-path key until its next call; the
+	 * others keep nothing).  Call it before wiping the key buffer, on
+	 * every thread that used the key.
+	 */
+	aead_forget(key: Uint8Array): void;
+	/*
+	 * Convenience forms for the handshake: return new buffers; open
+	 * returns null on failure.  No backend keeps their keys.
+	 */
 	aead_seal(key: Uint8Array, counter: number, plaintext: Uint8Array, ad: Uint8Array): Uint8Array;
 	aead_open(key: Uint8Array, counter: number, ciphertext: Uint8Array, ad: Uint8Array): Uint8Array | null;
 

@@ -17,9 +17,9 @@ import {
 } from './crypto.js';
 import { blake2s_ops } from './blake2s.js';
 import {
-	AEAD_NONCE_LEN, type WgCryptoImpl,
-	crypto_check_aead, crypto_check_bytes, crypto_check_len, crypto_check_overlap, crypto_check_random_len,
-	crypto_check_region, crypto_clamp, crypto_is_zero, crypto_set_nonce,
+	AEAD_NONCE_LEN, crypto_aead_forms, type WgCryptoImpl,
+	crypto_check_aead, crypto_check_len, crypto_check_open_into, crypto_check_random_len,
+	crypto_check_seal_into, crypto_clamp, crypto_is_zero, crypto_set_nonce,
 } from './crypto_util.js';
 
 /* Web Crypto refuses more than 65536 bytes per getRandomValues call. */
@@ -59,12 +59,7 @@ export function crypto_noble_attach(): WgCryptoImpl {
 		...blake2s_ops,
 
 		aead_seal_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
-			crypto_check_len(key, WG_KEY_LEN, 'key');
-			crypto_check_region(src, srcOff, len, 'src');
-			crypto_check_region(dst, dstOff, len + WG_AEAD_TAG_LEN, 'dst');
-			if (ad !== null)
-				crypto_check_bytes(ad, 'ad');
-			crypto_check_overlap(src, srcOff, len, dst, dstOff, len + WG_AEAD_TAG_LEN);
+			crypto_check_seal_into(key, src, srcOff, len, ad, dst, dstOff);
 			crypto_set_nonce(nonce, counter);
 			chacha20poly1305(key, nonce, ad ?? undefined).encrypt(src.subarray(srcOff, srcOff + len),
 			    dst.subarray(dstOff, dstOff + len + WG_AEAD_TAG_LEN));
@@ -72,16 +67,9 @@ export function crypto_noble_attach(): WgCryptoImpl {
 		},
 
 		aead_open_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
-			crypto_check_len(key, WG_KEY_LEN, 'key');
-			crypto_check_region(src, srcOff, len, 'src');
-			if (ad !== null)
-				crypto_check_bytes(ad, 'ad');
 			crypto_set_nonce(nonce, counter);
-			/* Too short to hold a tag: a bad packet, not a programming error. */
-			if (len < WG_AEAD_TAG_LEN)
+			if (!crypto_check_open_into(key, src, srcOff, len, ad, dst, dstOff))
 				return false;
-			crypto_check_region(dst, dstOff, len - WG_AEAD_TAG_LEN, 'dst');
-			crypto_check_overlap(src, srcOff, len, dst, dstOff, len - WG_AEAD_TAG_LEN);
 			try {
 				chacha20poly1305(key, nonce, ad ?? undefined).decrypt(src.subarray(srcOff, srcOff + len),
 				    dst.subarray(dstOff, dstOff + len - WG_AEAD_TAG_LEN));
@@ -91,18 +79,11 @@ export function crypto_noble_attach(): WgCryptoImpl {
 			}
 		},
 
-		aead_seal(key, counter, plaintext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return seal_nonce(key, nonce, plaintext, ad);
+		aead_forget() {
+			/* noble builds a cipher per call and keeps nothing. */
 		},
 
-		aead_open(key, counter, ciphertext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return open_nonce(key, nonce, ciphertext, ad);
-		},
-
-		aead_seal_nonce: seal_nonce,
-		aead_open_nonce: open_nonce,
+		...crypto_aead_forms(nonce, seal_nonce, open_nonce),
 
 		xaead_seal(key, n, plaintext, ad) {
 			crypto_check_aead(key, n, WG_XAEAD_NONCE_LEN, plaintext, 'plaintext', ad);

@@ -4,36 +4,69 @@
  *
  * Choice, first match wins:
  *   1. the backend argument, when given;
- *   2. the environment variable WG_CRYPTO=sodium|noble;
- *   3. 'sodium', falling back to 'noble' with a one-line warning on
- *      stderr when libsodium cannot be loaded.
+ *   2. the environment variable WG_CRYPTO=openssl|sodium|noble;
+ *   3. the fastest that loads, in CRYPTO_DEFAULT_ORDER, with a
+ *      one-line warning on stderr (once) when it is not the first.
  * A backend asked for by name (1 or 2) is never replaced silently: if
- * libsodium is asked for and missing, crypto_attach() throws.
+ * it cannot be loaded, crypto_attach() throws.
  *
- * Backends are stateless apart from scratch buffers, so one instance
- * per backend per thread is shared by all callers.
+ * "openssl" is layered on sodium (on noble where libsodium is
+ * missing) for what OpenSSL does not provide; see crypto_openssl.ts.
+ *
+ * Backends keep no state across calls but scratch buffers and, for
+ * openssl, one cipher context, so one instance per backend per thread
+ * is shared by all callers.
  */
 
 import type { WgCrypto, WgCryptoBackend } from './crypto.js';
 import { crypto_noble_attach } from './crypto_noble.js';
+import { crypto_openssl_attach } from './crypto_openssl.js';
 import { crypto_sodium_attach } from './crypto_sodium.js';
 import type { WgCryptoImpl } from './crypto_util.js';
 
 export const WG_CRYPTO_ENV = 'WG_CRYPTO';
 
-const attached: { sodium?: WgCryptoImpl; noble?: WgCryptoImpl } = {};
-let warned = false;
+/* Fastest first: tests/bench/b_crypto.ts measures all three in one run. */
+export const CRYPTO_DEFAULT_ORDER: readonly WgCryptoBackend[] = ['openssl', 'sodium', 'noble'];
+
+const attached: Partial<Record<WgCryptoBackend, WgCryptoImpl>> = {};
+const warned = new Set<string>();
+
+/* Once per message and thread: a daemon attaches often. */
+function warn_once(msg: string): void {
+	if (!warned.has(msg)) {
+		warned.add(msg);
+		process.stderr.write(`wg: ${msg}\n`);
+	}
+}
 
 function is_backend(s: string): s is WgCryptoBackend {
-	return s === 'sodium' || s === 'noble';
+	return (CRYPTO_DEFAULT_ORDER as readonly string[]).includes(s);
 }
 
-function attach_noble(): WgCryptoImpl {
-	return attached.noble ??= crypto_noble_attach();
+/* The base under openssl: sodium, or noble when libsodium does not load. */
+function attach_base(): WgCryptoImpl {
+	try {
+		return attach('sodium');
+	} catch (e) {
+		warn_once(`${(e as Error).message}; X25519 and XChaCha20 from the slower 'noble' backend`);
+		return attach('noble');
+	}
 }
 
-function attach_sodium(): WgCryptoImpl {
-	return attached.sodium ??= crypto_sodium_attach();
+/* One instance per backend per thread; throws when the library does not load. */
+function attach(b: WgCryptoBackend): WgCryptoImpl {
+	let c = attached[b];
+	if (c === undefined) {
+		if (b === 'openssl')
+			c = crypto_openssl_attach(attach_base());
+		else if (b === 'sodium')
+			c = crypto_sodium_attach();
+		else
+			c = crypto_noble_attach();
+		attached[b] = c;
+	}
+	return c;
 }
 
 export function crypto_attach(backend?: WgCryptoBackend): WgCrypto {
@@ -42,29 +75,31 @@ export function crypto_attach(backend?: WgCryptoBackend): WgCrypto {
 		const env = process.env[WG_CRYPTO_ENV];
 		if (env !== undefined && env !== '') {
 			if (!is_backend(env))
-				throw new Error(`${WG_CRYPTO_ENV}=${env}: expected 'sodium' or 'noble'`);
+				throw new Error(`${WG_CRYPTO_ENV}=${env}: expected one of ${CRYPTO_DEFAULT_ORDER.join(', ')}`);
 			forced = env;
 		}
 	} else if (!is_backend(forced)) {
-		throw new RangeError(`backend: expected 'sodium' or 'noble', got ${String(forced)}`);
+		throw new RangeError(`backend: expected one of ${CRYPTO_DEFAULT_ORDER.join(', ')}, got ${String(forced)}`);
 	}
 
-	if (forced === 'noble')
-		return attach_noble();
-	if (forced === 'sodium') {
+	if (forced !== undefined) {
 		try {
-			return attach_sodium();
+			return attach(forced);
 		} catch (e) {
-			throw new Error(`crypto backend 'sodium' requested but unavailable: ${(e as Error).message}`);
+			throw new Error(`crypto backend '${forced}' requested but unavailable: ${(e as Error).message}`);
 		}
 	}
-	try {
-		return attach_sodium();
-	} catch (e) {
-		if (!warned) {
-			warned = true;
-			process.stderr.write(`wg: ${(e as Error).message}; using the slower 'noble' crypto backend\n`);
+	const why: string[] = [];
+	for (const b of CRYPTO_DEFAULT_ORDER) {
+		try {
+			const c = attach(b);
+			if (why.length > 0)
+				warn_once(`${why.join('; ')}; using the slower '${b}' crypto backend`);
+			return c;
+		} catch (e) {
+			why.push((e as Error).message);
 		}
-		return attach_noble();
 	}
+	/* noble is pure TypeScript: it always loads. */
+	throw new Error(`no crypto backend: ${why.join('; ')}`);
 }

@@ -21,9 +21,9 @@ import {
 } from './crypto.js';
 import { blake2s_ops } from './blake2s.js';
 import {
-	AEAD_NONCE_LEN, type WgCryptoImpl,
-	crypto_check_aead, crypto_check_bytes, crypto_check_len, crypto_check_overlap, crypto_check_random_len,
-	crypto_check_region, crypto_clamp, crypto_is_zero, crypto_set_nonce, crypto_wipe,
+	AEAD_NONCE_LEN, crypto_aead_forms, CryptoViewCache, type WgCryptoImpl,
+	crypto_check_aead, crypto_check_len, crypto_check_open_into, crypto_check_random_len,
+	crypto_check_seal_into, crypto_clamp, crypto_is_zero, crypto_set_nonce, crypto_wipe,
 } from './crypto_util.js';
 
 /* Debian 12's libsodium23; the unversioned name only exists with -dev. */
@@ -99,41 +99,10 @@ export function crypto_sodium_version(): string | null {
 	return sodium === null ? null : sodium.version;
 }
 
-/*
- * Subarray views of (buffer, offset) pairs, kept so that the data path
- * does not allocate a view per packet.  A view runs to the end of its
- * buffer; the length goes to C separately.  A handful of slots covers
- * a worker cycling through a few packet buffers; on a miss the oldest
- * slot is replaced (one allocation).
- */
-const VIEW_SLOTS = 8;
-
-class ViewCache {
-	private readonly bufs: (Uint8Array | null)[] = new Array<Uint8Array | null>(VIEW_SLOTS).fill(null);
-	private readonly offs: number[] = new Array<number>(VIEW_SLOTS).fill(-1);
-	private readonly views: (Uint8Array | null)[] = new Array<Uint8Array | null>(VIEW_SLOTS).fill(null);
-	private next = 0;
-
-	view(buf: Uint8Array, off: number): Uint8Array {
-		if (off === 0)
-			return buf;
-		for (let i = 0; i < VIEW_SLOTS; i++)
-			if (this.bufs[i] === buf && this.offs[i] === off)
-				return this.views[i] as Uint8Array;
-		const i = this.next;
-		this.next = (i + 1) % VIEW_SLOTS;
-		const v = buf.subarray(off);
-		this.bufs[i] = buf;
-		this.offs[i] = off;
-		this.views[i] = v;
-		return v;
-	}
-}
-
 export function crypto_sodium_attach(paths: readonly string[] = SODIUM_LIBS): WgCryptoImpl {
 	const na = sodium_load(paths);
 	const nonce = new Uint8Array(AEAD_NONCE_LEN);
-	const views = new ViewCache();
+	const views = new CryptoViewCache();
 
 	function seal_nonce(key: Uint8Array, n: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
 		crypto_check_aead(key, n, AEAD_NONCE_LEN, plaintext, 'plaintext', ad);
@@ -157,12 +126,7 @@ export function crypto_sodium_attach(paths: readonly string[] = SODIUM_LIBS): Wg
 		...blake2s_ops,
 
 		aead_seal_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
-			crypto_check_len(key, WG_KEY_LEN, 'key');
-			crypto_check_region(src, srcOff, len, 'src');
-			crypto_check_region(dst, dstOff, len + WG_AEAD_TAG_LEN, 'dst');
-			if (ad !== null)
-				crypto_check_bytes(ad, 'ad');
-			crypto_check_overlap(src, srcOff, len, dst, dstOff, len + WG_AEAD_TAG_LEN);
+			crypto_check_seal_into(key, src, srcOff, len, ad, dst, dstOff);
 			crypto_set_nonce(nonce, counter);
 			/* libsodium allows m == c (in place). */
 			na.aead_encrypt(views.view(dst, dstOff), null, views.view(src, srcOff), len,
@@ -171,33 +135,19 @@ export function crypto_sodium_attach(paths: readonly string[] = SODIUM_LIBS): Wg
 		},
 
 		aead_open_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
-			crypto_check_len(key, WG_KEY_LEN, 'key');
-			crypto_check_region(src, srcOff, len, 'src');
-			if (ad !== null)
-				crypto_check_bytes(ad, 'ad');
 			crypto_set_nonce(nonce, counter);
-			/* Too short to hold a tag: a bad packet, not a programming error. */
-			if (len < WG_AEAD_TAG_LEN)
+			if (!crypto_check_open_into(key, src, srcOff, len, ad, dst, dstOff))
 				return false;
-			crypto_check_region(dst, dstOff, len - WG_AEAD_TAG_LEN, 'dst');
-			crypto_check_overlap(src, srcOff, len, dst, dstOff, len - WG_AEAD_TAG_LEN);
 			/* Verifies the tag before writing any plaintext; m == c is allowed. */
 			return na.aead_decrypt(views.view(dst, dstOff), null, null, views.view(src, srcOff), len,
 			    ad, ad === null ? 0 : ad.length, nonce, key) === 0;
 		},
 
-		aead_seal(key, counter, plaintext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return seal_nonce(key, nonce, plaintext, ad);
+		aead_forget() {
+			/* libsodium keeps no key between calls. */
 		},
 
-		aead_open(key, counter, ciphertext, ad) {
-			crypto_set_nonce(nonce, counter);
-			return open_nonce(key, nonce, ciphertext, ad);
-		},
-
-		aead_seal_nonce: seal_nonce,
-		aead_open_nonce: open_nonce,
+		...crypto_aead_forms(nonce, seal_nonce, open_nonce),
 
 		xaead_seal(key, n, plaintext, ad) {
 			crypto_check_aead(key, n, WG_XAEAD_NONCE_LEN, plaintext, 'plaintext', ad);

@@ -10,7 +10,7 @@
  * ciphertext simply fails to open).
  */
 
-import { WG_KEY_LEN } from './crypto.js';
+import { WG_AEAD_TAG_LEN, WG_KEY_LEN } from './crypto.js';
 import type { WgCrypto } from './crypto.js';
 
 /*
@@ -109,6 +109,34 @@ export function crypto_check_overlap(src: Uint8Array, srcOff: number, srcLen: nu
 		throw new RangeError('dst: overlaps src at a different offset (only in place is allowed)');
 }
 
+/* The arguments of aead_seal_into (crypto.ts). */
+export function crypto_check_seal_into(key: unknown, src: unknown, srcOff: number, len: number,
+    ad: unknown, dst: unknown, dstOff: number): void {
+	crypto_check_len(key, WG_KEY_LEN, 'key');
+	crypto_check_region(src, srcOff, len, 'src');
+	crypto_check_region(dst, dstOff, len + WG_AEAD_TAG_LEN, 'dst');
+	if (ad !== null)
+		crypto_check_bytes(ad, 'ad');
+	crypto_check_overlap(src, srcOff, len, dst, dstOff, len + WG_AEAD_TAG_LEN);
+}
+
+/*
+ * The arguments of aead_open_into.  False when len cannot even hold a
+ * tag: a bad packet, not a programming error, so the open just fails.
+ */
+export function crypto_check_open_into(key: unknown, src: unknown, srcOff: number, len: number,
+    ad: unknown, dst: unknown, dstOff: number): boolean {
+	crypto_check_len(key, WG_KEY_LEN, 'key');
+	crypto_check_region(src, srcOff, len, 'src');
+	if (ad !== null)
+		crypto_check_bytes(ad, 'ad');
+	if (len < WG_AEAD_TAG_LEN)
+		return false;
+	crypto_check_region(dst, dstOff, len - WG_AEAD_TAG_LEN, 'dst');
+	crypto_check_overlap(src, srcOff, len, dst, dstOff, len - WG_AEAD_TAG_LEN);
+	return true;
+}
+
 export function crypto_check_counter(counter: number): void {
 	if (!Number.isSafeInteger(counter) || counter < 0)
 		throw new RangeError(`counter: expected an integer in [0, 2^53), got ${counter}`);
@@ -137,7 +165,61 @@ export function crypto_set_nonce(nonce: Uint8Array, counter: number): void {
 	nonce[11] = hi >>> 24;
 }
 
+type AeadNonceForm<T> = (key: Uint8Array, nonce: Uint8Array, data: Uint8Array, ad: Uint8Array) => T;
+
+/*
+ * A backend's one-shot AEAD: its 12-byte-nonce forms, and the counter
+ * forms of WgCrypto built on them with the backend's nonce buffer.
+ */
+export function crypto_aead_forms(nonce: Uint8Array, seal_nonce: AeadNonceForm<Uint8Array>,
+    open_nonce: AeadNonceForm<Uint8Array | null>):
+    Pick<WgCryptoImpl, 'aead_seal' | 'aead_open' | 'aead_seal_nonce' | 'aead_open_nonce'> {
+	return {
+		aead_seal(key, counter, plaintext, ad) {
+			crypto_set_nonce(nonce, counter);
+			return seal_nonce(key, nonce, plaintext, ad);
+		},
+		aead_open(key, counter, ciphertext, ad) {
+			crypto_set_nonce(nonce, counter);
+			return open_nonce(key, nonce, ciphertext, ad);
+		},
+		aead_seal_nonce: seal_nonce,
+		aead_open_nonce: open_nonce,
+	};
+}
+
 export function crypto_check_random_len(n: number): void {
 	if (!Number.isSafeInteger(n) || n < 0)
 		throw new RangeError(`n: expected a non-negative integer, got ${n}`);
+}
+
+/*
+ * Subarray views of (buffer, offset) pairs, kept so that the data path
+ * does not allocate a view per packet.  A view runs to the end of its
+ * buffer; the length goes to C separately.  A handful of slots covers
+ * a worker cycling through a few packet buffers; on a miss the oldest
+ * slot is replaced (one allocation).
+ */
+const VIEW_SLOTS = 8;
+
+export class CryptoViewCache {
+	private readonly bufs: (Uint8Array | null)[] = new Array<Uint8Array | null>(VIEW_SLOTS).fill(null);
+	private readonly offs: number[] = new Array<number>(VIEW_SLOTS).fill(-1);
+	private readonly views: (Uint8Array | null)[] = new Array<Uint8Array | null>(VIEW_SLOTS).fill(null);
+	private next = 0;
+
+	view(buf: Uint8Array, off: number): Uint8Array {
+		if (off === 0)
+			return buf;
+		for (let i = 0; i < VIEW_SLOTS; i++)
+			if (this.bufs[i] === buf && this.offs[i] === off)
+				return this.views[i] as Uint8Array;
+		const i = this.next;
+		this.next = (i + 1) % VIEW_SLOTS;
+		const v = buf.subarray(off);
+		this.bufs[i] = buf;
+		this.offs[i] = off;
+		this.views[i] = v;
+		return v;
+	}
 }

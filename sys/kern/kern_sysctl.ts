@@ -3,15 +3,14 @@
  *
  * A small tree of named nodes in the NetBSD manner (sysctl_createv): a
  * node is either a parent ("net", "net.wg") or a leaf of type int, quad
- * or bool with a range.  The tree holds net.wg.*, the wg(4) knobs that
- * NetBSD's driver exports under WG_DEBUG_PARAMS; they are global to the
- * instance, as NetBSD's are global to the kernel.  Tests shorten the
- * protocol timers through them (DESIGN.md section 3).
+ * or bool with a range.  The tree knows no subsystem: a driver creates
+ * its leaves when it loads, as NetBSD's SYSCTL_SETUP does (the wg(4)
+ * driver's net.wg.* are in sys/net/if_wg_sysctl.ts).
  *
- * The live values are wg_tunables; a driver reads it on every use or
- * follows changes with sysctl_subscribe() (the data-path workers keep a
- * copy).  Writes are checked whole before anything changes: a value out
- * of range is EINVAL and leaves the old one.
+ * A leaf's read() and write() reach the driver's live values; a driver
+ * follows changes with sysctl_subscribe().  Writes are checked whole
+ * before anything changes: a value out of range is EINVAL and leaves
+ * the old one.
  *
  * Shim replies (op 'sysctl'):
  *   read  {name?}        sysctl: [[name, value], ...]  (a node lists its leaves;
@@ -30,9 +29,6 @@ export const CTLTYPE_NODE = 1;
 export const CTLTYPE_INT = 2;
 export const CTLTYPE_BOOL = 3;
 export const CTLTYPE_QUAD = 4;
-
-const INT_MAX = 0x7fffffffn;
-const UINT64_MAX = 0xffffffffffffffffn;
 
 export interface sysctl_leaf_desc {
 	type: typeof CTLTYPE_INT | typeof CTLTYPE_BOOL | typeof CTLTYPE_QUAD;
@@ -135,7 +131,7 @@ function sysctl_parse(value: string): bigint | null {
 	return BigInt(value);
 }
 
-type subscriber = (name: string, tunables: Readonly<net_wg_tunables>) => void;
+type subscriber = (name: string) => void;
 const subscribers = new Set<subscriber>();
 
 /* Writes name=value on behalf of cred. */
@@ -158,7 +154,7 @@ export function sysctl_write(name: string, value: string, cred: kauth_cred):
 	log(LOG_INFO, 'sysctl %s: %s -> %s (uid %d pid %d)', name, old, now, cred.uid, cred.pid);
 	for (const cb of subscribers) {
 		try {
-			cb(name, wg_tunables);
+			cb(name);
 		} catch (e) {
 			log(LOG_ERR, 'sysctl %s: subscriber failed: %s', name, e instanceof Error ? e.message : String(e));
 		}
@@ -183,95 +179,10 @@ export function kern_sysctl(req: { name?: string; value?: string }, cred: kauth_
 }
 
 /*
- * Calls cb(name, wg_tunables) after every successful write.  Returns the
- * function that unsubscribes.
+ * Calls cb(name) after every successful write.  Returns the function
+ * that unsubscribes.
  */
 export function sysctl_subscribe(cb: subscriber): () => void {
 	subscribers.add(cb);
 	return () => { subscribers.delete(cb); };
 }
-
-/* --- net.wg --- */
-
-/* The wg(4) tunables; seconds unless noted.  Defaults from the paper, section 6.1. */
-export interface net_wg_tunables {
-	rekey_after_time: number;	/* REKEY_AFTER_TIME 120 */
-	rekey_timeout: number;		/* REKEY_TIMEOUT 5 */
-	rekey_attempt_time: number;	/* REKEY_ATTEMPT_TIME 90 */
-	keepalive_timeout: number;	/* KEEPALIVE_TIMEOUT 10 */
-	rekey_after_messages: number;	/* REKEY_AFTER_MESSAGES 2^60, held clamped to 2^53-1 */
-	force_underload: boolean;	/* act as if under load: always answer with a cookie */
-	debug: number;			/* bitmask: 1 log, 2 trace, 4 dump, 8 packet */
-	tun_offload: boolean;		/* tun TSO/USO and coalesced writes (for interfaces created after) */
-	udp_gso: boolean;		/* UDP_SEGMENT sends */
-	udp_gro: boolean;		/* UDP_GRO receives */
-}
-
-export function net_wg_tunables_default(): net_wg_tunables {
-	return {
-		rekey_after_time: 120,
-		rekey_timeout: 5,
-		rekey_attempt_time: 90,
-		keepalive_timeout: 10,
-		rekey_after_messages: Math.min(2 ** 60, Number.MAX_SAFE_INTEGER),
-		force_underload: false,
-		debug: 0,
-		tun_offload: true,
-		udp_gso: true,
-		udp_gro: true,
-	};
-}
-
-/* The live values: read by the driver, written only through sysctl_write(). */
-export const wg_tunables: Readonly<net_wg_tunables> = net_wg_tunables_default();
-
-const wg_tunables_rw = wg_tunables as net_wg_tunables;
-
-type int_key = 'rekey_after_time' | 'rekey_timeout' | 'rekey_attempt_time' | 'keepalive_timeout' | 'debug';
-
-function wg_int(key: int_key, descr: string, min: bigint): sysctl_leaf_desc {
-	return {
-		type: CTLTYPE_INT, descr, min, max: INT_MAX,
-		read: () => BigInt(wg_tunables[key]),
-		write: (v) => { wg_tunables_rw[key] = Number(v); },
-	};
-}
-
-function wg_bool(key: 'tun_offload' | 'udp_gso' | 'udp_gro', descr: string): sysctl_leaf_desc {
-	return {
-		type: CTLTYPE_BOOL, descr, min: 0n, max: 1n,
-		read: () => (wg_tunables[key] ? 1n : 0n),
-		write: (v) => { wg_tunables_rw[key] = v === 1n; },
-	};
-}
-
-/* Node order as NetBSD's wg_setup_sysctl creates them (the order of sysctl -a). */
-function sysctl_net_wg_setup(): void {
-	sysctl_createv('net.wg.rekey_after_messages', {
-		type: CTLTYPE_QUAD, descr: 'session lifetime in messages',
-		min: 1n, max: UINT64_MAX,
-		read: () => BigInt(wg_tunables.rekey_after_messages),
-		/* Counters are JS numbers: beyond 2^53 - 1 the limit cannot be reached anyway. */
-		write: (v) => {
-			wg_tunables_rw.rekey_after_messages =
-			    v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
-		},
-	});
-	sysctl_createv('net.wg.rekey_after_time', wg_int('rekey_after_time', 'session lifetime', 1n));
-	sysctl_createv('net.wg.rekey_timeout', wg_int('rekey_timeout', 'timeout for rekey', 1n));
-	sysctl_createv('net.wg.rekey_attempt_time', wg_int('rekey_attempt_time', 'timeout for giving up rekey', 1n));
-	sysctl_createv('net.wg.keepalive_timeout', wg_int('keepalive_timeout', 'timeout for keepalive', 1n));
-	sysctl_createv('net.wg.force_underload', {
-		type: CTLTYPE_BOOL, descr: 'act as if under load',
-		min: 0n, max: 1n,
-		read: () => (wg_tunables.force_underload ? 1n : 0n),
-		write: (v) => { wg_tunables_rw.force_underload = v === 1n; },
-	});
-	sysctl_createv('net.wg.debug', wg_int('debug', 'debug flags: 1 log, 2 trace, 4 dump, 8 packet', 0n));
-	/* Offloads of this port's data path (no NetBSD counterpart): 1 uses one where the kernel has it. */
-	sysctl_createv('net.wg.tun_offload', wg_bool('tun_offload', 'tun segmentation offloads (interfaces created after)'));
-	sysctl_createv('net.wg.udp_gso', wg_bool('udp_gso', 'UDP generic segmentation offload on send'));
-	sysctl_createv('net.wg.udp_gro', wg_bool('udp_gro', 'UDP generic receive offload'));
-}
-
-sysctl_net_wg_setup();

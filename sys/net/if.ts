@@ -26,21 +26,21 @@
  */
 
 import { inet_ntop, inet_pton4, inet_pton6 } from '../../lib/libc/inet.js';
+import { type ShimIfaddr, type ShimIfState, type ShimIoctlRequest, type ShimReply } from '../sys/shim.js';
+import { AF_INET, AF_INET6 } from '../sys/socket.js';
 import {
-	AF_INET, AF_INET6, type ShimIfaddr, type ShimIfState, type ShimIoctlRequest, type ShimReply,
-} from '../sys/shim.js';
-import {
-	IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_POINTOPOINT, IFF_RUNNING, IFF_UP, IFNAMSIZ,
+	IFF_ALLMULTI, IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_OACTIVE, IFF_POINTOPOINT, IFF_PROMISC,
+	IFF_RUNNING, IFF_SIMPLEX, IFF_UP, IFNAMSIZ,
 	SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCGDRVSPEC, SIOCGIFFLAGS, SIOCGIFMTU,
 	SIOCGIFSTATE_SHIM, SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSDRVSPEC, SIOCSIFFLAGS,
 	SIOCSIFMTU,
 } from '../sys/sockio.js';
 import {
-	EADDRNOTAVAIL, EAFNOSUPPORT, EEXIST, EINVAL, EIO, ENXIO, ENOTTY, EPERM,
+	EADDRNOTAVAIL, EAFNOSUPPORT, EEXIST, EINVAL, ENXIO, ENOTTY, EPERM, errno_of,
 } from '../sys/errno.js';
 import {
 	type ifaddr as linux_ifaddr, if_addrs, if_get_flags, if_get_mtu, if_nametoindex, if_set_mtu, if_set_up,
-	in6_addifaddr, in6_delifaddr, in_addifaddr, in_delifaddr,
+	in6_addifaddr, in6_delifaddr, in_addifaddr, in_delifaddr, LINUX_IFF_UP,
 } from '../arch/linux/ifreq.js';
 import { type kauth_cred, kauth_cred_isroot, kauth_cred_kernel } from '../kern/kern_auth.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
@@ -69,10 +69,6 @@ export interface if_clone {
 }
 
 /* NetBSD <net/if.h> flags the administrator cannot change with SIOCSIFFLAGS. */
-const IFF_PROMISC = 0x0100;
-const IFF_ALLMULTI = 0x0200;
-const IFF_OACTIVE = 0x0400;
-const IFF_SIMPLEX = 0x0800;
 const IFF_CANTCHANGE = IFF_BROADCAST | IFF_POINTOPOINT | IFF_RUNNING | IFF_OACTIVE |
     IFF_SIMPLEX | IFF_MULTICAST | IFF_ALLMULTI | IFF_PROMISC | IFF_LOOPBACK;
 
@@ -105,16 +101,6 @@ async function if_locked<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /* --- errors --- */
-
-/* The errno an exception carries ({errno}, SysError), else EIO. */
-export function errno_of(e: unknown): number {
-	if (typeof e === 'object' && e !== null && 'errno' in e) {
-		const n = (e as { errno: unknown }).errno;
-		if (typeof n === 'number' && Number.isInteger(n) && n > 0)
-			return n;
-	}
-	return EIO;
-}
 
 function errmsg(e: unknown): string {
 	return e instanceof Error ? e.message : String(e);
@@ -189,7 +175,6 @@ async function if_clone_create_locked(name: string): Promise<number> {
  * takes (wireguard-go watches the same way).
  */
 const IF_LINKWATCH_MS = 1000;
-const LINUX_IFF_UP = 0x1;
 let if_linkwatch: NodeJS.Timeout | null = null;
 
 function if_linkwatch_start(): void {

@@ -12,12 +12,10 @@ export const WG_IOCTL_DELETE_PEER = 1 << 3;
 /* Extension: change an existing peer in place (persistent keepalive). */
 export const WG_IOCTL_SET_PEER = 1 << 4;
 
-/* NetBSD caps names at IFNAMSIZ including the NUL; we take the full 15 + NUL rule. */
-export const WG_PEER_NAME_MAXLEN = 15;
+/* The core's limit on a peer's name (sys/net/wg/messages.ts), part of this interface. */
+export { WG_PEER_NAME_MAXLEN } from './wg/messages.js';
 /* An externalized dictionary larger than this is refused with E2BIG (NetBSD's WG_MAX_PROPLEN). */
 export const WG_MAX_PROPLEN = 32766;
-
-export const WG_DEFAULT_MTU = 1420;
 
 /* Dictionary keys. */
 export const WGK_PRIVATE_KEY = 'private_key';

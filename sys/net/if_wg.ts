@@ -17,7 +17,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
-import { SysError } from '../arch/linux/libc.js';
+import { ErrnoError } from '../sys/errno.js';
 import { eventfd_open, eventfd_signal } from '../arch/linux/poll.js';
 import { errno_name } from '../arch/linux/libc.js';
 import { tun_attach, tun_detach, tun_offload_enable } from '../arch/linux/tun.js';
@@ -26,11 +26,11 @@ import type { udp_pair } from '../arch/linux/udp.js';
 import { close as sys_close } from '../arch/linux/libc.js';
 import { kauth_cred_isroot } from '../kern/kern_auth.js';
 import type { kauth_cred } from '../kern/kern_auth.js';
-import { sysctl_subscribe, wg_tunables } from '../kern/kern_sysctl.js';
-import type { net_wg_tunables } from '../kern/kern_sysctl.js';
+import { sysctl_subscribe } from '../kern/kern_sysctl.js';
+import { type net_wg_tunables, wg_tunables } from './if_wg_sysctl.js';
 import { LOG_ERR, LOG_INFO, LOG_DEBUG, log, log_ratecheck } from '../kern/subr_log.js';
 import { E2BIG, EADDRINUSE, EINVAL, EIO, EPERM } from '../sys/errno.js';
-import { AF_INET, AF_INET6 } from '../sys/shim.js';
+import { AF_INET, AF_INET6 } from '../sys/socket.js';
 import type { ShimIoctlRequest, ShimReply } from '../sys/shim.js';
 import { sockaddr_decode, sockaddr_encode } from '../sys/socket.js';
 import {
@@ -51,17 +51,16 @@ import {
 	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_NSEC,
 	WGK_LAST_HANDSHAKE_SEC, WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE,
 	WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES,
-	WG_DEFAULT_MTU, WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_SET_LISTEN_PORT,
+	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_SET_LISTEN_PORT,
 	WG_IOCTL_SET_PEER, WG_IOCTL_SET_PRIVATE_KEY, WG_MAX_PROPLEN, WG_PEER_NAME_MAXLEN,
 } from './if_wg.h.js';
 import type {
 	wg_intr_event, wg_intr_init, wg_intr_reply, wg_intr_req, wg_intr_state,
 } from './if_wg_intr.js';
 import type { WgAllowedIp, WgPeerConfig, WgPeerInfo, WgTunables } from './wg/device.js';
+import { WG_DEFAULT_MTU, WG_KEY_LEN } from './wg/messages.js';
 import { wg_uapi_attach, wg_uapi_detach } from './if_wg_uapi.js';
 import type { wg_uapi } from './if_wg_uapi.js';
-
-const WG_KEY_LEN = 32;
 
 /* The tunables the data-path threads see: the sysctl tree's, under the core's names. */
 function wg_tunables_of(t: Readonly<net_wg_tunables>): Partial<WgTunables> {
@@ -307,7 +306,7 @@ export class wg_softc implements ifnet {
 		try {
 			so = udp_open_pair(port, { nonblock: true, mark: this.wg_fwmark });
 		} catch (e) {
-			return e instanceof SysError ? e.errno : EADDRINUSE;
+			return e instanceof ErrnoError ? e.errno : EADDRINUSE;
 		}
 		const old = this.wg_so;
 		const r = await this.wg_call({ op: 'sockets', fd4: so.fd4, fd6: so.fd6, port: so.port });
@@ -336,7 +335,7 @@ export class wg_softc implements ifnet {
 				if (fd >= 0)
 					udp_set_mark(fd, mark);
 		} catch (e) {
-			return e instanceof SysError ? e.errno : EINVAL;
+			return e instanceof ErrnoError ? e.errno : EINVAL;
 		}
 		this.wg_fwmark = mark;
 		return 0;
@@ -543,9 +542,9 @@ const wg_cloner: if_clone = {
 		const sc = new wg_softc(ifname);
 		wg_softcs.add(sc);
 		if (wg_sysctl_unsubscribe === null)
-			wg_sysctl_unsubscribe = sysctl_subscribe((_name, t) => {
+			wg_sysctl_unsubscribe = sysctl_subscribe(() => {
 				for (const s of wg_softcs)
-					s.wg_set_tunables(t);
+					s.wg_set_tunables(wg_tunables);
 			});
 		try {
 			sc.wg_uapi = await wg_uapi_attach(sc);

@@ -50,7 +50,8 @@ import {
 	in_gso_segment,
 } from '../netinet/in_offload.js';
 import { tcp_coalescer } from '../netinet/tcp_coalesce.js';
-import { WgDevice, WgError, wg_tunables_default } from './wg/device.js';
+import { WgDevice, wg_tunables_default } from './wg/device.js';
+import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
 	WgEndpoint, WgEvent, WgPeerConfig, WgPeerInfo, WgTunables,
 } from './wg/device.js';
@@ -116,6 +117,8 @@ const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, ta
 
 /* Datagrams per recvmmsg and per transmit batch (wireguard-go's IdealBatchSize). */
 const BATCH = 128;
+/* recvmmsg batches per round while the socket has more (see udp_input). */
+const RX_BATCHES = 8;
 /* Bytes of datagrams a transmit batch holds: BATCH full-size ones. */
 const TX_ARENA = BATCH * 2048;
 /* Packets read from the tun per round before the sockets get their turn. */
@@ -340,8 +343,8 @@ class wg_intr {
 			try {
 				reply = this.handle(id, req);
 			} catch (e) {
-				const errno = e instanceof WgError ? e.errno : 22 /* EINVAL */;
-				if (!(e instanceof WgError))
+				const errno = e instanceof ErrnoError ? e.errno : EINVAL;
+				if (!(e instanceof ErrnoError))
 					this.init.port.postMessage({ op: 'log', level: 'err', key: 'ctl',
 					    msg: `${this.init.ifname}: ${req.op}: ${(e as Error).message}` });
 				reply = { id, errno };
@@ -377,7 +380,7 @@ class wg_intr {
 		case 'peer_set': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
-				return { id, errno: 2 /* ENOENT */ };
+				return { id, errno: ENOENT };
 			if (req.persistent_keepalive !== undefined)
 				dev.peer_set_persistent_keepalive(peer, req.persistent_keepalive);
 			return { id, errno: 0 };
@@ -385,7 +388,7 @@ class wg_intr {
 		case 'peer_delete': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
-				return { id, errno: 2 /* ENOENT */ };
+				return { id, errno: ENOENT };
 			dev.peer_remove(peer);
 			return { id, errno: 0, npeers: dev.peers().length };
 		}
@@ -526,27 +529,37 @@ class wg_intr {
 		this.init.port.postMessage({ op: 'tun_gone', errno } satisfies wg_intr_event);
 	}
 
+	/*
+	 * Up to RX_BATCHES batches while the socket has more: wg_input only
+	 * queues handshake messages, so under a handshake flood the socket
+	 * is drained ahead of the flood and data behind it is not delayed;
+	 * the handshake work comes after, bounded, in dev.tick().
+	 */
 	private udp_input(fd: number): void {
 		const rx = this.rx;
-		const k = rx.recv(fd, BATCH);
-		for (let i = 0; i < k; i++) {
-			const len = rx.lens[i];
-			if (len < 0) {
-				this.stats.rx_too_big++;
-				continue;
+		for (let r = 0; r < RX_BATCHES; r++) {
+			const k = rx.recv(fd, BATCH);
+			for (let i = 0; i < k; i++) {
+				const len = rx.lens[i];
+				if (len < 0) {
+					this.stats.rx_too_big++;
+					continue;
+				}
+				const src = this.src_of(rx.eps[i]);
+				if (src === null)
+					continue;
+				const seg = rx.segs[i];
+				const b = rx.bufs[i];
+				if (seg === 0) {
+					this.dev.input(b, 0, len, src);
+					continue;
+				}
+				/* A GRO train: datagrams of seg bytes, the last maybe shorter. */
+				for (let o = 0; o < len; o += seg)
+					this.dev.input(b, o, o + seg <= len ? seg : len - o, src);
 			}
-			const src = this.src_of(rx.eps[i]);
-			if (src === null)
-				continue;
-			const seg = rx.segs[i];
-			const b = rx.bufs[i];
-			if (seg === 0) {
-				this.dev.input(b, 0, len, src);
-				continue;
-			}
-			/* A GRO train: datagrams of seg bytes, the last maybe shorter. */
-			for (let o = 0; o < len; o += seg)
-				this.dev.input(b, o, o + seg <= len ? seg : len - o, src);
+			if (k < BATCH)
+				return;
 		}
 	}
 
@@ -591,7 +604,7 @@ class wg_intr {
 						this.tun_input();
 						this.flush();
 					} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
-						this.tun_gone(5 /* EIO */);
+						this.tun_gone(EIO);
 				}
 				if ((ps.revents(2) & POLLIN) !== 0)
 					this.udp_input(this.udp.fd4);

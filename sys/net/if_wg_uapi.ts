@@ -18,16 +18,15 @@
 
 import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
+import { wg_uapi_alive, wg_uapi_dir, wg_uapi_path } from '../../lib/libwg/uapi_sock.js';
 import type { Server, Socket } from 'node:net';
-import { join } from 'node:path';
 
 import { peercred, socket_fd } from '../arch/linux/peercred.js';
 import { if_clone_destroy } from './if.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 import type { wg_softc } from './if_wg.js';
 
-export const WG_UAPI_DIR = process.env.WG_UAPI_DIR ?? '/var/run/wireguard';
 const UAPI_MAX_REQUEST = 64 * 1024 * 1024;
 
 export interface wg_uapi {
@@ -38,20 +37,12 @@ export interface wg_uapi {
 	closing: boolean;
 }
 
-/* true if something accepts connections on path. */
-function uapi_alive(path: string): Promise<boolean> {
-	return new Promise((resolve) => {
-		const s = connect(path);
-		s.once('connect', () => { s.destroy(); resolve(true); });
-		s.once('error', () => resolve(false));
-	});
-}
-
 export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
-	mkdirSync(WG_UAPI_DIR, { recursive: true, mode: 0o755 });
-	const path = join(WG_UAPI_DIR, `${sc.if_xname}.sock`);
+	const dir = wg_uapi_dir();
+	mkdirSync(dir, { recursive: true, mode: 0o755 });
+	const path = wg_uapi_path(sc.if_xname);
 	if (existsSync(path)) {
-		if (await uapi_alive(path)) {
+		if (await wg_uapi_alive(path)) {
 			log(LOG_INFO, '%s: %s belongs to another %s (another namespace?): no UAPI socket for this one',
 			    sc.if_xname, path, sc.if_xname);
 			return null;
@@ -76,7 +67,7 @@ export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 	const u: wg_uapi = { path, server, watcher: null, ino: statSync(path).ino, closing: false };
 	/* Removing (or replacing) the file means: destroy the interface (wg-quick down). */
 	try {
-		u.watcher = watch(WG_UAPI_DIR, (_ev, file) => {
+		u.watcher = watch(dir, (_ev, file) => {
 			if (u.closing || file !== `${sc.if_xname}.sock`)
 				return;
 			let gone = false;
@@ -92,7 +83,7 @@ export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 			}
 		});
 	} catch (e) {
-		log(LOG_ERR, '%s: cannot watch %s: %s', sc.if_xname, WG_UAPI_DIR, (e as Error).message);
+		log(LOG_ERR, '%s: cannot watch %s: %s', sc.if_xname, dir, (e as Error).message);
 	}
 	return u;
 }

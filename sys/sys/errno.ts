@@ -46,6 +46,13 @@ export const ECONNREFUSED = 111;
 export const EHOSTUNREACH = 113;
 export const ENOTSOCK = 88;
 export const EBADFD = 77;
+export const EDESTADDRREQ = 89;
+export const ECONNRESET = 104;
+export const ENOTCONN = 107;
+export const ENOTEMPTY = 39;
+export const EROFS = 30;
+export const EXDEV = 18;
+export const EPROTO = 71;
 
 /* NetBSD's messages (lib/libc/gen/errlist.c). */
 export const ERRNO_MESSAGES: Readonly<Record<number, string>> = {
@@ -89,4 +96,72 @@ export const ERRNO_MESSAGES: Readonly<Record<number, string>> = {
 	[ETIMEDOUT]: 'Connection timed out',
 	[ECONNREFUSED]: 'Connection refused',
 	[EHOSTUNREACH]: 'No route to host',
+	[ENOTSOCK]: 'Socket operation on non-socket',
+	[EBADFD]: 'File descriptor in bad state',
+	[EDESTADDRREQ]: 'Destination address required',
+	[ECONNRESET]: 'Connection reset by peer',
+	[ENOTCONN]: 'Socket is not connected',
+	[ENOTEMPTY]: 'Directory not empty',
+	[EROFS]: 'Read-only file system',
+	[EXDEV]: 'Cross-device link',
+	[EPROTO]: 'Protocol error',
 };
+
+/* Node reports a failed system call by name (err.code "ENOENT"). */
+const ERRNO_BY_NAME: Readonly<Record<string, number>> = {
+	EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT,
+	EBUSY, EEXIST, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY, ENOSPC, EPIPE,
+	ERANGE, ENAMETOOLONG, ENOSYS, ELOOP, EMSGSIZE, EPROTONOSUPPORT, EOPNOTSUPP, EPFNOSUPPORT,
+	EAFNOSUPPORT, EADDRINUSE, EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ENOBUFS, ETIMEDOUT,
+	ECONNREFUSED, EHOSTUNREACH, ENOTSOCK, EBADFD, EDESTADDRREQ, ECONNRESET, ENOTCONN,
+	ENOTEMPTY, EROFS, EXDEV, EPROTO,
+};
+
+const ERRNO_NAMES: Readonly<Record<number, string>> =
+    Object.fromEntries(Object.entries(ERRNO_BY_NAME).map(([name, n]) => [n, name]));
+
+/* "ENODEV" for 19; "E<n>" for a number the table does not know. */
+export function errno_name(errno: number): string {
+	if (errno < 0)
+		errno = -errno;
+	return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/* strerror(3), with NetBSD's texts. */
+export function strerror(errno: number): string {
+	return ERRNO_MESSAGES[errno] ?? `Unknown error: ${errno}`;
+}
+
+/*
+ * The one error class for a failure that has an errno: the kernel's
+ * ioctl and sysctl handlers, the WireGuard core and the host bindings
+ * all throw it, and the errno travels to the tool unchanged.
+ */
+export class ErrnoError extends Error {
+	readonly errno: number;		/* positive */
+	readonly code: string;		/* "EINVAL" */
+	readonly syscall: string | undefined;	/* the failed system call, from the host bindings */
+
+	constructor(errno: number, message: string, syscall?: string) {
+		super(message);
+		this.name = 'ErrnoError';
+		this.errno = errno < 0 ? -errno : errno;
+		this.code = errno_name(this.errno);
+		this.syscall = syscall;
+	}
+}
+
+/*
+ * The errno an exception carries: ours (.errno > 0), or a Node system
+ * error's (.code "ENOENT"); EIO for anything else.
+ */
+export function errno_of(e: unknown): number {
+	if (typeof e !== 'object' || e === null)
+		return EIO;
+	const { errno, code } = e as { errno?: unknown; code?: unknown };
+	if (typeof errno === 'number' && Number.isInteger(errno) && errno > 0)
+		return errno;
+	if (typeof code === 'string')
+		return ERRNO_BY_NAME[code] ?? EIO;
+	return EIO;
+}

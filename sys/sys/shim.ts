@@ -20,9 +20,8 @@
  * A reply is an errno (0 on success) plus the out-data.
  */
 
-/* NetBSD address families, as they appear in ioctl payloads. */
-export const AF_INET = 2;
-export const AF_INET6 = 24;
+
+import type { AF_INET, AF_INET6 } from './socket.js';
 
 export function shim_socket_name(id: number): string {
 	return `\0wg-userspace.${id}`;

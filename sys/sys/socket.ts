@@ -8,7 +8,9 @@
  *                           addr[16], scope_id (host order, little-endian here)
  */
 
-import { AF_INET, AF_INET6 } from './shim.js';
+/* NetBSD's address families; Linux's are LINUX_AF_* in sys/arch/linux/libc.ts. */
+export const AF_INET = 2;
+export const AF_INET6 = 24;
 
 export const SOCKADDR_IN_LEN = 16;
 export const SOCKADDR_IN6_LEN = 28;

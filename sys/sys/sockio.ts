@@ -55,13 +55,31 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
 	[SIOCGIFSTATE_SHIM]: 'SIOCGIFSTATE',
 };
 
-/* Interface flags (NetBSD <net/if.h>). */
+/*
+ * Interface flags (NetBSD <net/if.h>; Linux's are LINUX_IFF_* in
+ * sys/arch/linux/ifreq.ts and differ: MULTICAST is 0x1000 there).
+ */
 export const IFF_UP = 0x0001;
 export const IFF_BROADCAST = 0x0002;
+export const IFF_DEBUG = 0x0004;
 export const IFF_LOOPBACK = 0x0008;
 export const IFF_POINTOPOINT = 0x0010;
+export const IFF_UNNUMBERED = 0x0020;
 export const IFF_RUNNING = 0x0040;
 export const IFF_NOARP = 0x0080;
+export const IFF_PROMISC = 0x0100;
+export const IFF_ALLMULTI = 0x0200;
+export const IFF_OACTIVE = 0x0400;
+export const IFF_SIMPLEX = 0x0800;
+export const IFF_LINK0 = 0x1000;
+export const IFF_LINK1 = 0x2000;
+export const IFF_LINK2 = 0x4000;
 export const IFF_MULTICAST = 0x8000;
+
+/* NetBSD's IFFBITS: the flag names ifconfig prints, bit 0 first. */
+export const IFFBITS: readonly string[] = [
+	'UP', 'BROADCAST', 'DEBUG', 'LOOPBACK', 'POINTOPOINT', 'UNNUMBERED', 'RUNNING', 'NOARP',
+	'PROMISC', 'ALLMULTI', 'OACTIVE', 'SIMPLEX', 'LINK0', 'LINK1', 'LINK2', 'MULTICAST',
+];
 
 export const IFNAMSIZ = 16;

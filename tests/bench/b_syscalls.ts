@@ -8,7 +8,7 @@
  */
 
 import koffi from 'koffi';
-import { netns_create } from '../sys/arch/linux/netns.js';
+import { netns_create } from '../harness/netns_thread.js';
 import { getppid, read_addr, stable_bytes, ptr_of, write_addr } from '../../sys/arch/linux/libc.js';
 import { if_set_up, in_addifaddr } from '../../sys/arch/linux/ifreq.js';
 import { POLLIN, PollSet } from '../../sys/arch/linux/poll.js';

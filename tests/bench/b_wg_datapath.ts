@@ -53,6 +53,7 @@ function flush(): void {
 		const to: WgDevice = wire_to;
 		wire_to = null;
 		to.input(wire, 0, wire_len, wire_src);
+		to.handshake_work();
 	}
 }
 

@@ -10,6 +10,7 @@
 
 import t from 'tap';
 import { RadixTree, prefix_mask } from '../../sys/net/radix.js';
+import { prng_u32 } from '../harness/prng.js';
 
 /* ---- Address helpers (test-local) ---- */
 
@@ -330,18 +331,6 @@ t.test('prefix_mask', async (t) => {
 
 /* ---- (b) property test against a naive model ---- */
 
-/* mulberry32: a small fixed-seed PRNG. */
-function prng(seed: number): () => number {
-	let s = seed >>> 0;
-	return () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let z = s;
-		z = Math.imul(z ^ (z >>> 15), z | 1);
-		z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-		return (z ^ (z >>> 14)) >>> 0;
-	};
-}
-
 interface MEntry { addr: Uint8Array; cidr: number; peer: Peer }
 
 /* The "horrible" reference: linear scan of a list kept in descending cidr order. */
@@ -427,7 +416,7 @@ function sorted_tree(tr: RadixTree<Peer>): string[] {
 }
 
 t.test('property: random and mutated prefixes vs a sorted list', async (t) => {
-	const rnd = prng(0x5eed1e55);
+	const rnd = prng_u32(0x5eed1e55);
 	const NPEERS = 100;
 	const peers: Peer[] = Array.from({ length: NPEERS }, (_, i) => ({ name: `p${i}` }));
 	const fams = [
@@ -534,7 +523,7 @@ t.test('property: random and mutated prefixes vs a sorted list', async (t) => {
 });
 
 t.test('deletion reuses memory', async (t) => {
-	const rnd = prng(7);
+	const rnd = prng_u32(7);
 	const p = { name: 'p' };
 	const tr = new RadixTree<Peer>(32);
 	const empty = tr.rn_memsize();

@@ -32,10 +32,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { shim_socket_name, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
-import { AF_INET } from '../../sys/sys/shim.js';
+import { AF_INET } from '../../sys/sys/socket.js';
+import { snprintb } from '../../lib/libutil/snprintb.js';
+import { wg_uapi_alive, wg_uapi_path } from '../../lib/libwg/uapi_sock.js';
 import { EINVAL, ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
 import {
-	IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS,
+	IFFBITS, IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS,
 } from '../../sys/sys/sockio.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
@@ -190,21 +192,8 @@ async function cmd_destroy(id: number): Promise<number> {
 
 /* --- status --- */
 
-/* NetBSD <net/if.h> flag names, for snprintb-style "flags=0x8051<UP,...>". */
-const IFFBITS: Array<[number, string]> = [
-	[0x1, 'UP'], [0x2, 'BROADCAST'], [0x4, 'DEBUG'], [0x8, 'LOOPBACK'], [0x10, 'POINTOPOINT'],
-	[0x20, 'NOTRAILERS'], [0x40, 'RUNNING'], [0x80, 'NOARP'], [0x100, 'PROMISC'],
-	[0x200, 'ALLMULTI'], [0x400, 'OACTIVE'], [0x800, 'SIMPLEX'], [0x1000, 'LINK0'],
-	[0x2000, 'LINK1'], [0x4000, 'LINK2'], [0x8000, 'MULTICAST'],
-];
-
-function flags_string(flags: number): string {
-	const names = IFFBITS.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n);
-	return `0x${flags.toString(16)}<${names.join(',')}>`;
-}
-
 function if_print(s: ShimIfState): void {
-	let out = `${s.name}: flags=${flags_string(s.flags)} mtu ${s.mtu}\n`;
+	let out = `${s.name}: flags=${snprintb(IFFBITS, s.flags)} mtu ${s.mtu}\n`;
 	out += `\tstatus: ${s.link_up ? 'active' : 'no carrier'}\n`;
 	for (const a of s.addrs)
 		out += `\t${a.family === AF_INET ? 'inet' : 'inet6'} ${a.addr}/${a.prefixlen}\n`;
@@ -402,21 +391,8 @@ async function instance_main(id: number, args: string[]): Promise<number> {
 
 /* --- wireguard-go's form --- */
 
-/* The driver's UAPI directory (sys/net/if_wg_uapi.ts), with the same override. */
-function uapi_dir(): string {
-	return process.env.WG_UAPI_DIR ?? '/var/run/wireguard';
-}
 /* How often the foreground form looks whether its interface still exists. */
 const IF_POLL_MS = 250;
-
-/* true if something accepts connections on the UNIX socket path. */
-function uapi_alive(path: string): Promise<boolean> {
-	return new Promise((resolve) => {
-		const s = connect({ path });
-		s.once('connect', () => { s.destroy(); resolve(true); });
-		s.once('error', () => { s.destroy(); resolve(false); });
-	});
-}
 
 /* The version of the package this file belongs to (obj/ or an installed tree). */
 function pkg_version(): string {
@@ -476,7 +452,7 @@ async function ifname_main(argv: string[]): Promise<number> {
 	const id = shim_instance_id();
 	if (id === null)
 		errx(1, `WG_USERSPACE_ID=${process.env.WG_USERSPACE_ID}: not an instance number`);
-	const sock = join(uapi_dir(), `${ifname}.sock`);
+	const sock = wg_uapi_path(ifname);
 	const flags = (): Promise<ShimReply> => shim_request(id, { op: 'ioctl', req: SIOCGIFFLAGS, name: ifname });
 	/* Foreground: a signal from now on means "destroy it", once it exists. */
 	let stopping = false;
@@ -490,7 +466,7 @@ async function ifname_main(argv: string[]): Promise<number> {
 		process.on('SIGINT', stop);
 	}
 	/* wireguard-go refuses a live socket too: it would not be ours. */
-	if (await uapi_alive(sock))
+	if (await wg_uapi_alive(sock))
 		errx(1, `${ifname}: ${sock} is in use: ${ifname} exists already, here or in another network namespace`);
 	const c = await shim_request(id, { op: 'ioctl', req: SIOCIFCREATE, name: ifname });
 	if (c.errno === EINVAL) {
@@ -520,7 +496,7 @@ async function ifname_main(argv: string[]): Promise<number> {
 	const s = await shim_request(id, { op: 'ioctl', req: SIOCSIFFLAGS, name: ifname, flags: (g.flags ?? 0) | IFF_UP });
 	if (s.errno !== 0)
 		return fail(`${ifname}: SIOCSIFFLAGS: ${strerror(s.errno)}`);
-	if (!await uapi_alive(sock))
+	if (!await wg_uapi_alive(sock))
 		return fail(`${ifname}: no UAPI socket at ${sock} (see the log of instance ${id})`);
 	if (!foreground)
 		return 0;

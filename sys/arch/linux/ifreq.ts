@@ -1,13 +1,13 @@
 /*
  * Interface configuration through the Linux socket ioctls, as
- * ifconfig(8) from net-tools does it: struct ifreq on an AF_INET
- * datagram socket, struct in6_ifreq on an AF_INET6 one.
+ * ifconfig(8) from net-tools does it: struct ifreq on an LINUX_AF_INET
+ * datagram socket, struct in6_ifreq on an LINUX_AF_INET6 one.
  *
  * Each call opens its control socket and closes it again: a socket
  * belongs to the network namespace of the thread that created it, and a
  * cached one would keep answering for the old namespace after setns().
- * All functions act in the calling thread's namespace and throw a
- * SysError (libc.ts) carrying the Linux errno on failure.
+ * All functions act in the calling thread's namespace and throw
+ * an ErrnoError (sys/sys/errno.ts) carrying the Linux errno on failure.
  *
  * Addresses, and the limits of the ioctl interface:
  *  - IPv4: Linux keeps one address per label (SIOCSIFADDR on "wg0"
@@ -27,8 +27,8 @@
 
 import { readFileSync } from 'node:fs';
 import {
-	AF_INET, AF_INET6, SOCK_DGRAM, EINVAL, EEXIST, EADDRNOTAVAIL, ENOBUFS,
-	SysError, check, close, ioctl, ptr_of, socket, stable_bytes,
+	LINUX_AF_INET, LINUX_AF_INET6, SOCK_DGRAM, EINVAL, EEXIST, EADDRNOTAVAIL, ENOBUFS,
+	syserr, check, close, ioctl, ptr_of, socket, stable_bytes,
 } from './libc.js';
 
 /* Linux <linux/sockios.h>. */
@@ -58,19 +58,19 @@ export const IOCTL_NAMES: Readonly<Record<number, string>> = {
 
 /*
  * Linux <net/if.h> interface flags (the short in ifr_flags).  They
- * differ from NetBSD's (IFF_MULTICAST is 0x1000 here, 0x8000 there):
+ * differ from NetBSD's (LINUX_IFF_MULTICAST is 0x1000 here, 0x8000 there):
  * the net/if layer translates.
  */
-export const IFF_UP = 0x1;
-export const IFF_BROADCAST = 0x2;
-export const IFF_DEBUG = 0x4;
-export const IFF_LOOPBACK = 0x8;
-export const IFF_POINTOPOINT = 0x10;
-export const IFF_RUNNING = 0x40;
-export const IFF_NOARP = 0x80;
-export const IFF_PROMISC = 0x100;
-export const IFF_ALLMULTI = 0x200;
-export const IFF_MULTICAST = 0x1000;
+export const LINUX_IFF_UP = 0x1;
+export const LINUX_IFF_BROADCAST = 0x2;
+export const LINUX_IFF_DEBUG = 0x4;
+export const LINUX_IFF_LOOPBACK = 0x8;
+export const LINUX_IFF_POINTOPOINT = 0x10;
+export const LINUX_IFF_RUNNING = 0x40;
+export const LINUX_IFF_NOARP = 0x80;
+export const LINUX_IFF_PROMISC = 0x100;
+export const LINUX_IFF_ALLMULTI = 0x200;
+export const LINUX_IFF_MULTICAST = 0x1000;
 
 export const IFNAMSIZ = 16;
 export const SIZEOF_IFREQ = 40;		/* x86_64: name[16] + union[24] */
@@ -91,7 +91,7 @@ const utf8 = new TextEncoder();
 function ifreq_new(name: string, call: string): Uint8Array {
 	const b = utf8.encode(name);
 	if (b.length === 0 || b.length >= IFNAMSIZ || b.includes(0))
-		throw new SysError(call, EINVAL, JSON.stringify(name));
+		throw syserr(call, EINVAL, JSON.stringify(name));
 	const ifr = new Uint8Array(SIZEOF_IFREQ);
 	ifr.set(b, 0);
 	return ifr;
@@ -104,7 +104,7 @@ function ifreq_view(ifr: Uint8Array): DataView {
 /* Runs one ioctl on a fresh control socket of the family; throws on failure. */
 function ifioctl(family: number, req: number, arg: Uint8Array, name: string): void {
 	const call = `ioctl(${IOCTL_NAMES[req] ?? req.toString(16)})`;
-	const s = check(socket(family, SOCK_DGRAM, 0), 'socket', family === AF_INET6 ? 'AF_INET6' : 'AF_INET');
+	const s = check(socket(family, SOCK_DGRAM, 0), 'socket', family === LINUX_AF_INET6 ? 'AF_INET6' : 'AF_INET');
 	try {
 		check(ioctl(s, req, arg), call, name);
 	} finally {
@@ -114,7 +114,7 @@ function ifioctl(family: number, req: number, arg: Uint8Array, name: string): vo
 
 function sin_put(ifr: Uint8Array, addr: Uint8Array): void {
 	const dv = ifreq_view(ifr);
-	dv.setUint16(IFR_DATA, AF_INET, true);
+	dv.setUint16(IFR_DATA, LINUX_AF_INET, true);
 	ifr.set(addr.subarray(0, 4), IFR_DATA + 4);
 }
 
@@ -124,19 +124,19 @@ function sin_get(ifr: Uint8Array): Uint8Array {
 
 function check_addr(addr: Uint8Array, len: number, call: string, name: string): void {
 	if (addr.length !== len)
-		throw new SysError(call, EINVAL, `${name}: address must be ${len} bytes`);
+		throw syserr(call, EINVAL, `${name}: address must be ${len} bytes`);
 }
 
 function check_plen(plen: number, max: number, call: string, name: string): void {
 	if (!Number.isInteger(plen) || plen < 0 || plen > max)
-		throw new SysError(call, EINVAL, `${name}: prefix length ${plen}`);
+		throw syserr(call, EINVAL, `${name}: prefix length ${plen}`);
 }
 
 /* --- flags, MTU, index --- */
 
 export function if_get_flags(name: string): number {
 	const ifr = ifreq_new(name, 'ioctl(SIOCGIFFLAGS)');
-	ifioctl(AF_INET, SIOCGIFFLAGS, ifr, name);
+	ifioctl(LINUX_AF_INET, SIOCGIFFLAGS, ifr, name);
 	return ifreq_view(ifr).getUint16(IFR_DATA, true);
 }
 
@@ -144,34 +144,34 @@ export function if_get_flags(name: string): number {
 export function if_set_flags(name: string, flags: number): void {
 	const ifr = ifreq_new(name, 'ioctl(SIOCSIFFLAGS)');
 	ifreq_view(ifr).setUint16(IFR_DATA, flags & 0xffff, true);
-	ifioctl(AF_INET, SIOCSIFFLAGS, ifr, name);
+	ifioctl(LINUX_AF_INET, SIOCSIFFLAGS, ifr, name);
 }
 
 export function if_set_up(name: string, up: boolean): void {
 	const fl = if_get_flags(name);
-	const nfl = up ? (fl | IFF_UP) : (fl & ~IFF_UP);
+	const nfl = up ? (fl | LINUX_IFF_UP) : (fl & ~LINUX_IFF_UP);
 	if (nfl !== fl)
 		if_set_flags(name, nfl);
 }
 
 export function if_get_mtu(name: string): number {
 	const ifr = ifreq_new(name, 'ioctl(SIOCGIFMTU)');
-	ifioctl(AF_INET, SIOCGIFMTU, ifr, name);
+	ifioctl(LINUX_AF_INET, SIOCGIFMTU, ifr, name);
 	return ifreq_view(ifr).getInt32(IFR_DATA, true);
 }
 
 export function if_set_mtu(name: string, mtu: number): void {
 	const ifr = ifreq_new(name, 'ioctl(SIOCSIFMTU)');
 	if (!Number.isInteger(mtu) || mtu < 0 || mtu > 0x7fffffff)
-		throw new SysError('ioctl(SIOCSIFMTU)', EINVAL, name);
+		throw syserr('ioctl(SIOCSIFMTU)', EINVAL, name);
 	ifreq_view(ifr).setInt32(IFR_DATA, mtu, true);
-	ifioctl(AF_INET, SIOCSIFMTU, ifr, name);
+	ifioctl(LINUX_AF_INET, SIOCSIFMTU, ifr, name);
 }
 
-/* The interface index; throws SysError ENODEV for an unknown name. */
+/* The interface index; throws ErrnoError ENODEV for an unknown name. */
 export function if_nametoindex(name: string): number {
 	const ifr = ifreq_new(name, 'ioctl(SIOCGIFINDEX)');
-	ifioctl(AF_INET, SIOCGIFINDEX, ifr, name);
+	ifioctl(LINUX_AF_INET, SIOCGIFINDEX, ifr, name);
 	return ifreq_view(ifr).getInt32(IFR_DATA, true);
 }
 
@@ -216,7 +216,7 @@ function in_labels(): in_label[] {
 		const a = ptr_of(buf);
 		dv.setUint32(8, a % 0x100000000, true);
 		dv.setUint32(12, Math.floor(a / 0x100000000), true);
-		ifioctl(AF_INET, SIOCGIFCONF, ifc, 'SIOCGIFCONF');
+		ifioctl(LINUX_AF_INET, SIOCGIFCONF, ifc, 'SIOCGIFCONF');
 		const len = dv.getInt32(0, true);
 		if (len >= buf.length && n < 65536)
 			continue;	/* maybe truncated: ask again with more room */
@@ -256,7 +256,7 @@ export function in_ifaddrs(name: string): ifaddr[] {
 			continue;
 		const ifr = ifreq_new(l.label, 'ioctl(SIOCGIFNETMASK)');
 		sin_put(ifr, l.addr);	/* the kernel matches label and address */
-		ifioctl(AF_INET, SIOCGIFNETMASK, ifr, l.label);
+		ifioctl(LINUX_AF_INET, SIOCGIFNETMASK, ifr, l.label);
 		out.push({ family: 4, addr: l.addr, prefixlen: plen_of(sin_get(ifr)) });
 	}
 	return out;
@@ -277,22 +277,22 @@ export function in_addifaddr(name: string, addr: Uint8Array, prefixlen: number):
 		if (!label_is(l.label, name))
 			continue;
 		if (eq(l.addr, addr))
-			throw new SysError(call, EEXIST, name);
+			throw syserr(call, EEXIST, name);
 		used.add(l.label);
 	}
 	let label = name;
 	for (let k = 0; used.has(label); k++) {
 		label = `${name}:${k}`;
 		if (utf8.encode(label).length >= IFNAMSIZ)
-			throw new SysError(call, ENOBUFS, `${name}: no free alias label`);
+			throw syserr(call, ENOBUFS, `${name}: no free alias label`);
 	}
 	const ifr = ifreq_new(label, call);
 	sin_put(ifr, addr);
-	ifioctl(AF_INET, SIOCSIFADDR, ifr, label);
+	ifioctl(LINUX_AF_INET, SIOCSIFADDR, ifr, label);
 	const mr = ifreq_new(label, 'ioctl(SIOCSIFNETMASK)');
 	sin_put(mr, mask_of(prefixlen));
 	try {
-		ifioctl(AF_INET, SIOCSIFNETMASK, mr, label);
+		ifioctl(LINUX_AF_INET, SIOCSIFNETMASK, mr, label);
 	} catch (e) {
 		in_clear_label(label);
 		throw e;
@@ -303,7 +303,7 @@ export function in_addifaddr(name: string, addr: Uint8Array, prefixlen: number):
 function in_clear_label(label: string): void {
 	const ifr = ifreq_new(label, 'ioctl(SIOCSIFADDR)');
 	sin_put(ifr, new Uint8Array(4));
-	ifioctl(AF_INET, SIOCSIFADDR, ifr, label);
+	ifioctl(LINUX_AF_INET, SIOCSIFADDR, ifr, label);
 }
 
 /* Deletes addr from the interface; EADDRNOTAVAIL if it has no such address. */
@@ -317,7 +317,7 @@ export function in_delifaddr(name: string, addr: Uint8Array): void {
 			return;
 		}
 	}
-	throw new SysError(call, EADDRNOTAVAIL, name);
+	throw syserr(call, EADDRNOTAVAIL, name);
 }
 
 /* --- IPv6 addresses --- */
@@ -337,13 +337,13 @@ function in6_ifreq(name: string, addr: Uint8Array, prefixlen: number, call: stri
 /* Adds addr/prefixlen; EEXIST if present. */
 export function in6_addifaddr(name: string, addr: Uint8Array, prefixlen: number): void {
 	const r = in6_ifreq(name, addr, prefixlen, 'ioctl(SIOCSIFADDR)');
-	ifioctl(AF_INET6, SIOCSIFADDR, r, name);
+	ifioctl(LINUX_AF_INET6, SIOCSIFADDR, r, name);
 }
 
 /* Deletes addr/prefixlen (the prefix length must match); EADDRNOTAVAIL if absent. */
 export function in6_delifaddr(name: string, addr: Uint8Array, prefixlen: number): void {
 	const r = in6_ifreq(name, addr, prefixlen, 'ioctl(SIOCDIFADDR)');
-	ifioctl(AF_INET6, SIOCDIFADDR, r, name);
+	ifioctl(LINUX_AF_INET6, SIOCDIFADDR, r, name);
 }
 
 /*

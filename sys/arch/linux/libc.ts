@@ -9,9 +9,10 @@
  *    path (tun read/write, UDP send/receive, poll) relies on this: no
  *    exception and no allocation per packet.
  *  - The control path (tun_attach, the ifreq ioctls, udp_open,
- *    peercred) throws a SysError, which carries .errno (positive Linux
- *    errno), .code ("ENODEV") and a message naming the call and the
- *    object: "ioctl(SIOCSIFMTU) wg0: Invalid argument".
+ *    peercred) throws an ErrnoError (sys/sys/errno.ts), which
+ *    carries .errno (positive Linux errno), .code ("ENODEV") and a
+ *    message naming the call and the object:
+ *    "ioctl(SIOCSIFMTU) wg0: Invalid argument".
  *
  * Pointer arguments come in two flavours.  A `void *` parameter takes
  * a typed array (koffi passes its data pointer, honouring byteOffset,
@@ -31,7 +32,7 @@
  */
 
 import koffi from 'koffi';
-import { getSystemErrorName } from 'node:util';
+import { ErrnoError } from '../../sys/errno.js';
 
 const lib = koffi.load('libc.so.6');
 
@@ -90,10 +91,10 @@ export const O_CLOEXEC = 0x80000;
 export const F_GETFL = 3;
 export const F_SETFL = 4;
 
-export const AF_UNIX = 1;
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const AF_NETLINK = 16;
+export const LINUX_AF_UNIX = 1;
+export const LINUX_AF_INET = 2;
+export const LINUX_AF_INET6 = 10;
+export const LINUX_AF_NETLINK = 16;
 export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
@@ -138,6 +139,7 @@ export {
 	EPERM, ENOENT, EINTR, EIO, EBADF, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY, EEXIST,
 	ENODEV, EINVAL, ENOSPC, ENXIO, ENOTSOCK, EMSGSIZE, EAFNOSUPPORT, EADDRINUSE,
 	EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ENOBUFS, ECONNREFUSED, EHOSTUNREACH, EBADFD,
+	ErrnoError, errno_name,
 } from '../../sys/errno.js';
 
 /* --- errno and errors --- */
@@ -158,43 +160,18 @@ export function strerror(err: number): string {
 	return c_strerror(err);
 }
 
-/* "ENODEV" for 19; "E19" for numbers Node does not know. */
-export function errno_name(err: number): string {
-	if (err < 0)
-		err = -err;
-	let n = '';
-	try {
-		n = getSystemErrorName(-err);
-	} catch {
-		/* not an errno Node knows */
-	}
-	return /^E[A-Z0-9]+$/.test(n) ? n : `E${err}`;
-}
-
 /*
- * The error the control path throws.  errno is positive, as in
- * <errno.h>; message is "<syscall>[ <object>]: <strerror>".
+ * The error the control path throws (sys/sys/errno.ts's one class):
+ * errno positive, message "<syscall>[ <object>]: <host strerror>".
  */
-export class SysError extends Error {
-	readonly errno: number;
-	readonly code: string;
-	readonly syscall: string;
-
-	constructor(syscall: string, err: number, object?: string) {
-		if (err < 0)
-			err = -err;
-		super(`${syscall}${object !== undefined ? ' ' + object : ''}: ${strerror(err)}`);
-		this.name = 'SysError';
-		this.errno = err;
-		this.code = errno_name(err);
-		this.syscall = syscall;
-	}
+export function syserr(syscall: string, err: number, object?: string): ErrnoError {
+	return new ErrnoError(err, `${syscall}${object !== undefined ? ' ' + object : ''}: ${strerror(err)}`, syscall);
 }
 
-/* Throws a SysError when r is -errno; returns r otherwise. */
+/* Throws when r is -errno; returns r otherwise. */
 export function check(r: number, syscall: string, object?: string): number {
 	if (r < 0)
-		throw new SysError(syscall, r, object);
+		throw syserr(syscall, r, object);
 	return r;
 }
 

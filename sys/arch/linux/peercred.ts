@@ -5,7 +5,7 @@
  * Node net.Socket pass socket._handle.fd (see socket_fd()).
  */
 
-import { EBADF, SOL_SOCKET, SO_PEERCRED, SysError, check, getsockopt } from './libc.js';
+import { EBADF, SOL_SOCKET, SO_PEERCRED, syserr, check, getsockopt } from './libc.js';
 
 export interface ucred {
 	pid: number;
@@ -13,7 +13,7 @@ export interface ucred {
 	gid: number;
 }
 
-/* The peer's credentials as of connect(); throws a SysError (ENOTSOCK, EBADF, ...). */
+/* The peer's credentials as of connect(); throws an ErrnoError (ENOTSOCK, EBADF, ...). */
 export function peercred(fd: number): ucred {
 	const cred = new Int32Array(3);	/* struct ucred { pid_t; uid_t; gid_t; } */
 	const len = new Uint32Array([12]);
@@ -30,6 +30,6 @@ export function socket_fd(sock: object): number {
 	const h = (sock as { _handle?: { fd?: unknown } })._handle;
 	const fd = h?.fd;
 	if (typeof fd !== 'number' || fd < 0)
-		throw new SysError('getsockopt(SO_PEERCRED)', EBADF, 'socket has no fd');
+		throw syserr('getsockopt(SO_PEERCRED)', EBADF, 'socket has no fd');
 	return fd;
 }

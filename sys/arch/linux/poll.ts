@@ -64,7 +64,7 @@ export class PollSet {
 	}
 }
 
-/* A non-blocking, close-on-exec eventfd; throws a SysError on failure. */
+/* A non-blocking, close-on-exec eventfd; throws an ErrnoError on failure. */
 export function eventfd_open(initval = 0): number {
 	return check(eventfd(initval, EFD_NONBLOCK), 'eventfd');
 }

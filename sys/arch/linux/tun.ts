@@ -9,14 +9,15 @@
  * the driver takes that as the interface having been destroyed.
  *
  * The tun belongs to the network namespace of the thread that calls
- * tun_attach().  Failures throw a SysError (libc.ts).
+ * tun_attach().  Failures throw an ErrnoError (sys/sys/errno.ts).
  */
 
 import {
-	EINVAL, O_NONBLOCK, O_RDWR, SysError, check, close, ioctl, ioctl_int, open,
+	EINVAL, O_NONBLOCK, O_RDWR, check, close, ioctl, ioctl_int, open, syserr,
 	set_nonblock,
 } from './libc.js';
 import { IFNAMSIZ, SIZEOF_IFREQ, if_set_mtu } from './ifreq.js';
+import { WG_DEFAULT_MTU } from '../../net/wg/messages.js';
 
 /* <linux/if_tun.h>: _IOW('T', 202, int) and friends. */
 export const TUNSETIFF = 0x400454ca;
@@ -38,9 +39,6 @@ export const TUN_F_TSO_ECN = 0x08;
 export const TUN_F_USO4 = 0x20;
 export const TUN_F_USO6 = 0x40;
 
-/* WireGuard's default MTU: 1500 minus the 80 bytes of IPv6 + UDP + wg overhead. */
-export const WG_DEFAULT_MTU = 1420;
-
 export interface tun_opts {
 	nonblock?: boolean;	/* O_NONBLOCK on the fd (default: blocking) */
 	mtu?: number;		/* set after attach; default WG_DEFAULT_MTU; 0 keeps the kernel's */
@@ -61,7 +59,7 @@ export function tun_attach(name: string, opts: tun_opts = {}): tun_handle {
 	const call = 'ioctl(TUNSETIFF)';
 	const nb = new TextEncoder().encode(name);
 	if (nb.length === 0 || nb.length >= IFNAMSIZ || nb.includes(0))
-		throw new SysError(call, EINVAL, JSON.stringify(name));
+		throw syserr(call, EINVAL, JSON.stringify(name));
 	const fd = check(open('/dev/net/tun', O_RDWR | (opts.nonblock ? O_NONBLOCK : 0)), 'open', '/dev/net/tun');
 	try {
 		const ifr = new Uint8Array(SIZEOF_IFREQ);

@@ -3,7 +3,7 @@
  * allocation or an exception per packet.
  *
  *  - udp_open()/udp_open_pair()/udp_port()/udp_set_mark() are control
- *    path: they throw a SysError (libc.ts) with the errno.
+ *    path: they throw an ErrnoError (sys/sys/errno.ts) with the errno.
  *  - UdpIo (one datagram per call) and MmsgRing (recvmmsg/sendmmsg over
  *    a ring of preallocated slots) return a count or -errno.  Their
  *    sockaddr buffers, struct mmsghdr and iovec arrays live in memory
@@ -15,9 +15,9 @@
  */
 
 import {
-	AF_INET, AF_INET6, EADDRINUSE, EAFNOSUPPORT, EINVAL, EMSGSIZE, IPPROTO_IPV6,
+	LINUX_AF_INET, LINUX_AF_INET6, EADDRINUSE, EAFNOSUPPORT, EINVAL, EMSGSIZE, IPPROTO_IPV6,
 	IPV6_V6ONLY, MSG_DONTWAIT, MSG_TRUNC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET,
-	SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, SysError, bind,
+	SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, ErrnoError, syserr, bind,
 	check, close, getsockname, ptr_of, recvfrom_addr, recvmmsg_addr, sendmmsg_addr,
 	sendto_addr, setsockopt_int, socket, stable_bytes,
 } from './libc.js';
@@ -102,7 +102,7 @@ export const in6_ntoa = inet_ntop6;
  */
 export function sockaddr_put(b: Uint8Array, off: number, family: number, addr: Uint8Array, port: number, scope_id = 0): number {
 	if (family === 4) {
-		b[off] = AF_INET;
+		b[off] = LINUX_AF_INET;
 		b[off + 1] = 0;
 		b[off + 2] = port >>> 8;
 		b[off + 3] = port & 0xff;
@@ -115,7 +115,7 @@ export function sockaddr_put(b: Uint8Array, off: number, family: number, addr: U
 		return SIZEOF_SOCKADDR_IN;
 	}
 	if (family === 6) {
-		b[off] = AF_INET6;
+		b[off] = LINUX_AF_INET6;
 		b[off + 1] = 0;
 		b[off + 2] = port >>> 8;
 		b[off + 3] = port & 0xff;
@@ -136,7 +136,7 @@ export function sockaddr_get(b: Uint8Array, off: number, ep: Endpoint): boolean 
 	const fam = b[off] | (b[off + 1] << 8);
 	const a = ep.addr;
 	ep.port = (b[off + 2] << 8) | b[off + 3];
-	if (fam === AF_INET) {
+	if (fam === LINUX_AF_INET) {
 		ep.family = 4;
 		a[0] = b[off + 4];
 		a[1] = b[off + 5];
@@ -145,7 +145,7 @@ export function sockaddr_get(b: Uint8Array, off: number, ep: Endpoint): boolean 
 		ep.scope_id = 0;
 		return true;
 	}
-	if (fam === AF_INET6) {
+	if (fam === LINUX_AF_INET6) {
 		ep.family = 6;
 		for (let i = 0; i < 16; i++)
 			a[i] = b[off + 8 + i];
@@ -157,7 +157,7 @@ export function sockaddr_get(b: Uint8Array, off: number, ep: Endpoint): boolean 
 	return false;
 }
 
-/* --- sockets (control path: throw SysError) --- */
+/* --- sockets (control path: throw ErrnoError) --- */
 
 export interface udp_opts {
 	nonblock?: boolean;	/* SOCK_NONBLOCK (default: blocking) */
@@ -182,13 +182,13 @@ function set_sockbuf(fd: number, size: number): void {
 /*
  * A UDP socket bound to INADDR_ANY or in6addr_any:port (0: the kernel
  * picks; read it back with udp_port()).  IPv6 sockets are V6ONLY.
- * Throws SysError: EADDRINUSE when the port is taken, EAFNOSUPPORT
+ * Throws ErrnoError: EADDRINUSE when the port is taken, EAFNOSUPPORT
  * where the kernel has no IPv6.
  */
 export function udp_open(family: 4 | 6, port: number, opts: udp_opts = {}): number {
 	if ((family !== 4 && family !== 6) || !Number.isInteger(port) || port < 0 || port > 65535)
-		throw new SysError('udp_open', EINVAL, `family ${family} port ${port}`);
-	const fd = check(socket(family === 4 ? AF_INET : AF_INET6, SOCK_DGRAM | (opts.nonblock ? SOCK_NONBLOCK : 0), 0),
+		throw syserr('udp_open', EINVAL, `family ${family} port ${port}`);
+	const fd = check(socket(family === 4 ? LINUX_AF_INET : LINUX_AF_INET6, SOCK_DGRAM | (opts.nonblock ? SOCK_NONBLOCK : 0), 0),
 	    'socket', family === 4 ? 'AF_INET' : 'AF_INET6');
 	try {
 		if (family === 6)
@@ -239,7 +239,7 @@ export function udp_open_pair(port: number, opts: udp_opts = {}): udp_pair {
 		try {
 			fd4 = udp_open(4, port, opts);
 		} catch (e) {
-			if (!(e instanceof SysError) || e.errno !== EAFNOSUPPORT)
+			if (!(e instanceof ErrnoError) || e.errno !== EAFNOSUPPORT)
 				throw e;
 		}
 		const p = fd4 >= 0 ? udp_port(fd4) : port;
@@ -247,11 +247,11 @@ export function udp_open_pair(port: number, opts: udp_opts = {}): udp_pair {
 			const fd6 = udp_open(6, p, opts);
 			return { fd4, fd6, port: udp_port(fd6) };
 		} catch (e) {
-			if (e instanceof SysError && e.errno === EAFNOSUPPORT && fd4 >= 0)
+			if (e instanceof ErrnoError && e.errno === EAFNOSUPPORT && fd4 >= 0)
 				return { fd4, fd6: -1, port: p };
 			if (fd4 >= 0)
 				close(fd4);
-			if (!(e instanceof SysError) || e.errno !== EADDRINUSE || port !== 0 || tries >= 9)
+			if (!(e instanceof ErrnoError) || e.errno !== EADDRINUSE || port !== 0 || tries >= 9)
 				throw e;
 		}
 	}
@@ -391,7 +391,7 @@ export class MmsgRing {
 	/* control: bytes of cmsg space per slot for recv (CMSG_SPACE_RX), 0 for none. */
 	constructor(n = 64, slot_size = 2048, shared = false, control = 0) {
 		if (!Number.isInteger(n) || n < 1 || n > 1024 || !Number.isInteger(slot_size) || slot_size < 1 || slot_size > (1 << 20))
-			throw new SysError('MmsgRing', EINVAL, `n ${n} slot_size ${slot_size}`);
+			throw syserr('MmsgRing', EINVAL, `n ${n} slot_size ${slot_size}`);
 		slot_size = (slot_size + 15) & ~15;
 		this.n = n;
 		this.slot_size = slot_size;

@@ -53,6 +53,10 @@ export class WgCookieChecker {
 	/* address (4 or 16) || port (big-endian), as Linux feeds the MAC */
 	private readonly src4 = new Uint8Array(6);
 	private readonly src6 = new Uint8Array(18);
+	/* The cookie of the source last in src4 or src6 (of last_family). */
+	private readonly last_cookie = new Uint8Array(WG_COOKIE_LEN);
+	private last_family = 4;
+	private last_valid = false;
 
 	constructor(private readonly c: WgCrypto) {}
 
@@ -67,22 +71,42 @@ export class WgCookieChecker {
 		this.set_public_key(null);
 		this.secret.fill(0);
 		this.secret_birth = -Infinity;
+		this.last_cookie.fill(0);
+		this.last_valid = false;
 	}
 
-	/* The cookie for a source: MAC(Rm, addr || port), Rm renewed every 120 s. */
+	/*
+	 * The cookie for a source: MAC(Rm, addr || port), Rm renewed every
+	 * 120 s.  The last source's cookie is kept: a flood comes in runs
+	 * from one source.  Returns that buffer itself, valid until the next
+	 * call (wiped with the secret).
+	 */
 	private make_cookie(src: WgCookieSource, now: number): Uint8Array {
 		if (now >= this.secret_birth + COOKIE_SECRET_MAX_AGE * 1000) {
 			const r = this.c.random_bytes(WG_KEY_LEN);
 			this.secret.set(r);
 			r.fill(0);
 			this.secret_birth = now;
+			this.last_valid = false;
 		}
 		const b = src.family === 4 ? this.src4 : this.src6;
 		const alen = src.family === 4 ? 4 : 16;
+		if (this.last_valid && this.last_family === src.family) {
+			let d = (b[alen] ^ (src.port >>> 8)) | (b[alen + 1] ^ (src.port & 0xff));
+			for (let i = 0; i < alen; i++)
+				d |= b[i] ^ src.addr[i];
+			if (d === 0)
+				return this.last_cookie;
+		}
 		b.set(src.addr.subarray(0, alen), 0);
 		b[alen] = (src.port >>> 8) & 0xff;
 		b[alen + 1] = src.port & 0xff;
-		return this.c.mac(this.secret, b);
+		const cookie = this.c.mac(this.secret, b);
+		this.last_cookie.set(cookie);
+		cookie.fill(0);
+		this.last_family = src.family;
+		this.last_valid = true;
+		return this.last_cookie;
 	}
 
 	/*
@@ -91,20 +115,33 @@ export class WgCookieChecker {
 	 */
 	validate(msg: Uint8Array, off: number, mac1_off: number, src: WgCookieSource,
 	    check_cookie: boolean, now: number): WgMacState {
-		if (this.mac1_key === null)
+		if (!this.mac1_valid(msg, off, mac1_off))
 			return MAC_INVALID;
-		const mac1 = this.c.mac(this.mac1_key, msg.subarray(off, off + mac1_off));
-		if (!crypto_const_eq(mac1, msg.subarray(off + mac1_off, off + mac1_off + WG_MAC_LEN)))
-			return MAC_INVALID;
-		if (!check_cookie)
-			return MAC_VALID_NO_COOKIE;
-		const cookie = this.make_cookie(src, now);
-		const mac2_off = mac1_off + WG_MAC_LEN;
-		const mac2 = this.c.mac(cookie, msg.subarray(off, off + mac2_off));
-		cookie.fill(0);
-		if (!crypto_const_eq(mac2, msg.subarray(off + mac2_off, off + mac2_off + WG_MAC_LEN)))
+		if (!check_cookie || !this.mac2_valid(msg, off, mac1_off, src, now))
 			return MAC_VALID_NO_COOKIE;
 		return MAC_VALID_WITH_COOKIE;
+	}
+
+	/* mac1 alone: the check every handshake message gets before it is queued. */
+	mac1_valid(msg: Uint8Array, off: number, mac1_off: number): boolean {
+		if (this.mac1_key === null)
+			return false;
+		const mac1 = this.c.mac(this.mac1_key, msg.subarray(off, off + mac1_off));
+		return crypto_const_eq(mac1, msg.subarray(off + mac1_off, off + mac1_off + WG_MAC_LEN));
+	}
+
+	/* mac2 alone (mac1 already checked): does the message carry this source's cookie? */
+	mac2_valid(msg: Uint8Array, off: number, mac1_off: number, src: WgCookieSource, now: number): boolean {
+		const mac2_off = mac1_off + WG_MAC_LEN;
+		const got = msg.subarray(off + mac2_off, off + mac2_off + WG_MAC_LEN);
+		/* All zeros: sent without a cookie (no secret is compared here). */
+		let any = 0;
+		for (let i = 0; i < WG_MAC_LEN; i++)
+			any |= got[i];
+		if (any === 0)
+			return false;
+		const mac2 = this.c.mac(this.make_cookie(src, now), msg.subarray(off, off + mac2_off));
+		return crypto_const_eq(mac2, got);
 	}
 
 	/*
@@ -119,7 +156,6 @@ export class WgCookieChecker {
 		const nonce = this.c.random_bytes(WG_COOKIE_NONCE_LEN);
 		const ad = msg.subarray(off + mac1_off, off + mac1_off + WG_MAC_LEN);
 		const ct = this.c.xaead_seal(this.cookie_key, nonce, cookie, ad);
-		cookie.fill(0);
 		le32_put(dst, 0, MSG_COOKIE);
 		le32_put(dst, COOKIE_OFF_RECEIVER, sender_index);
 		dst.set(nonce, COOKIE_OFF_NONCE);
@@ -184,33 +220,5 @@ export class WgCookieState {
 		this.cookie_valid = true;
 		this.have_sent_mac1 = false;
 		return true;
-	}
-}
-
-/*
- * "Under load" (paper §6.6).  Linux looks at its handshake queue
- * length; there is no such queue here, so: more than
- * WG_UNDERLOAD_THRESHOLD handshake messages in the last second, and
- * for one second after that was last seen.
- */
-export const WG_UNDERLOAD_THRESHOLD = 32;
-export const WG_UNDERLOAD_HOLD_MS = 1000;
-
-export class WgLoadDetector {
-	private readonly ring = new Float64Array(WG_UNDERLOAD_THRESHOLD + 1).fill(-Infinity);
-	private pos = 0;
-	private last_under_load = -Infinity;
-
-	/* Count one handshake message received at `now`. */
-	record(now: number): void {
-		this.ring[this.pos] = now;
-		this.pos = (this.pos + 1) % this.ring.length;
-		/* ring[pos] is now the oldest of the last THRESHOLD + 1 arrivals. */
-		if (this.ring[this.pos] > now - 1000)
-			this.last_under_load = now;
-	}
-
-	under_load(now: number): boolean {
-		return now < this.last_under_load + WG_UNDERLOAD_HOLD_MS;
 	}
 }

@@ -10,41 +10,26 @@
  * must not call back into the same device synchronously).
  */
 
-import { constants as os_constants } from 'node:os';
 import type { WgCrypto } from '../../crypto/crypto.js';
 import { crypto_clamp, crypto_const_eq, crypto_wipe } from '../../crypto/crypto_util.js';
 import { prefix_mask } from '../radix.js';
-import { WG_PEER_NAME_MAXLEN } from '../if_wg.h.js';
-import { WG_KEY_LEN, WG_MAX_PACKET, type WgTunables, wg_tunables_default } from './messages.js';
+import {
+	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, EIO, EMSGSIZE, ENETDOWN, ENOENT, ErrnoError,
+} from '../../sys/errno.js';
+import { WG_KEY_LEN, WG_MAX_PACKET, WG_PEER_NAME_MAXLEN, type WgTunables, wg_tunables_default } from './messages.js';
 import { wg_keypairs_expire_current } from './noise.js';
 import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
 } from './peer.js';
-import { wg_input } from './receive.js';
-import { wg_peer_clear_sessions, wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
+import { wg_handshake_work, wg_input } from './receive.js';
+import { wg_peer_clear_sessions } from './keypair.js';
+import { wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
 import { type WgClock, type WgEvent, type WgIo, WgSoftc, WG_STATS_KEYS } from './softc.js';
 import { wg_timers_next_deadline, wg_timers_run, wg_timers_stop, wg_timers_update } from './timers.js';
 
 export type { WgAllowedIp, WgClock, WgEndpoint, WgEvent, WgIo, WgTunables };
 export { WgPeer, wg_tunables_default, WG_STATS_KEYS };
 
-const E = os_constants.errno;
-export const EEXIST = E.EEXIST;
-export const ENOENT = E.ENOENT;
-export const EINVAL = E.EINVAL;
-export const EHOSTUNREACH = E.EHOSTUNREACH;
-export const ENETDOWN = E.ENETDOWN;
-export const EDESTADDRREQ = E.EDESTADDRREQ;
-export const EMSGSIZE = E.EMSGSIZE;
-export const EAFNOSUPPORT = E.EAFNOSUPPORT;
-export const EIO = E.EIO;
-
-export class WgError extends Error {
-	constructor(readonly errno: number, msg: string) {
-		super(msg);
-		this.name = 'WgError';
-	}
-}
 
 export interface WgPeerConfig {
 	public_key: Uint8Array;
@@ -69,7 +54,7 @@ export interface WgPeerInfo {
 }
 
 function einval(msg: string): never {
-	throw new WgError(EINVAL, msg);
+	throw new ErrnoError(EINVAL, msg);
 }
 
 function check_key(k: unknown, what: string): Uint8Array {
@@ -115,6 +100,13 @@ function aip_key(family: 4 | 6, masked: Uint8Array, cidr: number): string {
 function peer_aips_of(peer: WgPeer): Map<string, WgAllowedIp> {
 	return peer.allowed_ips;
 }
+
+/*
+ * Handshake messages handled per tick(): about 8 x 0.3 ms of DH, so a
+ * driver that ticks between batches of datagrams never holds data back
+ * for longer than that.
+ */
+export const WG_HANDSHAKE_BUDGET = 8;
 
 export class WgDevice {
 	private readonly sc: WgSoftc;
@@ -221,14 +213,14 @@ export class WgDevice {
 			const k = aip_key(x.family, m, x.cidr);
 			const tree = x.family === 4 ? sc.aip4 : sc.aip6;
 			if (seen.has(k) || tree.rn_lookup(m, x.cidr) !== undefined)
-				throw new WgError(EEXIST, 'allowed ip: prefix already in use');
+				throw new ErrnoError(EEXIST, 'allowed ip: prefix already in use');
 			seen.add(k);
 			masked.push({ family: x.family, addr: m, cidr: x.cidr });
 		}
 		if (sc.pubkeys.lookup(pub) !== undefined)
-			throw new WgError(EEXIST, 'peer: public key already in use');
+			throw new ErrnoError(EEXIST, 'peer: public key already in use');
 		if (name !== '' && sc.names.has(name))
-			throw new WgError(EEXIST, 'peer: name already in use');
+			throw new ErrnoError(EEXIST, 'peer: name already in use');
 		if (sc.ident.public_key !== null && crypto_const_eq(pub, sc.ident.public_key))
 			einval('peer: public key is the interface\'s own');
 
@@ -264,7 +256,7 @@ export class WgDevice {
 
 	private check_peer(peer: WgPeer): void {
 		if (!(peer instanceof WgPeer) || peer.is_dead || !this.sc.peer_list.has(peer))
-			throw new WgError(ENOENT, 'peer: not on this interface');
+			throw new ErrnoError(ENOENT, 'peer: not on this interface');
 	}
 
 	peer_remove(peer: WgPeer): void {
@@ -347,12 +339,12 @@ export class WgDevice {
 		const k = aip_key(x.family, m, x.cidr);
 		if (owner === peer) {
 			if (!move)
-				throw new WgError(EEXIST, 'allowed ip: prefix already on this peer');
+				throw new ErrnoError(EEXIST, 'allowed ip: prefix already on this peer');
 			return;
 		}
 		if (owner !== undefined) {
 			if (!move)
-				throw new WgError(EEXIST, 'allowed ip: prefix in use by another peer');
+				throw new ErrnoError(EEXIST, 'allowed ip: prefix in use by another peer');
 			peer_aips_of(owner).delete(k);
 		}
 		tree.rn_addroute(m, x.cidr, peer);
@@ -394,6 +386,8 @@ export class WgDevice {
 		if (!sc.up)
 			return;
 		sc.up = false;
+		sc.hs_in.clear();
+		sc.hsq.clear();
 		for (const peer of sc.peer_list) {
 			peer.purge_staged();
 			wg_timers_stop(sc, peer);
@@ -420,6 +414,7 @@ export class WgDevice {
 		this.set_private_key(null);
 		sc.cookie_checker.wipe();
 		sc.ratelimiter.clear();
+		sc.cookie_ratelimiter.clear();
 	}
 
 	/* ---- Data path. ---- */
@@ -483,7 +478,24 @@ export class WgDevice {
 		}
 	}
 
-	/* Run the timers that are due at clock.now(). */
+	/*
+	 * Extension to API.txt.  The deferred handshake work: input() only
+	 * queues handshake messages; this checks their MACs (up to 64 x max)
+	 * and does the DH of up to `max` (see hsqueue.ts, receive.ts);
+	 * returns how many DH were done.
+	 */
+	handshake_work(max: number = WG_HANDSHAKE_BUDGET): number {
+		const sc = this.sc;
+		try {
+			return wg_handshake_work(sc, max);
+		} catch (e) {
+			sc.count('rx_error');
+			sc.log('err', `handshake: ${(e as Error).message}`);
+			return 0;
+		}
+	}
+
+	/* Run the timers that are due at clock.now(), then a bounded share of the handshake queue. */
 	tick(): void {
 		const sc = this.sc;
 		try {
@@ -493,10 +505,14 @@ export class WgDevice {
 			sc.count('tick_error');
 			sc.log('err', `tick: ${(e as Error).message}`);
 		}
+		this.handshake_work(WG_HANDSHAKE_BUDGET);
 	}
 
-	/* clock.now()-based ms of the next timer, Infinity if none. */
+	/* clock.now()-based ms of the next timer (now while handshakes wait), Infinity if none. */
 	next_deadline(): number {
-		return this.sc.up ? wg_timers_next_deadline(this.sc) : Infinity;
+		const sc = this.sc;
+		if (sc.hsq.length > 0 || sc.hs_in.length > 0)
+			return sc.clock.now();
+		return sc.up ? wg_timers_next_deadline(sc) : Infinity;
 	}
 }

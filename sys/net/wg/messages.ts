@@ -12,7 +12,10 @@ export const MSG_RESPONSE = 2;
 export const MSG_COOKIE = 3;
 export const MSG_DATA = 4;
 
-export const WG_KEY_LEN = 32;
+export { WG_KEY_LEN } from '../../crypto/crypto.js';
+
+/* NetBSD caps names at IFNAMSIZ including the NUL; we take the full 15 + NUL rule. */
+export const WG_PEER_NAME_MAXLEN = 15;
 export const WG_HASH_LEN = 32;
 export const WG_MAC_LEN = 16;
 export const WG_TAG_LEN = 16;
@@ -116,10 +119,10 @@ export function wg_tunables_default(): WgTunables {
 }
 
 /*
- * Handshake retransmissions before giving up, derived from the live
- * tunables (Linux: REKEY_ATTEMPT_TIME / REKEY_TIMEOUT = 18).  The first
- * initiation plus this many retries are sent: 19 with 90/5, and 3
- * (t = 0, 4, 8) with NetBSD's t_misc 10/4.
+ * MAX_TIMER_HANDSHAKES from the live tunables (Linux: REKEY_ATTEMPT_TIME /
+ * REKEY_TIMEOUT = 18).  A peer retries until its attempts exceed it:
+ * the first initiation plus MAX + 1 retries, 20 with 90/5 (Linux and
+ * wireguard-go), 4 (t = 0, 4, 8, 12) with NetBSD's t_misc 10/4.
  */
 export function wg_max_timer_handshakes(t: WgTunables): number {
 	if (!(t.rekey_timeout > 0))

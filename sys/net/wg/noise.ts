@@ -397,10 +397,12 @@ export function wg_noise_create_initiation(c: WgCrypto, ident: WgStaticIdentity,
 
 /*
  * Consume an initiation (mac1 already checked).  `lookup` maps the
- * decrypted static key to the peer's handshake and its precomputed ss.
- * On success the handshake is in CONSUMED_INITIATION, overwriting any
- * initiation of our own in flight (Linux semantics: both ends of a
- * simultaneous initiation answer, and the handshake converges).
+ * decrypted static key to the peer's handshake (whose replay and flood
+ * state is checked and updated) and its precomputed ss.  On success a
+ * new handshake in CONSUMED_INITIATION holds the responder's side: an
+ * initiation of our own in flight stays as it was, so its response can
+ * still complete it (Linux and wireguard-go overwrite it instead, and
+ * crossing initiations then fail each other; receive.ts breaks the tie).
  */
 export function wg_noise_consume_initiation(c: WgCrypto, ident: WgStaticIdentity, msg: Uint8Array,
     off: number, lookup: (remote_static: Uint8Array) => { hs: WgHandshake; ss: Uint8Array | null } | undefined,
@@ -436,14 +438,14 @@ export function wg_noise_consume_initiation(c: WgCrypto, ident: WgStaticIdentity
 		noise_state_wipe(st);
 		return 'hs_flood';
 	}
-	hs.clear();
 	hs.latest_timestamp.set(ts);
 	hs.last_initiation_consumption = now;
-	hs.remote_ephemeral.set(re);
-	hs.remote_index = le32_get(msg, off + INIT_OFF_SENDER);
-	hs.save(st);
-	hs.state = HS_CONSUMED_INITIATION;
-	return hs;
+	const r = new WgHandshake(hs.peer);
+	r.remote_ephemeral.set(re);
+	r.remote_index = le32_get(msg, off + INIT_OFF_SENDER);
+	r.save(st);
+	r.state = HS_CONSUMED_INITIATION;
+	return r;
 }
 
 /* Create the response in dst[off, off+92) (macs left for cookie.ts). */

@@ -21,17 +21,50 @@ interface Bucket {
 	tokens: number;
 }
 
+/* Refill by the ms elapsed (up to max), then take `cost` if there is enough. */
+function bucket_take(b: Bucket, now: number, cost: number, max: number): boolean {
+	const tokens = Math.min(max, b.tokens + Math.max(0, now - b.last));
+	b.last = now;
+	if (tokens >= cost) {
+		b.tokens = tokens - cost;
+		return true;
+	}
+	b.tokens = tokens;
+	return false;
+}
+
+/*
+ * One bucket for a whole device: `rate` a second, a burst of `burst`.
+ * Bounds the cookie replies all sources together may cost us.
+ */
+export class WgTokenBucket {
+	private readonly b: Bucket;
+	private readonly cost: number;
+	private readonly max: number;
+
+	constructor(rate: number, burst: number) {
+		this.cost = 1000 / rate;
+		this.max = this.cost * burst;
+		this.b = { last: -Infinity, tokens: this.max };
+	}
+
+	allow(now: number): boolean {
+		return bucket_take(this.b, now, this.cost, this.max);
+	}
+}
+
 export class WgRateLimiter {
-	private readonly table = new Map<string, Bucket>();
+	private readonly table = new Map<number | string, Bucket>();
 	private last_gc = -Infinity;
 
 	get size(): number {
 		return this.table.size;
 	}
 
-	private static key(family: 4 | 6, addr: Uint8Array): string {
+	/* IPv4: the address as a number; IPv6: its /64 as a string. */
+	private static key(family: 4 | 6, addr: Uint8Array): number | string {
 		if (family === 4)
-			return `4:${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
+			return ((addr[0] << 24) | (addr[1] << 16) | (addr[2] << 8) | addr[3]) >>> 0;
 		let s = '6:';
 		for (let i = 0; i < 8; i++)
 			s += addr[i].toString(16).padStart(2, '0');
@@ -58,14 +91,7 @@ export class WgRateLimiter {
 			this.table.set(k, { last: now, tokens: RATELIMIT_TOKEN_MAX - RATELIMIT_PACKET_COST });
 			return true;
 		}
-		const tokens = Math.min(RATELIMIT_TOKEN_MAX, b.tokens + Math.max(0, now - b.last));
-		b.last = now;
-		if (tokens >= RATELIMIT_PACKET_COST) {
-			b.tokens = tokens - RATELIMIT_PACKET_COST;
-			return true;
-		}
-		b.tokens = tokens;
-		return false;
+		return bucket_take(b, now, RATELIMIT_PACKET_COST, RATELIMIT_TOKEN_MAX);
 	}
 
 	clear(): void {

@@ -14,7 +14,6 @@
  * packet, except a copy of the source endpoint when it changes.
  */
 
-import { MAC_INVALID, MAC_VALID_WITH_COOKIE } from './cookie.js';
 import {
 	DATA_OFF_COUNTER, DATA_OFF_PAYLOAD, DATA_OFF_RECEIVER, INIT_OFF_MAC1, INIT_OFF_SENDER,
 	MSG_COOKIE, MSG_COOKIE_LEN, MSG_DATA, MSG_DATA_HDR_LEN, MSG_INITIATION, MSG_RESPONSE,
@@ -26,9 +25,10 @@ import {
 	wg_noise_consume_initiation, wg_noise_consume_response,
 } from './noise.js';
 import { type WgEndpoint, type WgPeer, wg_endpoint_copy, wg_endpoint_equal } from './peer.js';
+import { wg_keypair_add, wg_keypair_drop } from './keypair.js';
 import { INDEX_KEYPAIR } from './peerlookup.js';
 import {
-	wg_keypair_add, wg_keypair_drop, wg_send_handshake_response, wg_send_keepalive,
+	wg_send_handshake_response, wg_send_keepalive,
 	wg_send_queued_handshake_initiation, wg_send_staged,
 } from './send.js';
 import type { WgSoftc } from './softc.js';
@@ -55,48 +55,68 @@ function handshake_complete(sc: WgSoftc, peer: WgPeer): void {
 }
 
 /*
- * The DoS gate for handshake messages (paper §5.4.7, §6.6): mac1 always;
- * under load, mac2 must carry a cookie for this source (else we answer
- * with a cookie reply) and the source must be within its rate.
+ * The DoS gate for handshake messages (paper §5.4.7, §6.6), before they
+ * are queued (hsqueue.ts).  Not under load: mac1.  Under load: mac2
+ * must carry a cookie for this source, else the message gets a cookie
+ * reply (itself rate limited) and no DH is ever spent on it; with the
+ * cookie, mac1 and the source's handshake rate.  Under load mac2 is
+ * looked at first: a sender without a cookie whose cookie replies are
+ * used up costs no MAC when its mac2 is zero, and one otherwise.  The
+ * two budgets stay apart, so a spoofer without the cookie cannot use
+ * up the handshakes of the address it spoofs.
  */
-function wg_handshake_gate(sc: WgSoftc, buf: Uint8Array, off: number, mac1_off: number,
-    sender_off: number, src: WgEndpoint, now: number): boolean {
-	sc.load.record(now);
-	const under_load = sc.tunables.force_underload || sc.load.under_load(now);
-	const st = sc.cookie_checker.validate(buf, off, mac1_off, src, under_load, now);
-	if (st === MAC_INVALID) {
-		sc.count('rx_bad_mac1');
-		return false;
-	}
-	if (!under_load)
-		return true;
-	if (st !== MAC_VALID_WITH_COOKIE) {
-		const reply = sc.hsbuf;
-		if (sc.cookie_checker.create_reply(reply, buf, off, mac1_off,
-		    le32_get(buf, off + sender_off), src, now)) {
-			try {
-				sc.io.udp_send(src, reply, 0, MSG_COOKIE_LEN);
-				sc.count('cookie_sent');
-				if (sc.tunables.debug !== 0)
-					sc.log('debug', 'under load: answered a handshake message with a cookie');
-			} catch {
-				sc.count('tx_error');
-			}
+function wg_handshake_enqueue(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
+    mac1_off: number, sender_off: number, src: WgEndpoint): void {
+	const now = sc.clock.now();
+	const cc = sc.cookie_checker;
+	if (sc.tunables.force_underload || sc.hsq.under_load(now)) {
+		if (!cc.mac2_valid(buf, off, mac1_off, src, now)) {
+			wg_send_cookie(sc, buf, off, mac1_off, le32_get(buf, off + sender_off), src, now);
+			return;
 		}
-		return false;
+		if (!cc.mac1_valid(buf, off, mac1_off)) {
+			sc.count('rx_bad_mac1');
+			return;
+		}
+		if (!sc.ratelimiter.allow(src.family, src.addr, now)) {
+			sc.count('hs_ratelimited');
+			return;
+		}
+	} else if (!cc.mac1_valid(buf, off, mac1_off)) {
+		sc.count('rx_bad_mac1');
+		return;
 	}
-	if (!sc.ratelimiter.allow(src.family, src.addr, now)) {
-		sc.count('hs_ratelimited');
-		return false;
+	if (!sc.hsq.enqueue(buf, off, len, src))
+		sc.count('hs_queue_full');
+}
+
+/* A cookie reply (mac1 checked here), within this source's rate and the device's. */
+function wg_send_cookie(sc: WgSoftc, buf: Uint8Array, off: number, mac1_off: number,
+    sender_index: number, src: WgEndpoint, now: number): void {
+	if (!sc.cookie_ratelimiter.allow(src.family, src.addr, now) || !sc.cookie_bucket.allow(now)) {
+		sc.count('cookie_ratelimited');
+		return;
 	}
-	return true;
+	if (!sc.cookie_checker.mac1_valid(buf, off, mac1_off)) {
+		sc.count('rx_bad_mac1');
+		return;
+	}
+	const reply = sc.hsbuf;
+	if (!sc.cookie_checker.create_reply(reply, buf, off, mac1_off, sender_index, src, now))
+		return;
+	try {
+		sc.io.udp_send(src, reply, 0, MSG_COOKIE_LEN);
+		sc.count('cookie_sent');
+		if (sc.tunables.debug !== 0)
+			sc.log('debug', 'under load: answered a handshake message with a cookie');
+	} catch {
+		sc.count('tx_error');
+	}
 }
 
 function wg_handle_msg_init(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
     src: WgEndpoint): void {
 	const now = sc.clock.now();
-	if (!wg_handshake_gate(sc, buf, off, INIT_OFF_MAC1, INIT_OFF_SENDER, src, now))
-		return;
 	const r = wg_noise_consume_initiation(sc.crypto, sc.ident, buf, off, (rs) => {
 		const peer = sc.pubkeys.lookup(rs);
 		return peer === undefined ? undefined : { hs: peer.handshake, ss: peer.precomputed_ss };
@@ -109,16 +129,38 @@ function wg_handle_msg_init(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 	sc.count('hs_init_rx');
 	peer.rx_bytes += len;
 	wg_peer_set_endpoint_from(sc, peer, src);
-	wg_send_handshake_response(sc, peer);
+	wg_send_handshake_response(sc, peer, r);
 	wg_timers_any_authenticated_packet_received(sc, peer);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
+}
+
+/*
+ * Crossing initiations.  Answering the peer's initiation leaves ours in
+ * flight (noise.ts), so when both sides initiate at once both responses
+ * are good and each side could complete a session of its own.  Two
+ * sessions in use would make both sides initiators, crossing again at
+ * every rekey; so the tie is broken by the static public keys: the side
+ * with the lower key, holding a fresh unconfirmed session from the
+ * peer's initiation (keypairs.next, younger than REKEY_TIMEOUT), drops
+ * the session of its own and waits for the peer's first data packet to
+ * confirm that one.  Its retransmission timer stays armed, so if that
+ * packet never comes it initiates again.  Converges in one round trip
+ * for any delay, and every later rekey comes from one side only.
+ */
+function wg_defer_to_peer_session(sc: WgSoftc, peer: WgPeer, now: number): boolean {
+	const next = peer.keypairs.next;
+	const self = sc.ident.public_key;
+	if (next === null || self === null || now >= next.birth + sc.tunables.rekey_timeout * 1000)
+		return false;
+	for (let i = 0; i < self.length; i++)
+		if (self[i] !== peer.public_key[i])
+			return self[i] < peer.public_key[i];
+	return false;
 }
 
 function wg_handle_msg_resp(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
     src: WgEndpoint): void {
 	const now = sc.clock.now();
-	if (!wg_handshake_gate(sc, buf, off, RESP_OFF_MAC1, RESP_OFF_SENDER, src, now))
-		return;
 	const r = wg_noise_consume_response(sc.crypto, sc.ident, buf, off, sc.index,
 	    (hs) => hs.peer.preshared_key);
 	if (typeof r === 'string') {
@@ -129,18 +171,60 @@ function wg_handle_msg_resp(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 	sc.count('hs_resp_rx');
 	peer.rx_bytes += len;
 	wg_peer_set_endpoint_from(sc, peer, src);
-	const kp = wg_noise_begin_session(sc.crypto, r, sc.index, now);
-	if (kp !== null) {
-		wg_keypair_add(sc, peer, kp);
-		wg_timers_session_derived(sc, peer);
-		handshake_complete(sc, peer);
-		/* Flush what waited; with nothing queued this confirms the session to the responder. */
-		wg_send_keepalive(sc, peer);
+	if (wg_defer_to_peer_session(sc, peer, now)) {
+		sc.count('hs_crossing');
+		sc.index.remove(r);
+		r.clear();
 	} else {
-		sc.count('hs_bad_state');
+		const kp = wg_noise_begin_session(sc.crypto, r, sc.index, now);
+		if (kp !== null) {
+			wg_keypair_add(sc, peer, kp);
+			wg_timers_session_derived(sc, peer);
+			handshake_complete(sc, peer);
+			/* Flush what waited; with nothing queued this confirms the session to the responder. */
+			wg_send_keepalive(sc, peer);
+		} else {
+			sc.count('hs_bad_state');
+		}
 	}
 	wg_timers_any_authenticated_packet_received(sc, peer);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
+}
+
+/* Gate checks (a MAC or two each) done for every DH a call may do. */
+export const WG_CHECKS_PER_DH = 64;
+
+/*
+ * The deferred handshake work, oldest first: gate up to
+ * WG_CHECKS_PER_DH x `max` of the messages as they arrived, then do the
+ * DH of up to `max` that passed; returns how many were handled.  The
+ * device spends its handshake CPU here only, so wg_input() stays cheap
+ * enough for a driver to drain its socket ahead of a flood.
+ */
+export function wg_handshake_work(sc: WgSoftc, max: number): number {
+	for (let k = 0; k < max * WG_CHECKS_PER_DH; k++) {
+		const m = sc.hs_in.dequeue();
+		if (m === undefined)
+			break;
+		if (m.buf[0] === MSG_INITIATION)
+			wg_handshake_enqueue(sc, m.buf, 0, m.len, INIT_OFF_MAC1, INIT_OFF_SENDER, m.src);
+		else
+			wg_handshake_enqueue(sc, m.buf, 0, m.len, RESP_OFF_MAC1, RESP_OFF_SENDER, m.src);
+	}
+	let n = 0;
+	while (n < max) {
+		const m = sc.hsq.dequeue();
+		if (m === undefined)
+			break;
+		n++;
+		if (!sc.up)
+			continue;
+		if (m.buf[0] === MSG_INITIATION)
+			wg_handle_msg_init(sc, m.buf, 0, m.len, m.src);
+		else
+			wg_handle_msg_resp(sc, m.buf, 0, m.len, m.src);
+	}
+	return n;
 }
 
 function wg_handle_msg_cookie(sc: WgSoftc, buf: Uint8Array, off: number): void {
@@ -275,10 +359,10 @@ export function wg_input(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
 		wg_handle_msg_data(sc, buf, off, len, src);
 		return;
 	case MSG_INITIATION:
-		wg_handle_msg_init(sc, buf, off, len, src);
-		return;
 	case MSG_RESPONSE:
-		wg_handle_msg_resp(sc, buf, off, len, src);
+		/* Checked later, in wg_handshake_work(). */
+		if (!sc.hs_in.enqueue(buf, off, len, src))
+			sc.count('hs_queue_full');
 		return;
 	case MSG_COOKIE:
 		wg_handle_msg_cookie(sc, buf, off);

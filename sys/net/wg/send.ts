@@ -14,9 +14,10 @@ import {
 	MSG_INITIATION_LEN, MSG_RESPONSE_LEN, RESP_OFF_MAC1, le32_put, le64_put, wg_padded_len,
 } from './messages.js';
 import {
-	type WgKeypair, wg_keypairs_add, wg_keypairs_clear, wg_noise_begin_session,
+	type WgHandshake, type WgKeypair, wg_noise_begin_session,
 	wg_noise_create_initiation, wg_noise_create_response,
 } from './noise.js';
+import { wg_keypair_add } from './keypair.js';
 import type { WgPeer } from './peer.js';
 import type { WgSoftc } from './softc.js';
 import {
@@ -27,23 +28,6 @@ import {
 /* Node's memcpy on typed arrays, without creating a subarray view per call. */
 const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
     sourceStart: number, sourceEnd: number) => number;
-
-/* Drop a keypair: out of the index table, keys wiped. */
-export function wg_keypair_drop(sc: WgSoftc, kp: WgKeypair): void {
-	sc.index.remove(kp);
-	kp.wipe();
-}
-
-/* Forget the handshake in flight and every session (keys wiped). */
-export function wg_peer_clear_sessions(sc: WgSoftc, peer: WgPeer): void {
-	sc.index.remove(peer.handshake);
-	peer.handshake.clear();
-	wg_keypairs_clear(peer.keypairs, (kp) => wg_keypair_drop(sc, kp));
-}
-
-export function wg_keypair_add(sc: WgSoftc, peer: WgPeer, kp: WgKeypair): void {
-	wg_keypairs_add(peer.keypairs, kp, (old) => wg_keypair_drop(sc, old));
-}
 
 /* ---- Handshakes. ---- */
 
@@ -97,20 +81,26 @@ export function wg_send_queued_handshake_initiation(sc: WgSoftc, peer: WgPeer, i
 	wg_send_handshake_initiation(sc, peer);
 }
 
-/* Answer a consumed initiation; the new session waits in `next` (paper §5.4.5). */
-export function wg_send_handshake_response(sc: WgSoftc, peer: WgPeer): void {
+/*
+ * Answer a consumed initiation (`hs`, the responder's side, from
+ * wg_noise_consume_initiation); the new session waits in `next`
+ * (paper §5.4.5).
+ */
+export function wg_send_handshake_response(sc: WgSoftc, peer: WgPeer, hs: WgHandshake): void {
 	const now = sc.clock.now();
 	peer.last_sent_handshake = now;
 	const buf = sc.hsbuf;
-	const fail = wg_noise_create_response(sc.crypto, peer.handshake, peer.public_key,
+	const fail = wg_noise_create_response(sc.crypto, hs, peer.public_key,
 	    peer.preshared_key, sc.index, buf, 0);
 	if (fail !== null) {
 		sc.count(fail);
 		return;
 	}
 	peer.cookie.add_macs(buf, 0, RESP_OFF_MAC1, now);
-	const kp = wg_noise_begin_session(sc.crypto, peer.handshake, sc.index, now);
+	const kp = wg_noise_begin_session(sc.crypto, hs, sc.index, now);
 	if (kp === null) {
+		sc.index.remove(hs);
+		hs.clear();
 		sc.count('hs_bad_state');
 		return;
 	}

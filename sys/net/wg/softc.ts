@@ -9,7 +9,8 @@
 
 import type { WgCrypto } from '../../crypto/crypto.js';
 import { RadixTree } from '../radix.js';
-import { WgCookieChecker, WgLoadDetector } from './cookie.js';
+import { WgCookieChecker } from './cookie.js';
+import { WgHandshakeQueue } from './hsqueue.js';
 import {
 	MSG_DATA_HDR_LEN, MSG_INITIATION_LEN, WG_DEFAULT_MTU, WG_MAX_PACKET, WG_PADDING_MULTIPLE,
 	WG_TAG_LEN, type WgTunables,
@@ -17,7 +18,11 @@ import {
 import type { WgHandshake, WgKeypair, WgStaticIdentity } from './noise.js';
 import type { WgEndpoint, WgPeer } from './peer.js';
 import { WgIndexTable, WgPubkeyTable } from './peerlookup.js';
-import { WgRateLimiter } from './ratelimiter.js';
+import { WgRateLimiter, WgTokenBucket } from './ratelimiter.js';
+
+/* Cookie replies, all sources together (each source is also held to its own rate). */
+export const COOKIE_REPLIES_PER_SECOND = 2000;
+export const COOKIE_REPLIES_BURSTABLE = 100;
 
 export interface WgClock {
 	now(): number;		/* monotonic ms */
@@ -51,6 +56,7 @@ export const WG_STATS_KEYS = [
 	'hs_init_rx', 'hs_resp_rx', 'hs_cookie_rx', 'hs_no_identity', 'hs_no_ss', 'hs_bad_dh',
 	'hs_decrypt', 'hs_unknown_peer', 'hs_bad_ts', 'hs_flood', 'hs_bad_index', 'hs_bad_state',
 	'hs_ratelimited', 'hs_bad_cookie', 'cookie_sent', 'cookie_rx', 'hs_complete',
+	'hs_queue_full', 'cookie_ratelimited', 'hs_crossing',
 	/* handshakes sent */
 	'hs_init_tx', 'hs_resp_tx', 'hs_init_fail', 'hs_giveup',
 	/* output */
@@ -75,8 +81,13 @@ export class WgSoftc {
 	readonly aip4 = new RadixTree<WgPeer>(32);
 	readonly aip6 = new RadixTree<WgPeer>(128);
 	readonly cookie_checker: WgCookieChecker;
-	readonly load = new WgLoadDetector();
+	/* Handshake messages as they arrived, then those that passed the gate (hsqueue.ts). */
+	readonly hs_in = new WgHandshakeQueue();
+	readonly hsq = new WgHandshakeQueue();
+	/* Under load: handshakes behind a valid cookie, and the cookie replies we send. */
 	readonly ratelimiter = new WgRateLimiter();
+	readonly cookie_ratelimiter = new WgRateLimiter();
+	readonly cookie_bucket = new WgTokenBucket(COOKIE_REPLIES_PER_SECOND, COOKIE_REPLIES_BURSTABLE);
 	up = false;
 	mtu = WG_DEFAULT_MTU;
 

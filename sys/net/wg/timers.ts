@@ -8,8 +8,9 @@
  * when a timer is armed.
  *
  *   retransmit_handshake  REKEY_TIMEOUT + jitter after an initiation:
- *                         resend, at most MAX_TIMER_HANDSHAKES times
- *                         (rekey_attempt_time / rekey_timeout), then give up
+ *                         resend until attempts > MAX_TIMER_HANDSHAKES
+ *                         (rekey_attempt_time / rekey_timeout), then give up:
+ *                         20 initiations over ~100 s, as Linux and wireguard-go
  *   send_keepalive        KEEPALIVE_TIMEOUT after data was received and
  *                         nothing sent since: a passive keepalive (§6.5)
  *   new_handshake         KEEPALIVE + REKEY_TIMEOUT + jitter after data was
@@ -22,7 +23,8 @@ import {
 	REKEY_TIMEOUT_JITTER_MAX_MS, wg_max_timer_handshakes,
 } from './messages.js';
 import type { WgPeer } from './peer.js';
-import { wg_peer_clear_sessions, wg_send_keepalive, wg_send_queued_handshake_initiation } from './send.js';
+import { wg_peer_clear_sessions } from './keypair.js';
+import { wg_send_keepalive, wg_send_queued_handshake_initiation } from './send.js';
 import type { WgSoftc } from './softc.js';
 
 /* ---- The heap of peers by earliest deadline. ---- */
@@ -202,7 +204,7 @@ export function wg_timers_stop(sc: WgSoftc, peer: WgPeer): void {
 /* ---- Expiry. ---- */
 
 function expired_retransmit_handshake(sc: WgSoftc, peer: WgPeer): void {
-	if (peer.handshake_attempts >= wg_max_timer_handshakes(sc.tunables)) {
+	if (peer.handshake_attempts > wg_max_timer_handshakes(sc.tunables)) {
 		/* Give up (§6.4): drop what waits, and the keys later. */
 		peer.t_send_keepalive = Infinity;
 		peer.purge_staged();

@@ -19,11 +19,9 @@
  */
 
 import type { WgAllowedIp, WgDevice, WgEndpoint, WgPeer } from './device.js';
-import { WgError } from './device.js';
+import { EINVAL, EPROTO, ErrnoError } from '../../sys/errno.js';
 import { inet_ntop, inet_pton4, inet_pton6 } from '../../../lib/libc/inet.js';
 
-const EINVAL = 22;
-const EPROTO = 71;
 
 export interface uapi_hooks {
 	/* Rebind the sockets; 0 or a positive errno. */
@@ -213,7 +211,7 @@ export function uapi_set(dev: WgDevice, text: string, hooks: uapi_hooks): number
 				return r;
 		}
 	} catch (e) {
-		return e instanceof WgError ? -e.errno : -EINVAL;
+		return e instanceof ErrnoError ? -e.errno : -EINVAL;
 	}
 	return 0;
 }

@@ -11,7 +11,7 @@ import { endpoint_parse, endpoint_split } from '../../../lib/libwg/endpoint.js';
 import { wg_key_from_base64, wg_key_to_base64 } from '../../../lib/libwg/key.js';
 import { sockaddr_decode, sockaddr_encode, sockaddr_format } from '../../../lib/libwg/sockaddr.js';
 import { strtouint16 } from '../../../lib/libwg/strtonum.js';
-import { AF_INET, AF_INET6 } from '../../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../../sys/sys/socket.js';
 
 function message(fn: () => unknown): string {
 	try {

@@ -7,12 +7,12 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
-import { Lab, count_lines, require_progs, type Host, type TapTest } from '../../lib/netns.js';
+import { Lab, count_lines, require_progs, type Host, type TapTest } from '../../harness/netns.js';
 import {
 	PROTOS, WG_PORT, add_peer, badkeys, check_ping, check_ping_fail, delete_peer, destroy_wg_interfaces,
 	endpoint, fixed_keys, generate_keys, ipv, setup_common, setup_topology,
 	setup_wg_common, udp_re, wg_sysctl, type Proto,
-} from './common.js';
+} from '../../harness/if_wg.js';
 import { wg_forge_msg_init } from './wg_forge.js';
 
 t.setTimeout(900_000);

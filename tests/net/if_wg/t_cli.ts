@@ -8,8 +8,8 @@
 
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
-import { Lab, NODE, require_progs, type Host } from '../../lib/netns.js';
-import { fixed_keys, generate_keys, setup_wg_common } from './common.js';
+import { Lab, NODE, require_progs, type Host } from '../../harness/netns.js';
+import { fixed_keys, generate_keys, setup_wg_common } from '../../harness/if_wg.js';
 
 t.setTimeout(300_000);
 

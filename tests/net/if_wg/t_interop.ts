@@ -17,12 +17,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
 	Lab, count_lines, require_progs, udp_re, wait_until, type BgProcess, type Host, type Segment, type TapTest,
-} from '../../lib/netns.js';
+} from '../../harness/netns.js';
 import { randomBytes } from 'node:crypto';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import {
 	add_peer, badkeys, check_ping, check_ping_fail, fixed_keys, setup_wg_common, tcp_transfer, wg_sysctl,
-} from './common.js';
+} from '../../harness/if_wg.js';
 import { wg_forge_msg_init } from './wg_forge.js';
 
 t.setTimeout(240_000);

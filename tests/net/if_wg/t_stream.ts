@@ -9,10 +9,10 @@
  */
 
 import t from 'tap';
-import { Lab, require_progs } from '../../lib/netns.js';
+import { Lab, require_progs } from '../../harness/netns.js';
 import {
 	WG_PORT, add_peer, check_ping, fixed_keys, setup_wg_common, tcp_transfer,
-} from './common.js';
+} from '../../harness/if_wg.js';
 
 t.setTimeout(240_000);
 

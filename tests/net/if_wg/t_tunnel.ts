@@ -13,11 +13,11 @@
  */
 
 import t from 'tap';
-import { Lab, require_progs, type Host } from '../../lib/netns.js';
+import { Lab, require_progs, type Host } from '../../harness/netns.js';
 import {
 	PROTOS, WG_PORT, add_peer, check_ping, check_ping_fail, fixed_keys, ipv, setup_common, setup_wg_common,
 	type Proto,
-} from './common.js';
+} from '../../harness/if_wg.js';
 
 t.setTimeout(180_000);
 

@@ -4,7 +4,7 @@
  * the transfer counters of the Linux selftest (netns.sh), and the life
  * cycle of /var/run/wireguard/IF.sock.
  *
- * Each Lab host has its own /run/wireguard (tests/lib/netns.ts), so
+ * Each Lab host has its own /run/wireguard (tests/harness/netns.ts), so
  * `wg` in a host sees that host's sockets only.  The last case shares
  * one directory between two hosts on purpose (WG_UAPI_DIR), to see what
  * happens when two namespaces create the same name.
@@ -15,8 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Lab, NODE, require_progs, wait_until, type Host } from '../../lib/netns.js';
-import { keypair, wg_tool, type Pair } from './common.js';
+import { Lab, NODE, require_progs, wait_until, type Host } from '../../harness/netns.js';
+import { keypair, wg_tool, type Pair } from '../../harness/if_wg.js';
 
 t.setTimeout(180_000);
 

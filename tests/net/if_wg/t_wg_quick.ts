@@ -13,8 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Lab, OBJ_BIN, require_progs, wait_until, type Host } from '../../lib/netns.js';
-import { keypair } from './common.js';
+import { Lab, OBJ_BIN, require_progs, wait_until, type Host } from '../../harness/netns.js';
+import { keypair } from '../../harness/if_wg.js';
 
 t.setTimeout(180_000);
 

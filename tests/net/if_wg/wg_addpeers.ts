@@ -21,7 +21,7 @@ import {
 import {
 	WGK_ALLOWEDIPS, WGK_CIDR, WGK_FAMILY, WGK_IP, WGK_NAME, WGK_PUBLIC_KEY, WG_IOCTL_ADD_PEER,
 } from '../../../sys/net/if_wg.h.js';
-import { AF_INET } from '../../../sys/sys/shim.js';
+import { AF_INET } from '../../../sys/sys/socket.js';
 import { SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
 
 function add_peer_request(i: number): string {

@@ -6,6 +6,7 @@
 
 import t from 'tap';
 import { COUNTER_WINDOW_SIZE, WgReplayCounter } from '../../../sys/net/wg/counter.js';
+import { prng } from '../../harness/prng.js';
 
 t.equal(COUNTER_WINDOW_SIZE, 8128, 'window is 8128 counters');
 
@@ -85,8 +86,7 @@ t.test('counters at and beyond 2^53 are never accepted', (t) => {
 });
 
 t.test('random traffic against a naive model', (t) => {
-	let seed = 12345;
-	const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
+	const rnd = prng(12345);
 	const W = COUNTER_WINDOW_SIZE;
 	const c = new WgReplayCounter();
 	const seen = new Set<number>();

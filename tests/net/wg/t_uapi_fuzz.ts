@@ -16,10 +16,10 @@ import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import { WgDevice, wg_tunables_default } from '../../../sys/net/wg/device.js';
 import { uapi_get, uapi_set, type uapi_hooks } from '../../../sys/net/wg/uapi.js';
 import { uapi_rxbuf } from '../../../sys/net/if_wg_uapi.js';
-import { FakeClock, to_hex } from './wg_harness.js';
+import { FakeClock, to_hex } from '../../harness/wg_harness.js';
 
-const EINVAL = 22;
-const EPROTO = 71;
+import { EINVAL, EPROTO } from '../../../sys/sys/errno.js';
+import { prng } from '../../harness/prng.js';
 
 function backend(): WgCrypto {
 	try {
@@ -45,18 +45,6 @@ function device(): { dev: WgDevice; sent: { n: number } } {
 }
 
 const hooks: uapi_hooks = { set_listen_port: () => 0, set_fwmark: () => 0 };
-
-/* mulberry32: small, seedable, good enough to pick lines. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let x = a;
-		x = Math.imul(x ^ (x >>> 15), x | 1);
-		x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-		return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 const K1 = to_hex(c.generate_private_key());
 const P1 = to_hex(c.public_key(c.generate_private_key()));

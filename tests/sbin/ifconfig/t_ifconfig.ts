@@ -7,12 +7,13 @@
 import { readdirSync } from 'node:fs';
 import t from 'tap';
 
-import { AF_INET, AF_INET6, type ShimIfState, type ShimReply, type ShimRequest } from '../../../sys/sys/shim.js';
+import { type ShimIfState, type ShimReply, type ShimRequest } from '../../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../../sys/sys/socket.js';
 import {
 	IFF_MULTICAST, IFF_RUNNING, IFF_UP, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCGIFFLAGS,
 	SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS, SIOCSIFMTU,
 } from '../../../sys/sys/sockio.js';
-import { FakeKernel, run, type RunResult } from '../fake_kernel.js';
+import { FakeKernel, run, type RunResult } from '../../harness/fake_kernel.js';
 
 const PROG = 'sbin/ifconfig/ifconfig';
 const fk = await FakeKernel.start();

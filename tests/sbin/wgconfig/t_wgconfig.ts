@@ -16,9 +16,10 @@ import {
 	prop_dictionary_set_uint32, prop_dictionary_set_uint8,
 } from '../../../lib/libprop/prop.js';
 import { sockaddr_encode } from '../../../lib/libwg/sockaddr.js';
-import { AF_INET, AF_INET6, type ShimRequest } from '../../../sys/sys/shim.js';
+import { type ShimRequest } from '../../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../../sys/sys/socket.js';
 import { SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
-import { FakeKernel, run, type RunResult } from '../fake_kernel.js';
+import { FakeKernel, run, type RunResult } from '../../harness/fake_kernel.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 

@@ -1,11 +1,13 @@
 /*
- * sys/crypto on both backends: published vectors (RFC 8439, RFC 7748,
+ * sys/crypto on every backend: published vectors (RFC 8439, RFC 7748,
  * RFC 7693 / BLAKE2 KAT, draft-irtf-cfrg-xchacha-03, the WireGuard KDF
  * table), low-order points, tampering, the allocation-free data-path
- * forms, bad arguments, and sodium == noble == OpenSSL on random input.
+ * forms, bad arguments, and sodium == noble == openssl (the backend)
+ * == node:crypto on seeded random input, and backend selection
+ * (t_crypto_fallback.ts hides the libraries).
  *
- * libsodium is expected on this machine: if it does not load, the
- * sodium part fails loudly instead of being skipped.
+ * libsodium and libcrypto are expected on this machine: if either does
+ * not load, its part fails loudly instead of being skipped.
  */
 
 import t from 'tap';
@@ -13,11 +15,13 @@ import * as nodecrypto from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2.js';
 import type { WgCryptoBackend } from '../../../sys/crypto/crypto.js';
 import { crypto_noble_attach } from '../../../sys/crypto/crypto_noble.js';
+import { crypto_openssl_attach, crypto_openssl_version } from '../../../sys/crypto/crypto_openssl.js';
 import { crypto_sodium_attach, crypto_sodium_version } from '../../../sys/crypto/crypto_sodium.js';
-import { crypto_attach, WG_CRYPTO_ENV } from '../../../sys/crypto/crypto_select.js';
+import { CRYPTO_DEFAULT_ORDER, crypto_attach, WG_CRYPTO_ENV } from '../../../sys/crypto/crypto_select.js';
 import {
 	type WgCryptoImpl, crypto_const_eq, crypto_is_zero, crypto_wipe,
 } from '../../../sys/crypto/crypto_util.js';
+import { prng_bytes } from '../../harness/prng.js';
 
 function hx(s: string): Uint8Array {
 	return new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -52,24 +56,6 @@ function thrown(fn: () => unknown): Error | null {
 
 function is_range_error(e: Error | null, re: RegExp): boolean {
 	return e instanceof RangeError && re.test(e.message);
-}
-
-/* A small seeded PRNG (mulberry32) so cross-checks are reproducible. */
-function prng(seed: number): (n: number) => Uint8Array {
-	let a = seed >>> 0;
-	const next = (): number => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let z = a;
-		z = Math.imul(z ^ (z >>> 15), z | 1);
-		z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-		return (z ^ (z >>> 14)) >>> 0;
-	};
-	return (n: number): Uint8Array => {
-		const b = new Uint8Array(n);
-		for (let i = 0; i < n; i++)
-			b[i] = next() & 0xff;
-		return b;
-	};
 }
 
 /* ---- Vectors ---- */
@@ -232,17 +218,27 @@ try {
 	sodium_err = e instanceof Error ? e.message : String(e);
 }
 const noble = crypto_noble_attach();
+let openssl: WgCryptoImpl | null = null;
+let openssl_err = '';
+try {
+	openssl = crypto_openssl_attach(sodium ?? noble);
+} catch (e) {
+	openssl_err = e instanceof Error ? e.message : String(e);
+}
 
-t.comment(sodium !== null ?
-    `backends under test: sodium (libsodium ${crypto_sodium_version()}) and noble` :
-    `!!! backends under test: noble ONLY; sodium FAILED to load: ${sodium_err}`);
+t.comment(sodium !== null ? `sodium: libsodium ${crypto_sodium_version()}` :
+    `!!! sodium FAILED to load: ${sodium_err}`);
+t.comment(openssl !== null ? `openssl: ${crypto_openssl_version()}` :
+    `!!! openssl FAILED to load: ${openssl_err}`);
 
-const BACKENDS: [WgCryptoBackend, WgCryptoImpl | null][] = [['sodium', sodium], ['noble', noble]];
+const BACKENDS: [WgCryptoBackend, WgCryptoImpl | null, string][] = [
+	['openssl', openssl, openssl_err], ['sodium', sodium, sodium_err], ['noble', noble, ''],
+];
 
-for (const [name, c] of BACKENDS) {
+for (const [name, c, err] of BACKENDS) {
 	t.test(`backend ${name}`, async (t) => {
 		if (c === null) {
-			t.fail(`libsodium could not be loaded, so the sodium backend was NOT tested: ${sodium_err}`);
+			t.fail(`its library could not be loaded, so the ${name} backend was NOT tested: ${err}`);
 			return;
 		}
 		t.equal(c.backend, name, 'backend name');
@@ -313,7 +309,7 @@ for (const [name, c] of BACKENDS) {
 
 		t.test('data path: in place and at offsets', async (t) => {
 			const key = hx('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
-			const pt = prng(42)(1420);
+			const pt = prng_bytes(42)(1420);
 			const want = c.aead_seal(key, 12345, pt, new Uint8Array(0));
 
 			/* In place inside a bigger buffer: 16-byte header, then payload, tag after. */
@@ -342,7 +338,7 @@ for (const [name, c] of BACKENDS) {
 			for (let round = 0; round < 3; round++) {
 				for (let i = 0; i < bufs.length; i++) {
 					const off = 1 + ((i + round) % 9);
-					const p = prng(i * 31 + round)(100);
+					const p = prng_bytes(i * 31 + round)(100);
 					bufs[i].set(p, off);
 					c.aead_seal_into(key, i, bufs[i], off, 100, null, bufs[i], off);
 					ok &&= tohex(bufs[i].subarray(off, off + 116)) === tohex(c.aead_seal(key, i, p, new Uint8Array(0)));
@@ -398,7 +394,7 @@ for (const [name, c] of BACKENDS) {
 		});
 
 		t.test('low-order points', async (t) => {
-			const rnd = prng(7);
+			const rnd = prng_bytes(7);
 			const privs = [rnd(32), rnd(32), new Uint8Array(32), new Uint8Array(32).fill(0xff), c.generate_private_key()];
 			for (let i = 0; i < LOW_ORDER_REDUCED; i++) {
 				let all = true;
@@ -437,7 +433,7 @@ for (const [name, c] of BACKENDS) {
 		});
 
 		t.test('HMAC-BLAKE2s', async (t) => {
-			const rnd = prng(99);
+			const rnd = prng_bytes(99);
 			let ok = true;
 			for (const [kl, dl] of [[0, 0], [1, 3], [32, 32], [63, 100], [64, 64], [65, 7], [200, 1000]]) {
 				const key = rnd(kl);
@@ -513,13 +509,14 @@ for (const [name, c] of BACKENDS) {
 	});
 }
 
-t.test('sodium == noble == OpenSSL on random input', async (t) => {
-	if (sodium === null) {
-		t.fail(`libsodium could not be loaded, cross-check NOT run: ${sodium_err}`);
+t.test('sodium == noble == openssl == node:crypto on random input', async (t) => {
+	if (sodium === null || openssl === null) {
+		t.fail(`a backend did not load, cross-check NOT run: ${sodium_err} ${openssl_err}`);
 		return;
 	}
 	const s = sodium;
-	const rnd = prng(0x5eed);
+	const o = openssl;
+	const rnd = prng_bytes(0x5eed);
 	const ROUNDS = 300;
 
 	let aead_ok = true;
@@ -532,16 +529,46 @@ t.test('sodium == noble == OpenSSL on random input', async (t) => {
 		const ctr = (rnd(1)[0] & 1) ? rnd(1)[0] : Buffer.from(rnd(8)).readUInt32LE(0) * 2048 + rnd(1)[0];
 		const a = s.aead_seal(key, ctr, pt, ad);
 		const b = noble.aead_seal(key, ctr, pt, ad);
+		/* openssl's counter forms are sodium's (see crypto_openssl.ts); its nonce forms are OpenSSL's. */
+		const c = o.aead_seal_nonce(key, wg_nonce(ctr), pt, ad);
 		const ci = nodecrypto.createCipheriv('chacha20-poly1305', key, wg_nonce(ctr), { authTagLength: 16 });
 		ci.setAAD(ad, { plaintextLength: len });
-		const o = concat(ci.update(pt), ci.final(), ci.getAuthTag());
-		aead_ok = tohex(a) === tohex(b) && tohex(a) === tohex(o) &&
-		    tohex(s.aead_open(key, ctr, b, ad)) === tohex(pt) &&
-		    tohex(noble.aead_open(key, ctr, a, ad)) === tohex(pt);
+		const n = concat(ci.update(pt), ci.final(), ci.getAuthTag());
+		aead_ok = tohex(a) === tohex(b) && tohex(a) === tohex(c) && tohex(a) === tohex(n) &&
+		    tohex(s.aead_open(key, ctr, c, ad)) === tohex(pt) &&
+		    tohex(noble.aead_open(key, ctr, a, ad)) === tohex(pt) &&
+		    tohex(o.aead_open_nonce(key, wg_nonce(ctr), b, ad)) === tohex(pt);
 		if (!aead_ok)
 			first_bad = `round ${i}, len ${len}, counter ${ctr}`;
 	}
 	t.ok(aead_ok, `aead: ${ROUNDS} rounds agree and cross-open ${first_bad}`);
+
+	/* The data-path forms, in place at a header offset, AD or none, each backend opening the others'. */
+	const impls = [s, noble, o];
+	let into_ok = true;
+	for (let i = 0; i < ROUNDS && into_ok; i++) {
+		const key = rnd(32);
+		const len = (rnd(2)[0] | (rnd(1)[0] << 8)) % 1500;
+		const off = rnd(1)[0] % 40;
+		const pt = rnd(len);
+		const ad = (i & 1) ? rnd(rnd(1)[0] % 24) : null;
+		const ctr = i * 1000003;
+		const sealed = impls.map((c) => {
+			const buf = new Uint8Array(off + len + 16 + 5);
+			buf.set(pt, off);
+			c.aead_seal_into(key, ctr, buf, off, len, ad, buf, off);
+			return buf;
+		});
+		into_ok = sealed.every((b) => tohex(b) === tohex(sealed[0]));
+		for (let j = 0; j < impls.length && into_ok; j++) {
+			const src = sealed[(j + 1) % impls.length].slice();
+			into_ok = impls[j].aead_open_into(key, ctr, src, off, len + 16, ad, src, off) &&
+			    tohex(src.subarray(off, off + len)) === tohex(pt);
+		}
+		if (!into_ok)
+			first_bad = `round ${i}, len ${len}, offset ${off}`;
+	}
+	t.ok(into_ok, `seal_into/open_into: ${ROUNDS} rounds agree and cross-open ${into_ok ? '' : first_bad}`);
 
 	let xaead_ok = true;
 	for (let i = 0; i < ROUNDS && xaead_ok; i++) {
@@ -551,7 +578,7 @@ t.test('sodium == noble == OpenSSL on random input', async (t) => {
 		const ad = rnd(rnd(1)[0] % 40);
 		const a = s.xaead_seal(key, nonce, pt, ad);
 		const b = noble.xaead_seal(key, nonce, pt, ad);
-		xaead_ok = tohex(a) === tohex(b) &&
+		xaead_ok = tohex(a) === tohex(b) && tohex(a) === tohex(o.xaead_seal(key, nonce, pt, ad)) &&
 		    tohex(s.xaead_open(key, nonce, b, ad)) === tohex(pt) &&
 		    tohex(noble.xaead_open(key, nonce, a, ad)) === tohex(pt);
 		if (!xaead_ok)
@@ -612,21 +639,22 @@ t.test('crypto_attach', async (t) => {
 	const saved = process.env[WG_CRYPTO_ENV];
 	try {
 		delete process.env[WG_CRYPTO_ENV];
+		t.same(CRYPTO_DEFAULT_ORDER, ['openssl', 'sodium', 'noble'], 'default order: fastest first');
 		t.equal(crypto_attach('noble').backend, 'noble', 'noble by argument');
-		if (sodium !== null) {
-			t.equal(crypto_attach().backend, 'sodium', 'default is sodium');
+		if (openssl !== null && sodium !== null) {
+			t.equal(crypto_attach().backend, 'openssl', 'default is openssl');
+			t.equal(crypto_attach('openssl').backend, 'openssl', 'openssl by argument');
 			t.equal(crypto_attach('sodium').backend, 'sodium', 'sodium by argument');
 		} else {
-			t.fail(`default backend not checked: libsodium missing (${sodium_err})`);
+			t.fail(`default backend not checked: ${openssl_err} ${sodium_err}`);
 		}
 		t.equal(crypto_attach('noble'), crypto_attach('noble'), 'one instance per backend');
 		process.env[WG_CRYPTO_ENV] = 'noble';
 		t.equal(crypto_attach().backend, 'noble', 'WG_CRYPTO=noble forces noble');
-		if (sodium !== null)
-			t.equal(crypto_attach('sodium').backend, 'sodium', 'an explicit argument beats WG_CRYPTO');
-		process.env[WG_CRYPTO_ENV] = 'openssl';
+		t.equal(crypto_attach('openssl').backend, 'openssl', 'an explicit argument beats WG_CRYPTO');
+		process.env[WG_CRYPTO_ENV] = 'nacl';
 		const e = thrown(() => crypto_attach());
-		t.ok(e !== null && /WG_CRYPTO=openssl/.test(e.message), 'bad WG_CRYPTO is a clear error');
+		t.ok(e !== null && /WG_CRYPTO=nacl/.test(e.message), 'bad WG_CRYPTO is a clear error');
 		const e2 = thrown(() => crypto_attach('nacl' as WgCryptoBackend));
 		t.ok(is_range_error(e2, /^backend:/), 'bad backend argument is a RangeError');
 	} finally {
@@ -635,4 +663,35 @@ t.test('crypto_attach', async (t) => {
 		else
 			process.env[WG_CRYPTO_ENV] = saved;
 	}
+});
+
+t.test('openssl: a missing libcrypto is a clear error', async (t) => {
+	const e = thrown(() => crypto_openssl_attach(noble, ['/nonexistent/libcrypto.so.3']));
+	t.ok(e !== null && /^cannot load OpenSSL libcrypto \(\/nonexistent\/libcrypto\.so\.3: /.test(e.message),
+	    `names the path and the reason (${e?.message})`);
+});
+
+t.test('openssl: aead_forget wipes the context holding a dropped key', async (t) => {
+	if (openssl === null) {
+		t.fail(`openssl backend missing: ${openssl_err}`);
+		return;
+	}
+	const o = crypto_openssl_attach(sodium ?? noble);
+	const k1 = prng_bytes(1)(32);
+	const k2 = prng_bytes(2)(32);
+	const pkt = new Uint8Array(64);
+	o.aead_seal_into(k1, 1, pkt, 0, 48, null, pkt, 0);
+	o.aead_forget(k2);
+	o.aead_forget(k1);
+	/* After a wipe the context has no key: a correct seal proves the next call sets one. */
+	const again = new Uint8Array(64);
+	o.aead_seal_into(k1, 1, again, 0, 48, null, again, 0);
+	t.equal(tohex(again), tohex(noble.aead_seal(k1, 1, new Uint8Array(48), new Uint8Array(0))),
+	    'seals correctly after the wipe');
+	t.ok(o.aead_open_into(k1, 1, again, 0, 64, null, again, 0), 'opens after the wipe');
+	o.aead_forget(k1);
+	t.equal(o.aead_open(k2, 5, o.aead_seal(k2, 5, pkt, pkt), pkt)?.length, 64, 'handshake forms still work');
+	/* The other backends keep nothing, the call is harmless. */
+	noble.aead_forget(k1);
+	sodium?.aead_forget(k1);
 });

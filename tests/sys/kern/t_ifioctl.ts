@@ -7,17 +7,17 @@
  */
 
 import t from 'tap';
-import { Lab, type Host } from '../../lib/netns.js';
+import { Lab, type Host } from '../../harness/netns.js';
 import {
 	EADDRNOTAVAIL, EAFNOSUPPORT, EBUSY, EEXIST, EINVAL, EIO, ENOTTY, ENXIO, EPERM,
 } from '../../../sys/sys/errno.js';
-import { AF_INET, AF_INET6 } from '../../../sys/sys/shim.js';
+import { AF_INET, AF_INET6 } from '../../../sys/sys/socket.js';
 import {
 	IFF_MULTICAST, IFF_POINTOPOINT, IFF_RUNNING, IFF_UP, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR,
 	SIOCGDRVSPEC, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFSTATE_SHIM, SIOCIFCREATE, SIOCIFDESTROY,
 	SIOCIFGCLONERS, SIOCSDRVSPEC, SIOCSIFFLAGS, SIOCSIFMTU,
 } from '../../../sys/sys/sockio.js';
-import { boot_test_kernel, kclient, kclients, random_id, request } from './h_kern.js';
+import { boot_test_kernel, kclient, kclients, random_id, request } from '../../harness/kern.js';
 
 const IFF_LINK0 = 0x1000;
 const nobody = { user: 'nobody' as const };

@@ -12,7 +12,7 @@
 
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { Lab } from '../../lib/netns.js';
+import { Lab } from '../../harness/netns.js';
 import {
 	type PropObject, prop_array_create, prop_bool_create, prop_data_create, prop_dictionary_create,
 	prop_dictionary_externalize, prop_dictionary_get_data, prop_dictionary_get_array,
@@ -25,21 +25,10 @@ import {
 	WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT, WG_IOCTL_SET_PEER, WG_IOCTL_SET_PRIVATE_KEY,
 } from '../../../sys/net/if_wg.h.js';
 import { SIOCGDRVSPEC, SIOCIFCREATE, SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
-import { boot_daemon, kclients, logfile, random_id, request } from './h_kern.js';
+import { boot_daemon, kclients, logfile, random_id, request } from '../../harness/kern.js';
+import { prng } from '../../harness/prng.js';
 
 t.setTimeout(120_000);
-
-/* mulberry32 */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let x = a;
-		x = Math.imul(x ^ (x >>> 15), x | 1);
-		x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-		return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 const KEYS = [
 	WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_LISTEN_PORT, WGK_PEERS, WGK_NAME, WGK_PRESHARED_KEY, WGK_ENDPOINT,

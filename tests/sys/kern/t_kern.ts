@@ -7,11 +7,11 @@
 
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { Lab, NODE, wait_until } from '../../lib/netns.js';
+import { Lab, NODE, wait_until } from '../../harness/netns.js';
 import { EINVAL, EPERM } from '../../../sys/sys/errno.js';
 import { SIOCIFCREATE, SIOCIFGCLONERS } from '../../../sys/sys/sockio.js';
 import { SHIM_MAX_USER_CONNECTIONS } from '../../../sys/kern/kern_shim.js';
-import { WGU, boot_daemon, client, frame_b64, kclient, logfile, random_id, request, wgu } from './h_kern.js';
+import { WGU, boot_daemon, client, frame_b64, kclient, logfile, random_id, request, wgu } from '../../harness/kern.js';
 
 function pid_alive(pid: number): boolean {
 	try {

@@ -5,9 +5,10 @@
 
 import t from 'tap';
 import {
-	kern_sysctl, sysctl_read, sysctl_subscribe, sysctl_write, wg_tunables, net_wg_tunables_default,
+	kern_sysctl, sysctl_read, sysctl_subscribe, sysctl_write,
 } from '../../../sys/kern/kern_sysctl.js';
 import { log_init } from '../../../sys/kern/subr_log.js';
+import { net_wg_tunables_default, wg_tunables } from '../../../sys/net/if_wg_sysctl.js';
 import { EINVAL, EISDIR, ENOENT, EPERM } from '../../../sys/sys/errno.js';
 
 const root = { uid: 0, gid: 0, pid: 1 };
@@ -66,7 +67,7 @@ t.test('unknown names: ENOENT in sysctl(8) words', async (t) => {
 
 t.test('writes: old and new value, live object, subscribers', async (t) => {
 	const seen: Array<[string, number]> = [];
-	const unsub = sysctl_subscribe((name, tun) => { seen.push([name, tun.rekey_timeout]); });
+	const unsub = sysctl_subscribe((name) => { seen.push([name, wg_tunables.rekey_timeout]); });
 	const r = kern_sysctl({ name: 'net.wg.rekey_timeout', value: '1' }, root);
 	t.same(r, { errno: 0, sysctl: [['net.wg.rekey_timeout', '5'], ['net.wg.rekey_timeout', '1']] });
 	t.equal(wg_tunables.rekey_timeout, 1, 'live object follows');

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
 
-import { run } from '../../sbin/fake_kernel.js';
+import { run } from '../../harness/fake_kernel.js';
 
 const PROG = 'usr.bin/wg-keygen/wg-keygen';
 const KEY_LINE = /^[A-Za-z0-9+/]{43}=\n$/;

@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Lab, require_progs, wait_until, type Host } from '../../lib/netns.js';
+import { Lab, require_progs, wait_until, type Host } from '../../harness/netns.js';
 
 t.setTimeout(240_000);
 

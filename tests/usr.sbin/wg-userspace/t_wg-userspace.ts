@@ -4,8 +4,8 @@
  */
 
 import t from 'tap';
-import { Lab, NODE } from '../../lib/netns.js';
-import { WGU, boot_daemon, random_id, wgu } from '../../sys/kern/h_kern.js';
+import { Lab, NODE } from '../../harness/netns.js';
+import { WGU, boot_daemon, random_id, wgu } from '../../harness/kern.js';
 
 t.test('usage and argument errors', async (t) => {
 	const lab = new Lab(t, 'wgu');

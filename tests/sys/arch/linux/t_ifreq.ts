@@ -4,14 +4,14 @@
  */
 
 import t from 'tap';
-import { EADDRNOTAVAIL, EEXIST, EINVAL, ENODEV, SysError } from '../../../../sys/arch/linux/libc.js';
+import { EADDRNOTAVAIL, EEXIST, EINVAL, ENODEV, ErrnoError } from '../../../../sys/arch/linux/libc.js';
 import {
-	IFF_POINTOPOINT, IFF_UP, if_addrs, if_get_flags, if_get_mtu, if_nametoindex, if_set_flags,
+	LINUX_IFF_POINTOPOINT, LINUX_IFF_UP, if_addrs, if_get_flags, if_get_mtu, if_nametoindex, if_set_flags,
 	if_set_mtu, if_set_up, in6_addifaddr, in6_delifaddr, in6_ifaddrs, in_addifaddr, in_delifaddr,
 	in_ifaddrs,
 } from '../../../../sys/arch/linux/ifreq.js';
 import { tun_attach, tun_detach } from '../../../../sys/arch/linux/tun.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 
 const ns = netns_create('ifreq');
 t.teardown(() => ns.destroy());
@@ -21,11 +21,11 @@ const IF = 'wg0';
 const tun = tun_attach(IF);
 t.teardown(() => tun_detach(tun.fd));
 
-function err(f: () => unknown): SysError | null {
+function err(f: () => unknown): ErrnoError | null {
 	try {
 		f();
 	} catch (e) {
-		return e instanceof SysError ? e : null;
+		return e instanceof ErrnoError ? e : null;
 	}
 	return null;
 }
@@ -50,13 +50,13 @@ const text = (a: { family: number; addr: Uint8Array; prefixlen: number }): strin
 
 t.test('flags: up and down', async (t) => {
 	const f0 = if_get_flags(IF);
-	t.ok(f0 & IFF_POINTOPOINT, 'a tun is point-to-point');
-	t.notOk(f0 & IFF_UP, 'starts down');
+	t.ok(f0 & LINUX_IFF_POINTOPOINT, 'a tun is point-to-point');
+	t.notOk(f0 & LINUX_IFF_UP, 'starts down');
 	if_set_up(IF, true);
-	t.ok(if_get_flags(IF) & IFF_UP, 'up');
+	t.ok(if_get_flags(IF) & LINUX_IFF_UP, 'up');
 	t.match(ns.ip('link', 'show', IF), /[<,]UP[,>]/);
-	if_set_flags(IF, if_get_flags(IF) & ~IFF_UP);
-	t.notOk(if_get_flags(IF) & IFF_UP, 'down again');
+	if_set_flags(IF, if_get_flags(IF) & ~LINUX_IFF_UP);
+	t.notOk(if_get_flags(IF) & LINUX_IFF_UP, 'down again');
 	t.notMatch(ns.ip('link', 'show', IF), /[<,]UP[,>]/);
 });
 

@@ -1,11 +1,11 @@
 /*
- * The libc bindings' conventions: -errno return values, SysError
+ * The libc bindings' conventions: -errno return values, ErrnoError
  * fields and messages, pointers into ArrayBuffers.
  */
 
 import t from 'tap';
 import {
-	EBADF, EINVAL, ENODEV, ENOENT, F_GETFL, O_NONBLOCK, O_RDONLY, O_RDWR, SysError, check, close,
+	EBADF, EINVAL, ENODEV, ENOENT, F_GETFL, O_NONBLOCK, O_RDONLY, O_RDWR, syserr, check, close,
 	errno_name, fcntl, getpid, getppid, gettid, if_nametoindex, open, ptr_of, read, read_addr,
 	set_nonblock, stable_bytes, strerror, write, write_addr,
 } from '../../../../sys/arch/linux/libc.js';
@@ -21,14 +21,14 @@ t.test('failures come back as -errno', async (t) => {
 	t.equal(fcntl(-1, F_GETFL), -EBADF);
 });
 
-t.test('SysError', async (t) => {
-	const e = new SysError('ioctl(SIOCSIFMTU)', -EINVAL, 'wg0');
+t.test('ErrnoError', async (t) => {
+	const e = syserr('ioctl(SIOCSIFMTU)', -EINVAL, 'wg0');
 	t.equal(e.errno, EINVAL, 'positive errno');
 	t.equal(e.code, 'EINVAL');
 	t.equal(e.syscall, 'ioctl(SIOCSIFMTU)');
 	t.equal(e.message, 'ioctl(SIOCSIFMTU) wg0: Invalid argument');
 	t.ok(e instanceof Error);
-	t.equal(new SysError('open', ENOENT).message, 'open: No such file or directory');
+	t.equal(syserr('open', ENOENT).message, 'open: No such file or directory');
 	t.equal(check(5, 'x'), 5);
 	t.throws(() => check(-ENODEV, 'ioctl(SIOCGIFINDEX)', 'nosuch0'), { errno: ENODEV, message: 'ioctl(SIOCGIFINDEX) nosuch0: No such device' });
 	t.equal(errno_name(9999), 'E9999');

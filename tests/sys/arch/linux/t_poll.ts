@@ -13,7 +13,7 @@ import {
 	POLLIN, POLLNVAL, POLLOUT, PollSet, eventfd_drain, eventfd_open, eventfd_signal,
 } from '../../../../sys/arch/linux/poll.js';
 import { UdpIo, udp_close, udp_open, udp_port } from '../../../../sys/arch/linux/udp.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 
 const ns = netns_create('poll');
 t.teardown(() => ns.destroy());

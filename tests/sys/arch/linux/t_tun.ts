@@ -6,14 +6,15 @@
 
 import t from 'tap';
 import {
-	EAGAIN, EBADFD, EINVAL, POLLIN, POLLERR, SysError, read, write,
+	EAGAIN, EBADFD, EINVAL, POLLIN, POLLERR, ErrnoError, read, write,
 } from '../../../../sys/arch/linux/libc.js';
 import { PollSet } from '../../../../sys/arch/linux/poll.js';
 import {
-	TUN_F_CSUM, WG_DEFAULT_MTU, tun_attach, tun_detach, tun_set_nonblock, tun_set_offload,
+	TUN_F_CSUM, tun_attach, tun_detach, tun_set_nonblock, tun_set_offload,
 } from '../../../../sys/arch/linux/tun.js';
+import { WG_DEFAULT_MTU } from '../../../../sys/net/wg/messages.js';
 import { if_get_mtu, if_set_up, in6_addifaddr, in_addifaddr } from '../../../../sys/arch/linux/ifreq.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 import { ip4_icmp_echo, ip6_icmp_echo } from './pkt.js';
 
 const ns = netns_create('tun');
@@ -75,11 +76,11 @@ t.test('blocking mode, offloads', async (t) => {
 });
 
 t.test('bad names are errno errors', async (t) => {
-	const err = (f: () => unknown): SysError | null => {
+	const err = (f: () => unknown): ErrnoError | null => {
 		try {
 			f();
 		} catch (e) {
-			return e instanceof SysError ? e : null;
+			return e instanceof ErrnoError ? e : null;
 		}
 		return null;
 	};

@@ -7,13 +7,13 @@
 import t from 'tap';
 import {
 	EADDRINUSE, EAFNOSUPPORT, EAGAIN, EINVAL, EMSGSIZE, IPPROTO_IPV6, IPV6_V6ONLY, SOL_SOCKET,
-	SO_MARK, SO_RCVBUF, SysError, getsockopt_int,
+	SO_MARK, SO_RCVBUF, ErrnoError, getsockopt_int,
 } from '../../../../sys/arch/linux/libc.js';
 import {
 	Endpoint, MmsgRing, UdpIo, in6_ntoa, sockaddr_get, sockaddr_put, udp_close, udp_open,
 	udp_open_pair, udp_port, udp_set_mark,
 } from '../../../../sys/arch/linux/udp.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 
 const ns = netns_create('udp');
 t.teardown(() => ns.destroy());
@@ -31,11 +31,11 @@ const open = (family: 4 | 6, port: number, nonblock = true): number => {
 	return fd;
 };
 
-function err(f: () => unknown): SysError | null {
+function err(f: () => unknown): ErrnoError | null {
 	try {
 		f();
 	} catch (e) {
-		return e instanceof SysError ? e : null;
+		return e instanceof ErrnoError ? e : null;
 	}
 	return null;
 }

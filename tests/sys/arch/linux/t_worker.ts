@@ -8,7 +8,7 @@ import t from 'tap';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { gettid } from '../../../../sys/arch/linux/libc.js';
-import { netns_create } from './netns.js';
+import { netns_create } from '../../../harness/netns_thread.js';
 
 const ns = netns_create('worker');
 t.teardown(() => ns.destroy());

@@ -1,7 +1,7 @@
 /*
  * Self-test of the namespace harness: hosts, a segment, addresses,
  * commands inside hosts, capture, the nc replacement, and cleanup that
- * leaves nothing behind.
+ * leaves nothing behind.  It requires root (network namespaces).
  */
 
 import t from 'tap';

@@ -7,13 +7,13 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { BgProcess, ExecOptions, ExecResult, Host, TapTest } from '../../lib/netns.js';
-import { NODE } from '../../lib/netns.js';
-import type { ShimReply } from '../../../sys/sys/shim.js';
+import type { BgProcess, ExecOptions, ExecResult, Host, TapTest } from './netns.js';
+import { NODE } from './netns.js';
+import type { ShimReply } from '../../sys/sys/shim.js';
 
-export const WGU = fileURLToPath(new URL('../../../usr.sbin/wg-userspace/wg-userspace.js', import.meta.url));
-export const H_KERNEL = fileURLToPath(new URL('./h_kernel.js', import.meta.url));
-export const H_CLIENT = fileURLToPath(new URL('./h_client.js', import.meta.url));
+export const WGU = fileURLToPath(new URL('../../usr.sbin/wg-userspace/wg-userspace.js', import.meta.url));
+export const H_KERNEL = fileURLToPath(new URL('../sys/kern/h_kernel.js', import.meta.url));
+export const H_CLIENT = fileURLToPath(new URL('../sys/kern/h_client.js', import.meta.url));
 
 /* A high instance id, unlikely to meet anything else on the machine. */
 export function random_id(): number {

@@ -10,7 +10,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { Lab, udp_re, type ExecResult, type Host, type Segment, type Capture, type TapTest } from '../../lib/netns.js';
+import { Lab, udp_re, type ExecResult, type Host, type Segment, type Capture, type TapTest } from './netns.js';
 
 export { udp_re };
 

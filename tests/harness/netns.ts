@@ -33,7 +33,7 @@ import type { Test } from 'tap';
 
 export type TapTest = Test;
 
-/* obj/tests/lib/netns.js -> obj/bin (the launchers `make` writes). */
+/* obj/tests/harness/netns.js -> obj/bin (the launchers `make` writes). */
 export const OBJ_BIN = fileURLToPath(new URL('../../bin', import.meta.url));
 /* The compiled helper that stands in for nc(1) inside namespaces. */
 export const NETTOOL = fileURLToPath(new URL('./nettool.js', import.meta.url));

@@ -10,7 +10,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { CLONE_NEWNET, O_RDONLY, check, close, open, setns } from '../../../../sys/arch/linux/libc.js';
+import { CLONE_NEWNET, O_RDONLY, check, close, open, setns } from '../../sys/arch/linux/libc.js';
 
 export interface netns {
 	readonly name: string;

@@ -75,7 +75,7 @@ export interface RunResult {
 	stderr: string;
 }
 
-/* obj/<path>.js, found from this compiled file (obj/tests/sbin/fake_kernel.js). */
+/* obj/<path>.js, found from this compiled file (obj/tests/harness/fake_kernel.js). */
 export function program_path(path: string): string {
 	return fileURLToPath(new URL(`../../${path}.js`, import.meta.url));
 }

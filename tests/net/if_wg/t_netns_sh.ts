@@ -38,8 +38,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
 	Lab, NODE, require_progs, sleep, wait_until, type BgProcess, type ExecResult, type Host, type TapTest,
-} from '../../lib/netns.js';
-import { badkeys, keypair, ping_received, wg_tool } from './common.js';
+} from '../../harness/netns.js';
+import { badkeys, keypair, ping_received, wg_tool } from '../../harness/if_wg.js';
 
 t.setTimeout(240_000);
 

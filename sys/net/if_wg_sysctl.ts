@@ -1,0 +1,100 @@
+/*
+ * The wg(4) tunables under net.wg: the knobs NetBSD's driver exports
+ * under WG_DEBUG_PARAMS, global to the instance as NetBSD's are global to
+ * the kernel.  Tests shorten the protocol timers through them.  The
+ * driver owns them and creates the nodes when it loads (NetBSD's
+ * SYSCTL_SETUP in if_wg.c); sys/kern/kern_sysctl.ts only holds the tree.
+ *
+ * The live values are wg_tunables: the driver reads it on every use, and
+ * follows writes with sysctl_subscribe() to hand a copy to its data-path
+ * workers.
+ */
+
+import { CTLTYPE_BOOL, CTLTYPE_INT, CTLTYPE_QUAD, type sysctl_leaf_desc, sysctl_createv } from '../kern/kern_sysctl.js';
+
+const INT_MAX = 0x7fffffffn;
+const UINT64_MAX = 0xffffffffffffffffn;
+
+/* The wg(4) tunables; seconds unless noted.  Defaults from the paper, section 6.1. */
+export interface net_wg_tunables {
+	rekey_after_time: number;	/* REKEY_AFTER_TIME 120 */
+	rekey_timeout: number;		/* REKEY_TIMEOUT 5 */
+	rekey_attempt_time: number;	/* REKEY_ATTEMPT_TIME 90 */
+	keepalive_timeout: number;	/* KEEPALIVE_TIMEOUT 10 */
+	rekey_after_messages: number;	/* REKEY_AFTER_MESSAGES 2^60, held clamped to 2^53-1 */
+	force_underload: boolean;	/* act as if under load: always answer with a cookie */
+	debug: number;			/* bitmask: 1 log, 2 trace, 4 dump, 8 packet */
+	tun_offload: boolean;		/* tun TSO/USO and coalesced writes (for interfaces created after) */
+	udp_gso: boolean;		/* UDP_SEGMENT sends */
+	udp_gro: boolean;		/* UDP_GRO receives */
+}
+
+export function net_wg_tunables_default(): net_wg_tunables {
+	return {
+		rekey_after_time: 120,
+		rekey_timeout: 5,
+		rekey_attempt_time: 90,
+		keepalive_timeout: 10,
+		rekey_after_messages: Math.min(2 ** 60, Number.MAX_SAFE_INTEGER),
+		force_underload: false,
+		debug: 0,
+		tun_offload: true,
+		udp_gso: true,
+		udp_gro: true,
+	};
+}
+
+/* The live values: read by the driver, written only through sysctl_write(). */
+export const wg_tunables: Readonly<net_wg_tunables> = net_wg_tunables_default();
+
+const wg_tunables_rw = wg_tunables as net_wg_tunables;
+
+type int_key = 'rekey_after_time' | 'rekey_timeout' | 'rekey_attempt_time' | 'keepalive_timeout' | 'debug';
+
+function wg_int(key: int_key, descr: string, min: bigint): sysctl_leaf_desc {
+	return {
+		type: CTLTYPE_INT, descr, min, max: INT_MAX,
+		read: () => BigInt(wg_tunables[key]),
+		write: (v) => { wg_tunables_rw[key] = Number(v); },
+	};
+}
+
+function wg_bool(key: 'tun_offload' | 'udp_gso' | 'udp_gro', descr: string): sysctl_leaf_desc {
+	return {
+		type: CTLTYPE_BOOL, descr, min: 0n, max: 1n,
+		read: () => (wg_tunables[key] ? 1n : 0n),
+		write: (v) => { wg_tunables_rw[key] = v === 1n; },
+	};
+}
+
+/* Node order as NetBSD's wg_setup_sysctl creates them (the order of sysctl -a). */
+function wg_setup_sysctl(): void {
+	sysctl_createv('net.wg.rekey_after_messages', {
+		type: CTLTYPE_QUAD, descr: 'session lifetime in messages',
+		min: 1n, max: UINT64_MAX,
+		read: () => BigInt(wg_tunables.rekey_after_messages),
+		/* Counters are JS numbers: beyond 2^53 - 1 the limit cannot be reached anyway. */
+		write: (v) => {
+			wg_tunables_rw.rekey_after_messages =
+			    v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+		},
+	});
+	sysctl_createv('net.wg.rekey_after_time', wg_int('rekey_after_time', 'session lifetime', 1n));
+	sysctl_createv('net.wg.rekey_timeout', wg_int('rekey_timeout', 'timeout for rekey', 1n));
+	sysctl_createv('net.wg.rekey_attempt_time', wg_int('rekey_attempt_time', 'timeout for giving up rekey', 1n));
+	sysctl_createv('net.wg.keepalive_timeout', wg_int('keepalive_timeout', 'timeout for keepalive', 1n));
+	sysctl_createv('net.wg.force_underload', {
+		type: CTLTYPE_BOOL, descr: 'act as if under load',
+		min: 0n, max: 1n,
+		read: () => (wg_tunables.force_underload ? 1n : 0n),
+		write: (v) => { wg_tunables_rw.force_underload = v === 1n; },
+	});
+	sysctl_createv('net.wg.debug', wg_int('debug', 'debug flags: 1 log, 2 trace, 4 dump, 8 packet', 0n));
+	/* The data path's offloads (no NetBSD counterpart): 1 uses one where the host has it. */
+	sysctl_createv('net.wg.tun_offload', wg_bool('tun_offload', 'tun segmentation offloads (interfaces created after)'));
+	sysctl_createv('net.wg.udp_gso', wg_bool('udp_gso', 'UDP generic segmentation offload on send'));
+	sysctl_createv('net.wg.udp_gro', wg_bool('udp_gro', 'UDP generic receive offload'));
+}
+
+/* SYSCTL_SETUP: once, when the driver loads. */
+wg_setup_sysctl();
