@@ -19,7 +19,8 @@
  *   node obj/tests/bench/b_tunnel.js [seconds] [rounds] [udp Mbit/s]
  *
  * With B_TUNNEL_BASE_BIN=<another build's obj/bin>, that build runs too,
- * as "base" (a before/after comparison in one run).
+ * as "base" (a before/after comparison in one run); with B_TUNNEL_LEVERS=1
+ * each offload runs alone as well.
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -105,7 +106,8 @@ function teardown(): void {
 		rmSync(`/var/run/wireguard/${tag}g${i}.sock`, { force: true });
 }
 
-function ours(offload: boolean, from = BIN): () => void {
+/* off: the net.wg offload tunables to turn off before the interface is made. */
+function ours(off: string[], from = BIN): () => void {
 	return () => {
 		bin = from;
 		const k = [keypair(), keypair()];
@@ -113,9 +115,8 @@ function ours(offload: boolean, from = BIN): () => void {
 			const keyf = join(tmp, `k${i}`);
 			writeFileSync(keyf, k[i].priv + '\n', { mode: 0o600 });
 			sh(['wg-userspace', '0', 'create'], ns);
-			if (!offload)
-				sh(['wg-userspace', '0', 'sysctl', '-w', 'net.wg.tun_offload=0', 'net.wg.udp_gso=0',
-				    'net.wg.udp_gro=0'], ns);
+			if (off.length > 0)
+				sh(['wg-userspace', '0', 'sysctl', '-w', ...off.map((n) => `net.wg.${n}=0`)], ns);
 			sh(['ifconfig', 'wg0', 'create'], ns);
 			sh(['ifconfig', 'wg0', 'inet', `10.77.0.${i + 1}/24`], ns);
 			sh(['wgconfig', 'wg0', 'set', 'private-key', keyf], ns);
@@ -247,12 +248,16 @@ process.on('exit', () => {
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 
+const ALL = ['tun_offload', 'udp_gso', 'udp_gro'];
 const impls: Array<[string, () => void]> = [
-	['ours', ours(true)], ['wireguard-go', wggo], ['ours_no_offload', ours(false)],
+	['ours', ours([])], ['wireguard-go', wggo], ['ours_no_offload', ours(ALL)],
 ];
+/* B_TUNNEL_LEVERS=1: each offload on its own too. */
+if (process.env.B_TUNNEL_LEVERS === '1')
+	impls.push(['ours_tun_offload_only', ours(['udp_gso', 'udp_gro'])], ['ours_udp_gso_gro_only', ours(['tun_offload'])]);
 const base = process.env.B_TUNNEL_BASE_BIN;
 if (base !== undefined && base !== '')
-	impls.push(['base', ours(true, resolve(base))]);
+	impls.push(['base', ours([], resolve(base))]);
 const all: Record<string, Result[]> = {};
 for (let r = 0; r < rounds; r++) {
 	/* Rotate the order so no implementation always runs on a warmer or quieter machine. */
