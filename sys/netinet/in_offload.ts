@@ -93,8 +93,10 @@ export function in_gso_segment(b: Uint8Array, p: number, len: number, g: gso_inf
 	if (len < 20)
 		return EGSO_IP;
 	const v = b[p] >> 4;
-	const cs = g.csum_start;
 	const proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+	/* Without NEEDS_CSUM the offsets are unset (0): the L4 header follows the IP header. */
+	const cs = g.needs_csum ? g.csum_start : v === 4 ? (b[p] & 0x0f) << 2 : 40;
+	const csum_offset = g.needs_csum ? g.csum_offset : tcp ? 16 : 6;
 	if (v === 4) {
 		if (g.type === GSO_TCPV6)
 			return EGSO_TYPE;
@@ -116,7 +118,7 @@ export function in_gso_segment(b: Uint8Array, p: number, len: number, g: gso_inf
 	} else {
 		return EGSO_IP;
 	}
-	if (g.csum_offset !== (tcp ? 16 : 6))
+	if (csum_offset !== (tcp ? 16 : 6))
 		return EGSO_CSUM;
 	const l4min = tcp ? 20 : 8;
 	if (cs + l4min > len)
@@ -177,8 +179,8 @@ export function in_gso_segment(b: Uint8Array, p: number, len: number, g: gso_inf
 			if (c === 0)
 				c = 0xffff;
 		}
-		seg[cs + g.csum_offset] = c >>> 8;
-		seg[cs + g.csum_offset + 1] = c & 0xff;
+		seg[cs + csum_offset] = c >>> 8;
+		seg[cs + csum_offset + 1] = c & 0xff;
 		emit(seg, 0, n);
 	}
 	return nseg;

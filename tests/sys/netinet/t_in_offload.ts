@@ -139,6 +139,19 @@ t.test('a payload of exactly n segments, and one no longer than a segment', asyn
 	t.equal(l4_cksum_of(b.out[0], 6), want, 'its checksum completed');
 });
 
+t.test('a super-packet without NEEDS_CSUM (offsets unset) is cut all the same', async (t) => {
+	for (const v of [4, 6] as const) {
+		const sp = tcp_packet({ v, seq: 9, flags: TH_ACK, payload: pattern(2500) });
+		const g = tso(v, 1000, 0);
+		g.needs_csum = false;
+		g.csum_start = 0;
+		g.csum_offset = 0;
+		const { r, out } = segment(sp, g);
+		t.equal(r, 3, `IPv${v}: three segments`);
+		t.ok(out.every((s) => l4_cksum_of(s, 6) === l4_cksum_ref(s, 6)), `IPv${v}: checksums right`);
+	}
+});
+
 t.test('bad descriptions are refused, not thrown, and nothing is emitted', async (t) => {
 	const sp = tcp_packet({ v: 4, seq: 1, flags: TH_ACK, payload: pattern(3000) });
 	const cases: Array<[string, (g: gso_info) => void, number, Uint8Array?]> = [
