@@ -13,15 +13,14 @@
  */
 
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-	Lab, count_lines, require_progs, udp_re, wait_until, type BgProcess, type Host, type Segment, type TapTest,
+	Lab, count_lines, require_progs, udp_re, wait_until, type Host, type Segment, type TapTest,
 } from '../../harness/netns.js';
 import { randomBytes } from 'node:crypto';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import {
 	add_peer, badkeys, check_ping, check_ping_fail, fixed_keys, setup_wg_common, tcp_transfer, wg_sysctl,
+	wggo_setup, wggo_start,
 } from '../../harness/if_wg.js';
 import { wg_forge_msg_init } from './wg_forge.js';
 
@@ -38,7 +37,7 @@ const OUTER_OURS = '10.0.0.3';
 const OUTER_WGGO = '10.0.0.2';
 const WG_OURS = '10.0.1.1';
 const WG_WGGO = '10.0.1.2';
-const TRANSFER_BYTES = 50 * 1024 * 1024;
+const TRANSFER_BYTES = 20 * 1024 * 1024;
 const TCP_PORT = 5001;
 
 /*
@@ -55,27 +54,9 @@ interface Side {
 	inner: string;
 }
 
-async function wggo_start(h: Host, ifname: string): Promise<BgProcess> {
-	const t = h.lab.t;
-	const bg = h.spawn(['wireguard-go', '-f', ifname], { env: { LOG_LEVEL: 'error' } });
-	const sock = join(h.rundir, `${ifname}.sock`);
-	const up = await wait_until(() => existsSync(sock) || !bg.running, 10_000);
-	t.ok(up && bg.running, `${h.name}: wireguard-go ${ifname} is running`, { stderr: bg.stderr, stdout: bg.stdout });
-	return bg;
-}
-
 async function wggo_configure(h: Host, ifname: string, o: { priv: string; peer_pub: string;
     endpoint?: string; allowed: string; addr: string }): Promise<void> {
-	h.write(`${ifname}.key`, `${o.priv}\n`);
-	const args = ['wg', 'set', ifname, 'private-key', `./${ifname}.key`, 'listen-port', String(PORT),
-	    'peer', o.peer_pub, 'allowed-ips', o.allowed];
-	if (o.endpoint !== undefined)
-		args.push('endpoint', o.endpoint);
-	await h.check(args);
-	await h.check(['ip', 'addr', 'add', o.addr, 'dev', ifname]);
-	await h.check(['ip', 'link', 'set', ifname, 'up']);
-	const show = await h.check(['wg', 'show', ifname, 'listen-port']);
-	h.lab.t.equal(show.stdout.trim(), String(PORT), `${h.name}: ${ifname} listens on ${PORT}`);
+	await wggo_setup(h, ifname, { ...o, port: PORT });
 }
 
 /* Ours, configured the NetBSD way. */
