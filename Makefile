@@ -9,6 +9,8 @@
 #	make bench     benchmarks, one JSON object per line
 #	make flood     handshake flood against us and wireguard-go, 10 runs (root)
 #	make fuzz      10^6 mutated datagrams into the protocol core
+#	make faults    the fault scenarios at full length (30% loss, 60 s outage)
+#	make soak      10 minutes of traffic with a rekey every 3 s (root)
 #	make clean
 #	make install   install under $(DESTDIR)$(PREFIX) (see share/mk/wg-install.sh)
 #	make uninstall remove exactly what make install installed there
@@ -27,7 +29,7 @@ DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 libssl3 openssl wireguard-
 PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \
 		usr.bin/wg-keygen/wg-keygen usr.sbin/wg-userspace/wg-userspace
 
-.PHONY: all deps test test-unit test-net lint bench flood fuzz clean
+.PHONY: all deps test test-unit test-net lint bench flood fuzz faults soak clean
 
 all: obj/.tsbuilt
 	@mkdir -p obj/bin
@@ -86,6 +88,12 @@ flood: all
 
 fuzz: all
 	${NODE} obj/tests/net/wg/wg_fuzz.js 1000000
+
+faults: all
+	WG_FAULTS_LONG=1 ${TAP} -j1 -t1800 obj/tests/net/if_wg/t_faults.js
+
+soak: all
+	SOAK_SECONDS=600 ${TAP} -j1 -t1200 obj/tests/net/if_wg/soak.js
 
 clean:
 	rm -rf obj

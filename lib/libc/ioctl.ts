@@ -4,22 +4,30 @@
  * named by WG_USERSPACE_ID (default 0) over its abstract UNIX socket,
  * framed as a 4-byte big-endian length and JSON.
  *
- * Never throws: transport failures come back as errno replies, as a
- * failed system call would.  With no instance running, SIOCIFCREATE
- * starts one (as a kernel autoloads the if_wg module on the first
- * "ifconfig wg0 create"); any other request fails with ENXIO, which is
- * what NetBSD says for an interface that does not exist.
+ * The kernel is authenticated before a byte is sent: an abstract name has
+ * no permissions, so any local user can bind one while no instance holds
+ * it.  SO_PEERCRED of the connected socket (the listener's credentials)
+ * must say uid 0; anything else ends the program with
+ * "instance N: control socket is owned by uid U, not root", as no request
+ * (it may carry a private key) can go there and no reply can be believed.
+ *
+ * Otherwise never throws: transport failures come back as errno replies,
+ * as a failed system call would.  With no instance running, SIOCIFCREATE
+ * starts one when the program has named the kernel program to run
+ * (shim_set_kernel_prog; as a kernel autoloads the if_wg module on the
+ * first "ifconfig wg0 create"); any other request fails with ENXIO, which
+ * is what NetBSD says for an interface that does not exist.
  */
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 
-import { SHIM_MAX_MESSAGE, shim_socket_name, type ShimReply, type ShimRequest } from '../../sys/sys/shim.js';
+import { shim_socket_name, type ShimReply, type ShimRequest } from '../../sys/sys/shim.js';
 import { SIOCIFCREATE } from '../../sys/sys/sockio.js';
 import { EINVAL, EIO, ENOENT, ECONNREFUSED, ENXIO, EPERM } from '../../sys/sys/errno.js';
-import { errno_of } from './err.js';
+import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
+import { errno_of, errx } from './err.js';
 
 export const SHIM_ID_ENV = 'WG_USERSPACE_ID';
 /* How long an on-demand instance may take to accept connections. */
@@ -33,13 +41,40 @@ export function shim_instance_id(): number | null {
 	const v = process.env[SHIM_ID_ENV];
 	if (v === undefined || v === '')
 		return 0;
-	if (!/^[0-9]{1,9}$/.test(v))
+	if (!/^[0-9]{1,10}$/.test(v) || Number(v) > 0x7fffffff)
 		return null;
 	return Number(v);
 }
 
-function shim_connect(id: number): Promise<Socket | number> {
-	return new Promise((resolve) => {
+/*
+ * The program the on-demand start runs as "PROG ID create" (wg-userspace
+ * of the same build).  Programs that create interfaces name it; the
+ * library does not know where programs live.
+ */
+let shim_kernel_prog: string | null = null;
+
+export function shim_set_kernel_prog(path: string): void {
+	shim_kernel_prog = path;
+}
+
+/* The listener's owner must be root; see above.  Ends the program otherwise. */
+function shim_authenticate(id: number, sock: Socket): void {
+	let uid: number;
+	try {
+		uid = peercred(socket_fd(sock)).uid;
+	} catch (e) {
+		sock.destroy();
+		errx(1, `instance ${id}: control socket: cannot tell its owner: ${(e as Error).message}`);
+	}
+	if (uid !== 0) {
+		sock.destroy();
+		errx(1, `instance ${id}: control socket is owned by uid ${uid}, not root`);
+	}
+}
+
+/* A connection to instance id's kernel, authenticated; an errno if none answers. */
+export function shim_connect(id: number): Promise<Socket | number> {
+	return new Promise((resolve, reject) => {
 		const sock = connect({ path: shim_socket_name(id) });
 		const on_error = (e: Error): void => {
 			sock.destroy();
@@ -48,6 +83,12 @@ function shim_connect(id: number): Promise<Socket | number> {
 		sock.once('error', on_error);
 		sock.once('connect', () => {
 			sock.off('error', on_error);
+			try {
+				shim_authenticate(id, sock);
+			} catch (e) {
+				reject(e instanceof Error ? e : new Error(String(e)));
+				return;
+			}
 			resolve(sock);
 		});
 	});
@@ -79,10 +120,9 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 			chunks.push(chunk);
 			have += chunk.length;
 			if (need < 0 && have >= 4) {
-				const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+				const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, 4);
+				/* No limit: the kernel is authenticated, and a listing may be large. */
 				need = head.readUInt32BE(0);
-				if (need > SHIM_MAX_MESSAGE)
-					return finish({ errno: EIO, msg: 'oversized reply from the kernel' });
 			}
 			if (need >= 0 && have >= 4 + need) {
 				const all = Buffer.concat(chunks);
@@ -92,6 +132,10 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 				} catch {
 					v = undefined;
 				}
+				/* A root get carries keys: the bytes go, the parsed strings cannot. */
+				all.fill(0);
+				for (const c of chunks)
+					c.fill(0);
 				finish(is_reply(v) ? v : { errno: EIO, msg: 'malformed reply from the kernel' });
 			}
 		});
@@ -100,7 +144,9 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 		const body = Buffer.from(JSON.stringify(req), 'utf8');
 		const head = Buffer.alloc(4);
 		head.writeUInt32BE(body.length, 0);
-		sock.write(Buffer.concat([head, body]));
+		const frame = Buffer.concat([head, body]);
+		body.fill(0);
+		sock.write(frame, () => frame.fill(0));
 	});
 }
 
@@ -109,18 +155,21 @@ function sleep(ms: number): Promise<void> {
 }
 
 /*
- * Start instance id ("wg-userspace ID create" returns once the control
- * socket accepts connections) and connect to it.
+ * Start instance id ("PROG ID create" returns once the control socket
+ * accepts connections) and connect to it.  What answers is authenticated
+ * like any other connection: a squatter on the name is never adopted.
  */
 async function shim_start_instance(id: number): Promise<Socket | ShimReply> {
 	if (typeof process.geteuid === 'function' && process.geteuid() !== 0)
 		return { errno: EPERM };
-	const script = fileURLToPath(new URL('../../usr.sbin/wg-userspace/wg-userspace.js', import.meta.url));
-	if (!existsSync(script))
-		return { errno: ENXIO, msg: `cannot start kernel instance ${id}: ${script} is missing` };
+	const prog = shim_kernel_prog;
+	if (prog === null)
+		return { errno: ENXIO };
+	if (!existsSync(prog))
+		return { errno: ENXIO, msg: `cannot start kernel instance ${id}: ${prog} is missing` };
 	let status: number | null = null;
 	try {
-		const child = spawn(process.execPath, [script, String(id), 'create'],
+		const child = spawn(process.execPath, [prog, String(id), 'create'],
 		    { detached: true, stdio: 'ignore' });
 		child.on('error', () => { status = 127; });
 		child.on('exit', (code, signal) => { status = code ?? (signal ? 128 : 1); });

@@ -3,12 +3,12 @@
  * (paper section 5.4: Curve25519 points and scalars are 32 bytes).
  */
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 import { WG_KEY_LEN } from '../../sys/crypto/crypto.js';
 import { EISDIR } from '../../sys/sys/errno.js';
 import { b64_ntop, b64_pton } from '../libc/b64.js';
-import { err, errno_of, errx } from '../libc/err.js';
+import { err, errno_of, errx, warnx } from '../libc/err.js';
 
 export const WG_KEY_B64_LEN = 44;
 
@@ -42,7 +42,11 @@ export function wg_key_redact(s: string): string {
 /*
  * A key file: its first 44 bytes are the key, whatever follows (the
  * newline wg-keygen writes, or anything else) is ignored, as NetBSD's
- * wgconfig reads it.  Errors name the file:
+ * wgconfig reads it.  It is read here, with the caller's own rights, and
+ * only the key bytes go to the kernel: the kernel never opens a path a
+ * user named.  A file group or others can read gets a warning, as
+ * wg-quick(8) gives one for a world-accessible configuration.  Errors
+ * name the file:
  *   PATH: fopen: <strerror>, PATH: base64 key len is short: N,
  *   PATH: b64_pton failed.
  */
@@ -56,7 +60,11 @@ export function wg_read_key_file(path: string): Uint8Array {
 	}
 	const buf = Buffer.alloc(WG_KEY_B64_LEN);	/* alloc, not allocUnsafe: never the shared pool */
 	let n = 0;
+	let exposed = -1;	/* the mode of a regular file group or others can read */
 	try {
+		const st = fstatSync(fd);
+		if (st.isFile() && (st.mode & 0o044) !== 0)
+			exposed = st.mode & 0o777;
 		while (n < WG_KEY_B64_LEN) {
 			const got = readSync(fd, buf, n, WG_KEY_B64_LEN - n, null);
 			if (got === 0)
@@ -81,5 +89,7 @@ export function wg_read_key_file(path: string): Uint8Array {
 	const key = wg_key_from_base64(text);
 	if (key === null)
 		errx(1, `${name}: b64_pton failed`);
+	if (exposed >= 0)
+		warnx(`warning: ${name} is readable by group or others (mode ${exposed.toString(8).padStart(4, '0')})`);
 	return key;
 }

@@ -14,7 +14,9 @@
 
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
 import { inet_pton4, inet_pton6 } from '../../lib/libc/inet.js';
-import { ifconf, ioctl } from '../../lib/libc/ioctl.js';
+import { fileURLToPath } from 'node:url';
+
+import { type ShimIoctlRequest, ifconf, ioctl, shim_set_kernel_prog } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 import { ENXIO } from '../../sys/sys/errno.js';
 import { type ShimIfaddr, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
@@ -247,48 +249,94 @@ async function get_flags(name: string): Promise<number> {
 	return r.flags ?? 0;
 }
 
-async function set_address(name: string, p: Params): Promise<void> {
+/* The requests that take back what has been done so far, newest last. */
+type Undo = ShimIoctlRequest[];
+
+function addr_req(a: ShimIfaddr): number {
+	return a.family === AF_INET ? SIOCAIFADDR : SIOCAIFADDR_IN6;
+}
+
+/* The same address, whatever its text form (fd00:0::1 is fd00::1). */
+function addr_eq(x: ShimIfaddr, family: number, addr: string): boolean {
+	if (x.family !== family)
+		return false;
+	const pton = family === AF_INET ? inet_pton4 : inet_pton6;
+	const a = pton(x.addr), b = pton(addr);
+	return a !== null && b !== null && Buffer.compare(a, b) === 0;
+}
+
+async function set_address(name: string, p: Params, before: ShimIfState | undefined, undo: Undo): Promise<void> {
 	const a = p.addr as AddrArg;
 	const ifaddr: ShimIfaddr = {
 		family: a.family, addr: a.addr, prefixlen: a.prefixlen ?? default_prefixlen(a),
 	};
+	const had = before?.addrs.find((x) => addr_eq(x, a.family, a.addr));
 	if (p.alias === false) {
 		check(await ioctl({ op: 'ioctl', req: SIOCDIFADDR, name, ifaddr }), SIOCDIFADDR);
+		if (had !== undefined)
+			undo.push({ op: 'ioctl', req: addr_req(had), name, ifaddr: had });
 		return;
 	}
 	/* inet without "alias" replaces the first inet address, as NetBSD's commit_address does. */
 	if (a.family === AF_INET && p.alias === null) {
-		const st = (await kernel_ifs()).find((s) => s.name === name);
-		const old = st?.addrs.find((x) => x.family === AF_INET);
-		if (old !== undefined)
+		const old = before?.addrs.find((x) => x.family === AF_INET);
+		if (old !== undefined) {
 			check(await ioctl({ op: 'ioctl', req: SIOCDIFADDR, name, ifaddr: old }), SIOCDIFADDR);
-	}
-	const req = a.family === AF_INET ? SIOCAIFADDR : SIOCAIFADDR_IN6;
-	check(await ioctl({ op: 'ioctl', req, name, ifaddr }), req);
-}
-
-async function cmd_configure(name: string, args: string[]): Promise<number> {
-	const p = parse_params(args);
-	if (p.create)
-		check(await ioctl({ op: 'ioctl', req: SIOCIFCREATE, name }), SIOCIFCREATE);
-	if (p.mtu !== null || p.addr !== null || p.updown !== null) {
-		await get_flags(name);	/* is it ours at all? */
-		if (p.mtu !== null)
-			check(await ioctl({ op: 'ioctl', req: SIOCSIFMTU, name, mtu: p.mtu }), SIOCSIFMTU);
-		if (p.addr !== null)
-			await set_address(name, p);
-		if (p.updown !== null) {
-			/* Read again: adding an address may have brought it up already. */
-			const flags = await get_flags(name);
-			const nflags = p.updown === 'up' ? flags | IFF_UP : flags & ~IFF_UP;
-			check(await ioctl({ op: 'ioctl', req: SIOCSIFFLAGS, name, flags: nflags }), SIOCSIFFLAGS);
+			undo.push({ op: 'ioctl', req: SIOCAIFADDR, name, ifaddr: old });
 		}
 	}
-	if (p.destroy) {
-		const r = await ioctl({ op: 'ioctl', req: SIOCIFDESTROY, name });
-		if (r.errno === ENXIO && host_if_exists(name))
-			errx(1, `${name}: not an interface of the wg(4) kernel; configure host interfaces with ip(8)`);
-		check(r, SIOCIFDESTROY);
+	const req = addr_req(ifaddr);
+	check(await ioctl({ op: 'ioctl', req, name, ifaddr }), req);
+	undo.push(had !== undefined ? { op: 'ioctl', req, name, ifaddr: had } :
+	    { op: 'ioctl', req: SIOCDIFADDR, name, ifaddr });
+}
+
+/*
+ * All or nothing: when a step fails, the steps done before it are taken
+ * back (newest first) before the error is reported, so a command that
+ * fails leaves the interface as it found it.  The kernel checks each
+ * request whole; this makes the command line one change.
+ */
+async function cmd_configure(name: string, args: string[]): Promise<number> {
+	const p = parse_params(args);
+	const undo: Undo = [];
+	try {
+		if (p.create) {
+			check(await ioctl({ op: 'ioctl', req: SIOCIFCREATE, name }), SIOCIFCREATE);
+			undo.push({ op: 'ioctl', req: SIOCIFDESTROY, name });
+		}
+		if (p.mtu !== null || p.addr !== null || p.updown !== null) {
+			const flags = await get_flags(name);	/* is it ours at all? */
+			const before = (await kernel_ifs()).find((s) => s.name === name);
+			/* Adding an address may bring it up: the flags go back last. */
+			undo.push({ op: 'ioctl', req: SIOCSIFFLAGS, name, flags });
+			if (p.mtu !== null) {
+				check(await ioctl({ op: 'ioctl', req: SIOCSIFMTU, name, mtu: p.mtu }), SIOCSIFMTU);
+				if (before !== undefined)
+					undo.push({ op: 'ioctl', req: SIOCSIFMTU, name, mtu: before.mtu });
+			}
+			if (p.addr !== null)
+				await set_address(name, p, before, undo);
+			if (p.updown !== null) {
+				/* Read again: adding an address may have brought it up already. */
+				const now = await get_flags(name);
+				const nflags = p.updown === 'up' ? now | IFF_UP : now & ~IFF_UP;
+				check(await ioctl({ op: 'ioctl', req: SIOCSIFFLAGS, name, flags: nflags }), SIOCSIFFLAGS);
+			}
+		}
+		if (p.destroy) {
+			const r = await ioctl({ op: 'ioctl', req: SIOCIFDESTROY, name });
+			if (r.errno === ENXIO && host_if_exists(name))
+				errx(1, `${name}: not an interface of the wg(4) kernel; configure host interfaces with ip(8)`);
+			check(r, SIOCIFDESTROY);
+		}
+	} catch (e) {
+		for (const u of undo.reverse()) {
+			const r = await ioctl(u);
+			if (r.errno !== 0)
+				warnx(`${name}: could not take back ${IOCTL_NAMES[u.req] ?? `ioctl ${u.req}`}: ${strerror(r.errno)}`);
+		}
+		throw e;
 	}
 	return 0;
 }
@@ -314,4 +362,6 @@ async function main(argv: string[]): Promise<number> {
 	return cmd_configure(first, argv.slice(1));
 }
 
+/* SIOCIFCREATE starts instance 0 with wg-userspace of this build (installed alongside). */
+shim_set_kernel_prog(fileURLToPath(new URL('../../usr.sbin/wg-userspace/wg-userspace.js', import.meta.url)));
 prog_run(main);

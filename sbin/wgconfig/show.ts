@@ -12,7 +12,7 @@
 import {
 	type PropDictionary, type PropObject,
 	prop_dictionary_get, prop_dictionary_get_data, prop_dictionary_get_int64,
-	prop_dictionary_get_string, prop_dictionary_get_uint16, prop_dictionary_get_uint8,
+	prop_dictionary_get_string, prop_dictionary_get_uint16, prop_dictionary_get_uint64, prop_dictionary_get_uint8,
 } from '../../lib/libprop/prop.js';
 import { ctime } from '../../lib/libc/ctime.js';
 import { errx, warnx } from '../../lib/libc/err.js';
@@ -24,7 +24,7 @@ import { AF_INET, AF_INET6 } from '../../sys/sys/socket.js';
 import {
 	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_SEC,
 	WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY,
-	WGK_PRIVATE_KEY, WGK_PUBLIC_KEY,
+	WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES,
 } from '../../sys/net/if_wg.h.js';
 
 export function format_key(o: PropObject | undefined): string {
@@ -125,16 +125,44 @@ function peers_of(d: PropDictionary): PropDictionary[] {
 	});
 }
 
-export function show_all_lines(ifname: string, d: PropDictionary): string[] {
+/* "show all" starts with the interface's lines; the peers follow, page by page. */
+export function show_head_lines(ifname: string, d: PropDictionary): string[] {
 	const out: string[] = [`interface: ${ifname}`, '\tprivate-key: (hidden)'];
 	const port = prop_dictionary_get_uint16(d, WGK_LISTEN_PORT);
 	out.push(`\tlisten-port: ${port === null ? '(none)' : port}`);
+	return out;
+}
+
+export function show_peers_lines(d: PropDictionary, out: string[]): void {
 	for (const peer of peers_of(d)) {
 		const name = prop_dictionary_get_string(peer, WGK_NAME);
 		out.push(`\tpeer: ${name ?? '(none)'}`);
 		show_peer_lines(peer, '\t\t', false, out);
 	}
+}
+
+export function show_all_lines(ifname: string, d: PropDictionary): string[] {
+	const out = show_head_lines(ifname, d);
+	show_peers_lines(d, out);
 	return out;
+}
+
+/*
+ * Extension, after NetBSD's lines so that those stay as they are: what
+ * the kernel counts for the peer (when it sends the counters), as
+ *	transfer: R bytes received, S bytes sent
+ *	latest-handshake-age: N seconds		("(never)" without one)
+ * N is whole seconds from the handshake to now_sec.
+ */
+export function show_peer_stats_lines(peer: PropDictionary, prefix: string, now_sec: number, out: string[]): void {
+	const rx = prop_dictionary_get_uint64(peer, WGK_RX_BYTES);
+	const tx = prop_dictionary_get_uint64(peer, WGK_TX_BYTES);
+	if (rx === null || tx === null)
+		return;
+	out.push(`${prefix}transfer: ${rx} bytes received, ${tx} bytes sent`);
+	const sec = prop_dictionary_get_int64(peer, WGK_LAST_HANDSHAKE_SEC);
+	out.push(`${prefix}latest-handshake-age: ` +
+	    (sec === null || sec <= 0n ? '(never)' : `${Math.max(0, now_sec - Number(sec))} seconds`));
 }
 
 /* null when there is no peer by that name. */
@@ -145,6 +173,7 @@ export function show_peer_by_name(d: PropDictionary, target: string, show_psk: b
 			continue;
 		const out = [`peer: ${name}`];
 		show_peer_lines(peer, '\t', show_psk, out);
+		show_peer_stats_lines(peer, '\t', Math.floor(Date.now() / 1000), out);
 		return out;
 	}
 	return null;

@@ -18,9 +18,9 @@
 
 import {
 	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
-	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_internalize, prop_dictionary_set,
-	prop_dictionary_set_data, prop_dictionary_set_string, prop_dictionary_set_uint16,
-	prop_dictionary_set_uint8,
+	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_dictionary_internalize,
+	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_string, prop_dictionary_set_uint16,
+	prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
 import { QuietExit, errx, getprogname, strerror } from '../../lib/libc/err.js';
 import { ioctl } from '../../lib/libc/ioctl.js';
@@ -33,13 +33,14 @@ import {
 import { sockaddr_encode } from '../../lib/libwg/sockaddr.js';
 import { strtouint16 } from '../../lib/libwg/strtonum.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT, WGK_NAME,
+	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
+	WGK_MAX_PEERS, WGK_NAME,
 	WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT,
 	WG_IOCTL_SET_PRIVATE_KEY, WG_PEER_NAME_MAXLEN,
 } from '../../sys/net/if_wg.h.js';
 import { IFNAMSIZ, SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../sys/sys/sockio.js';
-import { show_all_lines, show_peer_by_name, show_private_key_line } from './show.js';
+import { show_all_lines, show_peer_by_name, show_peers_lines, show_private_key_line } from './show.js';
 
 function usage(): never {
 	const p = getprogname();
@@ -68,14 +69,29 @@ function ioctl_error(what: string, errno: number, msg: string | undefined): neve
 	errx(1, `${what}: ${strerror(errno)}${msg ? ` (${msg})` : ''}`);
 }
 
-async function ioctl_get(ifname: string): Promise<PropDictionary> {
-	const r = await ioctl({ op: 'ioctl', req: SIOCGDRVSPEC, name: ifname, cmd: WG_IOCTL_GET });
+/*
+ * A get, in the paged form of wg(4) (an extension): the interface's keys
+ * and port come with the first page (cursor 0); `next` is the cursor of
+ * the following page, 0 after the last.  A kernel that answers with the
+ * whole list at once (NetBSD's form) gives one page.
+ */
+async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: number; name?: string } = {}):
+    Promise<{ d: PropDictionary; next: number }> {
+	const qd = prop_dictionary_create();
+	prop_dictionary_set_uint64(qd, WGK_CURSOR, q.cursor ?? 0);
+	if (q.max_peers !== undefined)
+		prop_dictionary_set_uint64(qd, WGK_MAX_PEERS, q.max_peers);
+	if (q.name !== undefined)
+		prop_dictionary_set_string(qd, WGK_NAME, q.name);
+	const r = await ioctl({ op: 'ioctl', req: SIOCGDRVSPEC, name: ifname, cmd: WG_IOCTL_GET,
+	    data: prop_dictionary_externalize(qd) });
 	if (r.errno !== 0)
 		ioctl_error('ioctl(SIOCGDRVSPEC)', r.errno, r.msg);
 	const d = prop_dictionary_internalize(r.data ?? '');
 	if (d === null)
 		errx(1, 'prop_dictionary_internalize failed');
-	return d;
+	const next = prop_dictionary_get_number(d, WGK_CURSOR);
+	return { d, next: next !== null && Number.isSafeInteger(next) && next > 0 ? next : 0 };
 }
 
 async function ioctl_set(ifname: string, cmd: number, d: PropDictionary): Promise<void> {
@@ -87,13 +103,28 @@ async function ioctl_set(ifname: string, cmd: number, d: PropDictionary): Promis
 
 type Command = (ifname: string, args: string[]) => Promise<number>;
 
-/* Root's get reply carries the private and preshared keys: every show wipes it after use. */
+/*
+ * Root's get reply carries the private and preshared keys: every show
+ * wipes it after use.  "show all" prints each page as it comes, so
+ * memory does not grow with the number of peers.
+ */
 async function cmd_show_all(ifname: string): Promise<number> {
-	const d = await ioctl_get(ifname);
+	let { d, next } = await ioctl_get(ifname);
 	try {
 		print_lines(show_all_lines(ifname, d));
 	} finally {
 		prop_data_wipe(d);
+	}
+	while (next !== 0) {
+		({ d, next } = await ioctl_get(ifname, { cursor: next }));
+		try {
+			const out: string[] = [];
+			show_peers_lines(d, out);
+			if (out.length > 0)
+				print_lines(out);
+		} finally {
+			prop_data_wipe(d);
+		}
 	}
 	return 0;
 }
@@ -104,7 +135,7 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 	const show_psk = args.length === 2;
 	if (show_psk && !args[1].startsWith('--show-preshared-key'))
 		usage();
-	const d = await ioctl_get(ifname);
+	const { d } = await ioctl_get(ifname, { name: args[0] });
 	let lines: string[] | null;
 	try {
 		lines = show_peer_by_name(d, args[0], show_psk);
@@ -118,7 +149,7 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 }
 
 async function cmd_show_private_key(ifname: string): Promise<number> {
-	const d = await ioctl_get(ifname);
+	const { d } = await ioctl_get(ifname, { max_peers: 0 });
 	try {
 		print_lines([show_private_key_line(d)]);
 	} finally {
@@ -132,7 +163,7 @@ async function cmd_show_private_key(ifname: string): Promise<number> {
  * without it (an older kernel) still works for root, from the private key.
  */
 async function cmd_show_public_key(ifname: string): Promise<number> {
-	const d = await ioctl_get(ifname);
+	const { d } = await ioctl_get(ifname, { max_peers: 0 });
 	try {
 		return await show_public_key(d);
 	} finally {

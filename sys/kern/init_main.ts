@@ -2,9 +2,10 @@
  * A kernel instance's life: boot and reboot (NetBSD's init_main.c main()
  * and kern_reboot()).
  *
- * kern_boot(id) attaches the interface cloners (the wg(4) driver's
- * wginit(), as a module's init would), builds the sysctl tree (on import
- * of kern_sysctl), and listens on the abstract control socket
+ * kern_boot(id, opts) loads the drivers the configuration lists
+ * (opts.modules, sys/arch/linux/conf/GENERIC: loading wg(4) creates
+ * its sysctl nodes, its wginit() attaches its cloner), and
+ * listens on the abstract control socket
  * "\0wg-userspace.<id>" of the calling process's network namespace.  From
  * then on the instance answers ioctl, sysctl, ifconf and reboot requests
  * until it is rebooted: by a 'reboot' request from root (wg-userspace ID
@@ -47,11 +48,20 @@ function kern_hard_exit(status: number): never {
 	throw new Error('unreachable');
 }
 
+/*
+ * A driver as the kernel configuration lists it: load() brings its code
+ * in and returns its attach function (wginit).
+ */
+export interface kern_module {
+	name: string;
+	load(): Promise<() => void>;
+}
+
 export interface kern_boot_opts {
-	/* Cloners to attach besides wg (tests attach a dummy one). */
+	/* The drivers to load (sys/arch/linux/conf/GENERIC; default none). */
+	modules?: readonly kern_module[];
+	/* Cloners to attach besides the modules' (tests attach a dummy one). */
 	cloners?: if_clone[];
-	/* Attach the wg(4) cloner (default true). */
-	wg?: boolean;
 	/* Reboot on SIGTERM and SIGINT (default true). */
 	signals?: boolean;
 	/* Log and survive exceptions that escape an event callback (default true). */
@@ -147,17 +157,16 @@ export async function kern_boot(id: number, opts: kern_boot_opts = {}): Promise<
 	const shim = new shim_server(id, dispatch);
 
 	/* Cloners before the socket: the first request may already be SIOCIFCREATE. */
-	if (opts.wg !== false) {
-		/*
-		 * Loaded here rather than imported at the top, as a module is
-		 * loaded: an instance whose driver fails to load still boots
-		 * (and says why), and one booted without wg never loads it.
-		 */
+	/*
+	 * Loaded here rather than imported at the top, as a module is
+	 * loaded: an instance whose driver fails to load still boots (and
+	 * says why), and one booted without a driver never loads it.
+	 */
+	for (const m of opts.modules ?? []) {
 		try {
-			const { wginit } = await import('../net/if_wg.js');
-			wginit();
+			(await m.load())();
 		} catch (e) {
-			log(LOG_ERR, 'wg: driver failed to load: %s', e instanceof Error ? e.message : String(e));
+			log(LOG_ERR, '%s: driver failed to load: %s', m.name, e instanceof Error ? e.message : String(e));
 		}
 	}
 	for (const ifc of opts.cloners ?? [])

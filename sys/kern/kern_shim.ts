@@ -11,13 +11,25 @@
  *
  * Nothing a client sends may take the instance down: a frame that is not
  * JSON, or not a request of the contract's shape, gets an EINVAL reply and
- * the connection stays usable; a length over SHIM_MAX_MESSAGE cannot be
- * skipped, so it gets an EINVAL reply and the connection is closed.
+ * the connection stays usable; a length over the sender's limit
+ * (SHIM_MAX_REQUEST for root, SHIM_MAX_USER_REQUEST for anyone else)
+ * cannot be skipped, so it gets an EINVAL reply and the connection is
+ * closed.
+ *
+ * Nor wear it down.  What the processes of one non-root uid can make the
+ * instance hold is bounded: SHIM_UID_CONNECTIONS connections, and
+ * SHIM_UID_INFLIGHT bytes received but not yet served across them (over
+ * it, the connection that went over is closed).  A non-root request must
+ * arrive whole within SHIM_REQUEST_TIMEOUT_MS of its first byte, and its
+ * reply be taken within as long, or the connection is closed
+ * (slow-loris).  Root is trusted with its own time.  So a uid's cost is at most SHIM_UID_INFLIGHT of requests
+ * plus one reply per connection, and SHIM_MAX_USER_CONNECTIONS bounds all
+ * non-root users together.
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-	SHIM_MAX_MESSAGE, shim_socket_name, type ShimIfaddr, type ShimReply, type ShimRequest,
+	SHIM_MAX_REQUEST, SHIM_MAX_USER_REQUEST, shim_socket_name, type ShimIfaddr, type ShimReply, type ShimRequest,
 } from '../sys/shim.js';
 import { EADDRINUSE, EINVAL, EIO } from '../sys/errno.js';
 import { peercred, socket_fd } from '../arch/linux/peercred.js';
@@ -32,6 +44,10 @@ import { LOG_ERR, LOG_WARNING, log, log_ratecheck } from './subr_log.js';
  */
 export const SHIM_MAX_CONNECTIONS = 1024;
 export const SHIM_MAX_USER_CONNECTIONS = 256;
+/* Per non-root uid (see the header). */
+export const SHIM_UID_CONNECTIONS = 16;
+export const SHIM_UID_INFLIGHT = 64 * 1024;
+export const SHIM_REQUEST_TIMEOUT_MS = 5_000;
 /* Request strings (interface names, sysctl names and values) longer than this are EINVAL. */
 const SHIM_MAX_NAME = 1024;
 
@@ -134,13 +150,36 @@ export function shim_frame(reply: ShimReply): Buffer {
 	return Buffer.concat([head, body]);
 }
 
+/* What the non-root connections of one uid hold. */
+interface shim_uid {
+	conns: number;
+	inflight: number;	/* bytes received, not yet served */
+}
+
 interface shim_conn {
 	sock: Socket;
 	cred: kauth_cred;
+	user: shim_uid | null;	/* null for root */
+	max: number;		/* the largest request body accepted */
 	chunks: Buffer[];
 	buffered: number;
 	need: number;		/* body length of the frame being read, -1 before its header */
 	busy: boolean;
+	timer: NodeJS.Timeout | null;	/* a request or reply in progress must finish by then */
+}
+
+function shim_set_buffered(c: shim_conn, n: number): void {
+	if (c.user !== null)
+		c.user.inflight += n - c.buffered;
+	c.buffered = n;
+}
+
+/* The chunks joined into one; the pieces wiped (a request may carry keys). */
+function shim_join(chunks: Buffer[], len: number): Buffer {
+	const all = Buffer.concat(chunks, len);
+	for (const b of chunks)
+		b.fill(0);
+	return all;
 }
 
 /* The next complete frame's body, null if incomplete, 'oversize' for a length over the limit. */
@@ -149,28 +188,56 @@ function shim_take_frame(c: shim_conn): Buffer | null | 'oversize' {
 		if (c.buffered < 4)
 			return null;
 		if (c.chunks[0].length < 4)
-			c.chunks = [Buffer.concat(c.chunks, c.buffered)];
+			c.chunks = [shim_join(c.chunks, c.buffered)];
 		c.need = c.chunks[0].readUInt32BE(0);
-		if (c.need > SHIM_MAX_MESSAGE)
+		if (c.need > c.max)
 			return 'oversize';
 	}
 	if (c.buffered < 4 + c.need)
 		return null;
 	/* One copy per frame, however many chunks it came in. */
-	const all = c.chunks.length === 1 ? c.chunks[0] : Buffer.concat(c.chunks, c.buffered);
+	const all = c.chunks.length === 1 ? c.chunks[0] : shim_join(c.chunks, c.buffered);
 	const body = all.subarray(4, 4 + c.need);
 	const rest = all.subarray(4 + c.need);
 	c.chunks = rest.length > 0 ? [rest] : [];
-	c.buffered = rest.length;
+	shim_set_buffered(c, rest.length);
 	c.need = -1;
 	return body;
 }
 
+/* Close c unless what it is doing ends (shim_disarm) within SHIM_REQUEST_TIMEOUT_MS. */
+function shim_arm(c: shim_conn, what: string): void {
+	if (c.timer !== null)
+		return;
+	c.timer = setTimeout(() => {
+		log_ratecheck('shim.timeout', LOG_WARNING, 'control connection from uid %d pid %d: %s timed out, closed',
+		    c.cred.uid, c.cred.pid, what);
+		c.sock.destroy();
+	}, SHIM_REQUEST_TIMEOUT_MS);
+	c.timer.unref();
+}
+
+function shim_disarm(c: shim_conn): void {
+	if (c.timer !== null) {
+		clearTimeout(c.timer);
+		c.timer = null;
+	}
+}
+
+/* Resolves once the reply is handed to the kernel; a non-root reader gets SHIM_REQUEST_TIMEOUT_MS to take it. */
 function shim_write(c: shim_conn, reply: ShimReply): Promise<void> {
 	return new Promise((resolve) => {
 		if (c.sock.destroyed || !c.sock.writable)
 			return resolve();
-		c.sock.write(shim_frame(reply), () => resolve());
+		if (c.user !== null)
+			shim_arm(c, 'reading the reply');
+		/* Called with an error too, when the socket is destroyed first. */
+		const frame = shim_frame(reply);
+		c.sock.write(frame, () => {
+			frame.fill(0);	/* a root get carries keys */
+			shim_disarm(c);
+			resolve();
+		});
 	});
 }
 
@@ -182,6 +249,7 @@ export class shim_server {
 	private server: Server | null = null;
 	private readonly conns = new Set<shim_conn>();
 	private user_conns = 0;
+	private readonly uids = new Map<number, shim_uid>();
 
 	constructor(id: number, dispatch: shim_dispatch_fn) {
 		this.id = id;
@@ -223,6 +291,7 @@ export class shim_server {
 			c.sock.destroy();
 		this.conns.clear();
 		this.user_conns = 0;
+		this.uids.clear();
 		if (server === null)
 			return Promise.resolve();
 		return new Promise((resolve) => server.close(() => resolve()));
@@ -240,24 +309,47 @@ export class shim_server {
 			sock.destroy();
 			return;
 		}
-		const user = !kauth_cred_isroot(cred);
-		if (user && this.user_conns >= SHIM_MAX_USER_CONNECTIONS) {
-			log_ratecheck('shim.maxconn', LOG_WARNING, 'control connection from uid %d pid %d refused: %d open',
-			    cred.uid, cred.pid, this.user_conns);
-			sock.destroy();
-			return;
-		}
-		const c: shim_conn = { sock, cred, chunks: [], buffered: 0, need: -1, busy: false };
-		this.conns.add(c);
-		if (user)
+		let user: shim_uid | null = null;
+		if (!kauth_cred_isroot(cred)) {
+			user = this.uids.get(cred.uid) ?? { conns: 0, inflight: 0 };
+			if (this.user_conns >= SHIM_MAX_USER_CONNECTIONS || user.conns >= SHIM_UID_CONNECTIONS) {
+				log_ratecheck('shim.maxconn', LOG_WARNING,
+				    'control connection from uid %d pid %d refused: %d open, %d of this uid',
+				    cred.uid, cred.pid, this.user_conns, user.conns);
+				sock.destroy();
+				return;
+			}
+			this.uids.set(cred.uid, user);
+			user.conns++;
 			this.user_conns++;
+		}
+		const c: shim_conn = {
+			sock, cred, user, max: user === null ? SHIM_MAX_REQUEST : SHIM_MAX_USER_REQUEST,
+			chunks: [], buffered: 0, need: -1, busy: false, timer: null,
+		};
+		this.conns.add(c);
 		sock.on('close', () => {
-			if (this.conns.delete(c) && user)
+			shim_disarm(c);
+			shim_set_buffered(c, 0);
+			c.chunks = [];
+			if (this.conns.delete(c) && user !== null) {
 				this.user_conns--;
+				if (--user.conns === 0)
+					this.uids.delete(cred.uid);
+			}
 		});
 		sock.on('data', (chunk: Buffer) => {
+			if (sock.destroyed)
+				return;
 			c.chunks.push(chunk);
-			c.buffered += chunk.length;
+			shim_set_buffered(c, c.buffered + chunk.length);
+			if (user !== null && user.inflight > SHIM_UID_INFLIGHT) {
+				log_ratecheck('shim.inflight', LOG_WARNING,
+				    'control connection from uid %d pid %d: over %d bytes unserved for the uid, closed',
+				    cred.uid, cred.pid, SHIM_UID_INFLIGHT);
+				sock.destroy();
+				return;
+			}
 			void this.pump(c);
 		});
 	}
@@ -270,11 +362,19 @@ export class shim_server {
 		try {
 			for (;;) {
 				const frame = shim_take_frame(c);
-				if (frame === null)
+				if (frame === null) {
+					/* Part of a request: a non-root one has SHIM_REQUEST_TIMEOUT_MS to arrive whole. */
+					if (c.buffered > 0 && c.user !== null)
+						shim_arm(c, 'request');
 					break;
+				}
+				shim_disarm(c);
 				if (frame === 'oversize') {
 					log_ratecheck('shim.oversize', LOG_WARNING,
-					    'control connection from pid %d: frame over %d bytes, closed', c.cred.pid, SHIM_MAX_MESSAGE);
+					    'control connection from uid %d pid %d: frame over %d bytes, closed',
+					    c.cred.uid, c.cred.pid, c.max);
+					shim_set_buffered(c, 0);
+					c.chunks = [];
 					await shim_write(c, { errno: EINVAL, msg: 'message too long' });
 					c.sock.destroy();
 					return;
@@ -298,6 +398,11 @@ export class shim_server {
 		try {
 			v = JSON.parse(frame.toString('utf8'));
 		} catch {
+			v = undefined;
+		} finally {
+			frame.fill(0);	/* the bytes a request came in are wiped; see sys/sys/shim.ts */
+		}
+		if (v === undefined) {
 			log_ratecheck('shim.json', LOG_WARNING, 'control request from pid %d: not JSON', cred.pid);
 			return { reply: { errno: EINVAL, msg: 'malformed request' } };
 		}

@@ -30,7 +30,7 @@ import { type ShimIfaddr, type ShimIfState, type ShimIoctlRequest, type ShimRepl
 import { AF_INET, AF_INET6 } from '../sys/socket.js';
 import {
 	IFF_ALLMULTI, IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_OACTIVE, IFF_POINTOPOINT, IFF_PROMISC,
-	IFF_RUNNING, IFF_SIMPLEX, IFF_UP, IFNAMSIZ,
+	IFF_RUNNING, IFF_SIMPLEX, IFF_UP, IFNAMSIZ, if_linux_name_ok,
 	SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCGDRVSPEC, SIOCGIFFLAGS, SIOCGIFMTU,
 	SIOCGIFSTATE_SHIM, SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSDRVSPEC, SIOCSIFFLAGS,
 	SIOCSIFMTU,
@@ -146,10 +146,21 @@ function if_name_ok(name: string): boolean {
 	return name.length > 0 && name.length < IFNAMSIZ;
 }
 
-async function if_clone_create_locked(name: string): Promise<number> {
+/*
+ * Extension, for wireguard-go's contract (wg-userspace IFNAME): with a
+ * cloner named, the interface takes any name Linux accepts, as unit -1.
+ * Without one, NetBSD's rule: cloner name, then unit number.
+ */
+async function if_clone_create_locked(name: string, cloner?: string): Promise<number> {
 	if (!if_name_ok(name))
 		return EINVAL;
-	const l = if_clone_lookup(name);
+	let l: { ifc: if_clone; unit: number } | null;
+	if (cloner !== undefined) {
+		const ifc = if_cloners.get(cloner);
+		l = ifc !== undefined && if_linux_name_ok(name) ? { ifc, unit: -1 } : null;
+	} else {
+		l = if_clone_lookup(name);
+	}
 	if (l === null)
 		return EINVAL;
 	if (ifnets.has(name))
@@ -249,18 +260,20 @@ async function if_destroy_entry(name: string, ent: if_entry): Promise<void> {
 async function if_clone_destroy_locked(name: string): Promise<number> {
 	if (!if_name_ok(name))
 		return EINVAL;
-	if (if_clone_lookup(name) === null)
-		return EINVAL;
+	/* An interface made under any name (see create) is its cloner's to destroy. */
 	const ent = ifnets.get(name);
 	if (ent === undefined)
-		return ENXIO;
+		return if_clone_lookup(name) === null ? EINVAL : ENXIO;
 	await if_destroy_entry(name, ent);
 	return 0;
 }
 
-/* Creates the interface name ("wg0"): 0, EINVAL (no such cloner, bad name), EEXIST. */
-export function if_clone_create(name: string): Promise<number> {
-	return if_locked(() => if_clone_create_locked(name));
+/*
+ * Creates the interface name ("wg0"), or with a cloner any name Linux
+ * accepts: 0, EINVAL (no such cloner, bad name), EEXIST.
+ */
+export function if_clone_create(name: string, cloner?: string): Promise<number> {
+	return if_locked(() => if_clone_create_locked(name, cloner));
 }
 
 /*
@@ -557,7 +570,8 @@ async function ifioctl_1(req: ShimIoctlRequest, cred: kauth_cred): Promise<ShimR
 		return reply(EPERM);
 	switch (req.req) {
 	case SIOCIFCREATE:
-		return reply(await if_clone_create(req.name));
+		/* data, an extension: the cloner, for a name outside the cloner-and-unit rule. */
+		return reply(await if_clone_create(req.name, req.data));
 	case SIOCIFDESTROY:
 		return reply(await if_clone_destroy(req.name));
 	case SIOCIFGCLONERS:

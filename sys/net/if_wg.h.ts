@@ -35,3 +35,6 @@ export const WGK_LAST_HANDSHAKE_NSEC = 'last_handshake_time_nsec';
 export const WGK_PERSISTENT_KEEPALIVE = 'persistent_keepalive_interval';
 export const WGK_RX_BYTES = 'rx_bytes';
 export const WGK_TX_BYTES = 'tx_bytes';
+/* Paged gets (wg(4) GET): where a page starts, how many peers at most. */
+export const WGK_CURSOR = 'cursor';
+export const WGK_MAX_PEERS = 'max_peers';

@@ -22,6 +22,7 @@ import { eventfd_open, eventfd_signal } from '../arch/linux/poll.js';
 import { errno_name } from '../arch/linux/libc.js';
 import { tun_attach, tun_detach, tun_offload_enable } from '../arch/linux/tun.js';
 import { udp_close, udp_open_pair, udp_set_mark } from '../arch/linux/udp.js';
+export type { udp_pair } from '../arch/linux/udp.js';
 import type { udp_pair } from '../arch/linux/udp.js';
 import { close as sys_close } from '../arch/linux/libc.js';
 import { kauth_cred_isroot } from '../kern/kern_auth.js';
@@ -48,19 +49,22 @@ import type { PropDictionary, PropObject } from '../../lib/libprop/prop.js';
 import { if_clone_attach, if_clone_destroy } from './if.js';
 import type { if_clone, ifnet } from './if.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_NSEC,
+	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_MAX_PEERS, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_NSEC,
 	WGK_LAST_HANDSHAKE_SEC, WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE,
 	WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_SET_LISTEN_PORT,
 	WG_IOCTL_SET_PEER, WG_IOCTL_SET_PRIVATE_KEY, WG_MAX_PROPLEN, WG_PEER_NAME_MAXLEN,
 } from './if_wg.h.js';
 import type {
-	wg_intr_event, wg_intr_init, wg_intr_reply, wg_intr_req, wg_intr_state,
+	wg_intr_event, wg_intr_init, wg_intr_reply, wg_intr_req,
 } from './if_wg_intr.js';
 import type { WgAllowedIp, WgPeerConfig, WgPeerInfo, WgTunables } from './wg/device.js';
 import { WG_DEFAULT_MTU, WG_KEY_LEN } from './wg/messages.js';
 import { wg_uapi_attach, wg_uapi_detach } from './if_wg_uapi.js';
 import type { wg_uapi } from './if_wg_uapi.js';
+
+/* Peers per page between the thread and this half, and at most per paged get reply. */
+const WG_GET_PAGE = 2048;
 
 /* The tunables the data-path threads see: the sysctl tree's, under the core's names. */
 function wg_tunables_of(t: Readonly<net_wg_tunables>): Partial<WgTunables> {
@@ -229,7 +233,7 @@ export class wg_softc implements ifnet {
 				return { errno: EPERM };
 			return this.wg_ioctl_set(req.cmd ?? -1, req.data ?? '');
 		case SIOCGDRVSPEC:
-			return this.wg_ioctl_get(kauth_cred_isroot(cred));
+			return this.wg_ioctl_get(kauth_cred_isroot(cred), req.data ?? '');
 		case SIOCSIFMTU:
 			/*
 			 * The generic code applies it to the tun (the request is
@@ -296,17 +300,32 @@ export class wg_softc implements ifnet {
 	 * closed only after the data-path thread has switched to the new one.
 	 */
 	async wg_bind_port(port: number): Promise<number> {
-		if (port !== 0 && port === this.wg_so.port) {
-			this.wg_listen_port = port;
-			return 0;
-		}
-		if (port === 0 && this.wg_listen_port === 0)
-			return 0;
-		let so: udp_pair;
+		const so = this.wg_port_prepare(port);
+		return typeof so === 'number' ? so : this.wg_port_commit(so, port);
+	}
+
+	/*
+	 * The first half of wg_bind_port, which changes nothing: the new pair
+	 * (null when port needs none), or the errno binding it failed with.
+	 * A configuration request prepares its port before it changes
+	 * anything else, so a port in use fails it whole.
+	 */
+	wg_port_prepare(port: number): udp_pair | null | number {
+		if ((port !== 0 && port === this.wg_so.port) || (port === 0 && this.wg_listen_port === 0))
+			return null;
 		try {
-			so = udp_open_pair(port, { nonblock: true, mark: this.wg_fwmark });
+			return udp_open_pair(port, { nonblock: true, mark: this.wg_fwmark });
 		} catch (e) {
 			return e instanceof ErrnoError ? e.errno : EADDRINUSE;
+		}
+	}
+
+	/* Switch to a prepared pair (or just record port, for null); 0 or an errno. */
+	async wg_port_commit(so: udp_pair | null, port: number): Promise<number> {
+		if (so === null) {
+			if (port !== 0)
+				this.wg_listen_port = port;
+			return 0;
 		}
 		const old = this.wg_so;
 		const r = await this.wg_call({ op: 'sockets', fd4: so.fd4, fd6: so.fd6, port: so.port });
@@ -318,6 +337,12 @@ export class wg_softc implements ifnet {
 		this.wg_listen_port = port;
 		wg_close_pair(old);
 		return 0;
+	}
+
+	/* Drop a prepared pair that will not be used. */
+	wg_port_abort(so: udp_pair | null): void {
+		if (so !== null)
+			wg_close_pair(so);
 	}
 
 	/* The port the sockets are bound to (UAPI reports it even when chosen by the kernel). */
@@ -372,31 +397,74 @@ export class wg_softc implements ifnet {
 		return { errno: r.errno };
 	}
 
-	async wg_get_state(): Promise<wg_intr_state | null> {
-		const r = await this.wg_call({ op: 'get' });
-		return r.errno === 0 && r.state !== undefined ? r.state : null;
-	}
-
-	private async wg_ioctl_get(privileged: boolean): Promise<ShimReply> {
-		const st = await this.wg_get_state();
-		if (st === null)
-			return { errno: EIO };
+	/*
+	 * SIOCGDRVSPEC.  With no dictionary, as NetBSD: the interface and all
+	 * its peers in one reply (gathered from the thread page by page).
+	 * Extension, for listings of any length: a dictionary with "cursor"
+	 * (0 first) gets one page of peers, newest first as above, and the
+	 * cursor of the next page in the reply ("cursor", absent after the
+	 * last page); only the first page carries the interface's own keys
+	 * and port.  "max_peers" makes pages smaller (0: the interface alone);
+	 * "name" asks for that one peer.
+	 */
+	private async wg_ioctl_get(privileged: boolean, text: string): Promise<ShimReply> {
+		let cursor = -1;
+		let max = WG_GET_PAGE;
+		let name: string | undefined;
+		if (text !== '') {
+			const q = prop_dictionary_internalize(text);
+			if (q === null)
+				return { errno: EINVAL, msg: 'malformed property list' };
+			const c = prop_dictionary_get(q, WGK_CURSOR) !== undefined ? prop_dictionary_get_number(q, WGK_CURSOR) : 0;
+			const m = prop_dictionary_get(q, WGK_MAX_PEERS) !== undefined ?
+			    prop_dictionary_get_number(q, WGK_MAX_PEERS) : WG_GET_PAGE;
+			if (c === null || !Number.isSafeInteger(c) || c < 0)
+				return { errno: EINVAL, msg: 'cursor: a number expected' };
+			if (m === null || !Number.isInteger(m) || m < 0)
+				return { errno: EINVAL, msg: 'max_peers: a number expected' };
+			if (prop_dictionary_get(q, WGK_NAME) !== undefined) {
+				const n = prop_dictionary_get_string(q, WGK_NAME);
+				if (n === null)
+					return { errno: EINVAL, msg: 'name: a string expected' };
+				name = n;
+			}
+			cursor = c;
+			max = Math.min(m, WG_GET_PAGE);
+		}
+		const r = await this.wg_call({ op: 'get', cursor: Math.max(cursor, 0), max, name });
+		const st = r.state;
+		if (r.errno !== 0 || st === undefined)
+			return { errno: r.errno !== 0 ? r.errno : EIO };
 		const d = prop_dictionary_create();
-		if (st.private_key !== null) {
-			if (privileged)
+		if (cursor <= 0) {
+			if (st.private_key !== null && privileged)
 				prop_dictionary_set_data(d, WGK_PRIVATE_KEY, st.private_key);
-			st.private_key.fill(0);
+			if (st.public_key !== null)
+				prop_dictionary_set_data(d, WGK_PUBLIC_KEY, st.public_key);
+			if (this.wg_listen_port !== 0)
+				prop_dictionary_set_uint16(d, WGK_LISTEN_PORT, this.wg_listen_port);
 		}
-		if (st.public_key !== null)
-			prop_dictionary_set_data(d, WGK_PUBLIC_KEY, st.public_key);
-		if (this.wg_listen_port !== 0)
-			prop_dictionary_set_uint16(d, WGK_LISTEN_PORT, this.wg_listen_port);
-		if (st.peers.length > 0) {
-			const peers: PropObject[] = [];
-			for (const p of st.peers)
-				peers.push(wg_peer_dictionary(p, privileged));
+		st.private_key?.fill(0);
+		const peers: PropObject[] = [];
+		for (const p of st.peers)
+			peers.push(wg_peer_dictionary(p, privileged));
+		let next = r.next ?? 0;
+		if (cursor < 0) {
+			/* The whole list, as NetBSD. */
+			while (next !== 0) {
+				const more = await this.wg_call({ op: 'get', cursor: next, max: WG_GET_PAGE });
+				if (more.errno !== 0 || more.state === undefined)
+					return { errno: more.errno !== 0 ? more.errno : EIO };
+				more.state.private_key?.fill(0);
+				for (const p of more.state.peers)
+					peers.push(wg_peer_dictionary(p, privileged));
+				next = more.next ?? 0;
+			}
+		} else if (next !== 0) {
+			prop_dictionary_set_uint64(d, WGK_CURSOR, next);
+		}
+		if (peers.length > 0)
 			prop_dictionary_set(d, WGK_PEERS, prop_array_create(peers));
-		}
 		/* The dictionary holds copies of the keys; the text it becomes cannot be wiped. */
 		const data = prop_dictionary_externalize(d);
 		prop_data_wipe(d);

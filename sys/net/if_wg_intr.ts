@@ -53,9 +53,9 @@ import { tcp_coalescer } from '../netinet/tcp_coalesce.js';
 import { WgDevice, wg_tunables_default } from './wg/device.js';
 import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
-	WgEndpoint, WgEvent, WgPeerConfig, WgPeerInfo, WgTunables,
+	WgEndpoint, WgEvent, WgPeer, WgPeerConfig, WgPeerInfo, WgTunables,
 } from './wg/device.js';
-import { uapi_endpoint_text, uapi_get, uapi_set } from './wg/uapi.js';
+import { uapi_endpoint_text, uapi_get_page, uapi_set } from './wg/uapi.js';
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -80,13 +80,18 @@ export type wg_intr_req =
 	| { op: 'peer_add'; cfg: WgPeerConfig }
 	| { op: 'peer_set'; name: string; persistent_keepalive?: number }
 	| { op: 'peer_delete'; name: string }
-	| { op: 'get' }
+	/*
+	 * Listings come in pages (cursor 0 first, then each reply's next
+	 * until it is 0), so that no message holds them all; `name` asks
+	 * for that peer alone.
+	 */
+	| { op: 'get'; cursor: number; max: number; name?: string }
 	| { op: 'up' }
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
 	| { op: 'tunables'; tunables: Partial<WgTunables>; udp_gso: boolean; udp_gro: boolean }
 	| { op: 'sockets'; fd4: number; fd6: number; port: number }
-	| { op: 'uapi_get'; listen_port: number; fwmark: number }
+	| { op: 'uapi_get'; listen_port: number; fwmark: number; cursor: number; max: number }
 	| { op: 'uapi_set'; text: string }
 	| { op: 'stop' };
 
@@ -102,6 +107,7 @@ export interface wg_intr_reply {
 	errno: number;
 	state?: wg_intr_state;
 	text?: string;		/* uapi_get */
+	next?: number;		/* get, uapi_get: the cursor of the next page, 0 at the end */
 	npeers?: number;	/* after a change of peers: the link state follows it */
 }
 
@@ -369,14 +375,14 @@ class wg_intr {
 			} finally {
 				req.key?.fill(0);
 			}
-			return { id, errno: 0, npeers: dev.peers().length };
+			return { id, errno: 0, npeers: dev.peer_count() };
 		case 'peer_add':
 			try {
 				dev.peer_add(req.cfg);
 			} finally {
 				req.cfg.preshared_key?.fill(0);
 			}
-			return { id, errno: 0, npeers: dev.peers().length };
+			return { id, errno: 0, npeers: dev.peer_count() };
 		case 'peer_set': {
 			const peer = dev.peer_lookup_name(req.name);
 			if (peer === undefined)
@@ -390,15 +396,23 @@ class wg_intr {
 			if (peer === undefined)
 				return { id, errno: ENOENT };
 			dev.peer_remove(peer);
-			return { id, errno: 0, npeers: dev.peers().length };
+			return { id, errno: 0, npeers: dev.peer_count() };
 		}
-		case 'get':
-			return { id, errno: 0, state: {
+		case 'get': {
+			let page: { peers: WgPeer[]; next: number };
+			if (req.name !== undefined) {
+				const p = dev.peer_lookup_name(req.name);
+				page = { peers: p === undefined ? [] : [p], next: 0 };
+			} else {
+				page = dev.peers_page(req.cursor, req.max, true);
+			}
+			return { id, errno: 0, next: page.next, state: {
 				private_key: dev.private_key(),
 				public_key: dev.public_key(),
-				peers: dev.peers().map((p) => dev.peer_info(p)),
+				peers: page.peers.map((p) => dev.peer_info(p)),
 				stats: { ...dev.stats, ...this.stats },
 			} };
+		}
 		case 'up':
 			dev.up();
 			return { id, errno: 0 };
@@ -419,13 +433,15 @@ class wg_intr {
 		case 'sockets':
 			this.set_sockets(req.fd4, req.fd6);
 			return { id, errno: 0 };
-		case 'uapi_get':
-			return { id, errno: 0, text: uapi_get(dev, { listen_port: req.listen_port, fwmark: req.fwmark }) };
+		case 'uapi_get': {
+			const p = uapi_get_page(dev, { listen_port: req.listen_port, fwmark: req.fwmark }, req.cursor, req.max);
+			return { id, errno: 0, text: p.text, next: p.next };
+		}
 		case 'uapi_set': {
 			/* The main thread applied listen_port and fwmark already (sockets are its own). */
 			const hooks: uapi_hooks = { set_listen_port: () => 0, set_fwmark: () => 0 };
 			const errno = uapi_set(dev, req.text, hooks);
-			return { id, errno, npeers: dev.peers().length };
+			return { id, errno, npeers: dev.peer_count() };
 		}
 		case 'stop':
 			this.running = false;

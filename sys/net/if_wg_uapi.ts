@@ -8,6 +8,13 @@
  * file destroys the interface, which is how wg-quick down stops a
  * userspace implementation.
  *
+ * Nothing here follows a symlink or trusts what another user made: the
+ * directory must be a real directory (lstat) owned by root and writable
+ * by no one else, or the interface gets no UAPI socket (logged); the
+ * entry for IF.sock is replaced only if it is a socket owned by root.
+ * In such a directory only root can add or rename entries, so what was
+ * checked cannot be swapped before the bind.
+ *
  * The directory is one for the whole machine while network namespaces
  * are many, and NetBSD's tests give every host a wg0.  The first
  * interface of a name to appear serves IF.sock; an interface of the same
@@ -16,8 +23,8 @@
  * steals the first one's socket.
  */
 
-import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync, watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync, watch } from 'node:fs';
+import type { FSWatcher, Stats } from 'node:fs';
 import { createServer } from 'node:net';
 import { wg_uapi_alive, wg_uapi_dir, wg_uapi_path } from '../../lib/libwg/uapi_sock.js';
 import type { Server, Socket } from 'node:net';
@@ -26,6 +33,7 @@ import { peercred, socket_fd } from '../arch/linux/peercred.js';
 import { if_clone_destroy } from './if.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 import type { wg_softc } from './if_wg.js';
+import { UAPI_GET_PAGE, uapi_ops_wipe, uapi_set_parse } from './wg/uapi.js';
 
 const UAPI_MAX_REQUEST = 64 * 1024 * 1024;
 
@@ -37,11 +45,51 @@ export interface wg_uapi {
 	closing: boolean;
 }
 
+function lstat_or_null(path: string): Stats | null {
+	try {
+		return lstatSync(path);
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+			return null;
+		throw e;
+	}
+}
+
+/* Why dir cannot hold root's sockets, or null if it can (created 0755 when missing). */
+function uapi_dir_check(dir: string): string | null {
+	try {
+		if (lstat_or_null(dir) === null)
+			mkdirSync(dir, { mode: 0o755 });
+		const st = lstatSync(dir);
+		if (st.isSymbolicLink())
+			return 'is a symbolic link';
+		if (!st.isDirectory())
+			return 'is not a directory';
+		if (st.uid !== 0)
+			return `is owned by uid ${st.uid}, not root`;
+		if ((st.mode & 0o022) !== 0)
+			return `is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`;
+		return null;
+	} catch (e) {
+		return (e as Error).message;
+	}
+}
+
 export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 	const dir = wg_uapi_dir();
-	mkdirSync(dir, { recursive: true, mode: 0o755 });
+	const bad = uapi_dir_check(dir);
+	if (bad !== null) {
+		log(LOG_ERR, '%s: %s %s: no UAPI socket', sc.if_xname, dir, bad);
+		return null;
+	}
 	const path = wg_uapi_path(sc.if_xname);
-	if (existsSync(path)) {
+	const old = lstat_or_null(path);
+	if (old !== null) {
+		if (!old.isSocket() || old.uid !== 0) {
+			log(LOG_ERR, '%s: %s is %s: left alone, no UAPI socket', sc.if_xname, path,
+			    old.isSocket() ? `owned by uid ${old.uid}` : 'not a socket');
+			return null;
+		}
 		if (await wg_uapi_alive(path)) {
 			log(LOG_INFO, '%s: %s belongs to another %s (another namespace?): no UAPI socket for this one',
 			    sc.if_xname, path, sc.if_xname);
@@ -54,17 +102,17 @@ export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 		}
 	}
 	const server = createServer({ allowHalfOpen: false }, (so) => uapi_serve(sc, so));
-	const old = process.umask(0o077);
+	/* Born 0600: no chmod(2) afterwards, which would follow a symlink. */
+	const umask = process.umask(0o177);
 	try {
 		await new Promise<void>((resolve, reject) => {
 			server.once('error', reject);
 			server.listen(path, () => { server.off('error', reject); resolve(); });
 		});
 	} finally {
-		process.umask(old);
+		process.umask(umask);
 	}
-	chmodSync(path, 0o600);
-	const u: wg_uapi = { path, server, watcher: null, ino: statSync(path).ino, closing: false };
+	const u: wg_uapi = { path, server, watcher: null, ino: lstatSync(path).ino, closing: false };
 	/* Removing (or replacing) the file means: destroy the interface (wg-quick down). */
 	try {
 		u.watcher = watch(dir, (_ev, file) => {
@@ -72,7 +120,7 @@ export async function wg_uapi_attach(sc: wg_softc): Promise<wg_uapi | null> {
 				return;
 			let gone = false;
 			try {
-				gone = statSync(path).ino !== u.ino;
+				gone = lstatSync(path).ino !== u.ino;
 			} catch {
 				gone = true;
 			}
@@ -95,7 +143,7 @@ export function wg_uapi_detach(u: wg_uapi): void {
 	u.server.close();
 	if (owned) {
 		try {
-			if (statSync(u.path).ino === u.ino)
+			if (lstatSync(u.path).ino === u.ino)
 				unlinkSync(u.path);
 		} catch {
 			/* already gone */
@@ -237,7 +285,7 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 					return;
 				}
 				if (r.op === 'get')
-					so.write(await uapi_do_get(sc));
+					await uapi_do_get(sc, so);
 				else
 					so.write(`errno=${await uapi_do_set(sc, r.body)}\n\n`);
 			}
@@ -260,42 +308,75 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 	so.on('error', () => so.destroy());
 }
 
-async function uapi_do_get(sc: wg_softc): Promise<string> {
-	const r = await sc.wg_call({ op: 'uapi_get', listen_port: sc.wg_bound_port(), fwmark: sc.wg_get_fwmark() });
-	return r.errno === 0 && r.text !== undefined ? r.text : `errno=${r.errno}\n\n`;
+/*
+ * The reply goes out page by page as the thread makes them, each once
+ * the socket has taken the one before: memory does not grow with the
+ * number of peers, however slowly the client reads.
+ */
+async function uapi_do_get(sc: wg_softc, so: Socket): Promise<void> {
+	let cursor = 0;
+	do {
+		const r = await sc.wg_call({ op: 'uapi_get', listen_port: sc.wg_bound_port(), fwmark: sc.wg_get_fwmark(),
+		    cursor, max: UAPI_GET_PAGE });
+		if (r.errno !== 0 || r.text === undefined) {
+			/* Mid-reply there is no clean way to say it: cut the connection. */
+			if (cursor === 0)
+				so.write(`errno=${r.errno !== 0 ? -r.errno : -5}\n\n`);
+			else
+				so.destroy();
+			return;
+		}
+		cursor = r.next ?? 0;
+		if (so.destroyed)
+			return;
+		if (!so.write(r.text) && cursor !== 0)
+			await new Promise<void>((resolve) => {
+				const done = (): void => {
+					so.off('drain', done);
+					so.off('close', done);
+					resolve();
+				};
+				so.on('drain', done);
+				so.on('close', done);
+			});
+	} while (cursor !== 0);
 }
 
 /*
- * Device keys that need the main thread (sockets) are applied here first,
- * in order; the data-path thread applies the rest (and skips these).
+ * All or nothing (sys/net/wg/uapi.ts): the request is parsed whole
+ * first, then a new listen_port is bound (the only step that can fail
+ * for a well-formed request), and only then does the data-path thread
+ * apply the rest.  The sockets switch, and fwmark is set, after it has.
  */
 async function uapi_do_set(sc: wg_softc, body: string): Promise<number> {
-	for (const line of body.split('\n')) {
-		if (line.startsWith('public_key='))
+	const ops = uapi_set_parse(body);
+	if (typeof ops === 'number')
+		return ops;
+	let port: number | undefined;
+	let mark: number | undefined;
+	for (const op of ops) {
+		if (op.key === 'public_key')
 			break;
-		if (line === '')
-			continue;
-		const eq = line.indexOf('=');
-		/*
-		 * uapi_set stops the request here (EPROTO) after applying the
-		 * lines before it: so must we, before a later listen_port.
-		 */
-		if (eq < 0)
-			break;
-		const key = line.slice(0, eq), value = line.slice(eq + 1);
-		if (key === 'listen_port' || key === 'fwmark') {
-			if (!/^\d+$/.test(value))
-				return -22;
-			const n = Number(value);
-			const r = key === 'listen_port' ?
-			    (n > 65535 ? 22 : await sc.wg_bind_port(n === 0 ? 0 : n)) :
-			    (n > 0xffffffff ? 22 : sc.wg_set_fwmark(n));
-			if (r !== 0)
-				return -r;
-		}
+		if (op.key === 'listen_port')
+			port = op.n;
+		else if (op.key === 'fwmark')
+			mark = op.n;
 	}
+	uapi_ops_wipe(ops);
+	const so = port === undefined ? null : sc.wg_port_prepare(port);
+	if (typeof so === 'number')
+		return -so;
 	const r = await sc.wg_call({ op: 'uapi_set', text: body });
 	if (r.npeers !== undefined)
 		sc.if_link_up = r.npeers > 0;
-	return r.errno;
+	if (r.errno !== 0) {
+		sc.wg_port_abort(so);
+		return r.errno;
+	}
+	let e = port === undefined ? 0 : await sc.wg_port_commit(so, port);
+	if (e === 0 && mark !== undefined)
+		e = sc.wg_set_fwmark(mark);
+	if (e !== 0)
+		log(LOG_ERR, '%s: UAPI set applied, but its sockets failed: errno %d', sc.if_xname, e);
+	return -e;
 }

@@ -18,6 +18,11 @@
  *   ifconf: list the instance's interfaces with their state.
  *   reboot: halt the instance (rump.halt / reboot(2)).
  * A reply is an errno (0 on success) plus the out-data.
+ *
+ * Keys travel inside the dictionary text (base64 in <data>), so both ends
+ * wipe the bytes of every frame once it is parsed or written.  The
+ * strings JSON and the plist parser make of them cannot be wiped; they
+ * live until the collector reuses their memory.
  */
 
 
@@ -35,7 +40,7 @@ export interface ShimIfaddr {
 
 export type ShimRequest =
 	| { op: 'ioctl'; req: number; name: string;
-	    /* SIOC[SG]DRVSPEC */
+	    /* SIOC[SG]DRVSPEC; data alone for SIOCIFCREATE: the cloner, for any Linux name */
 	    cmd?: number; data?: string;
 	    /* SIOCSIFFLAGS */
 	    flags?: number;
@@ -70,4 +75,13 @@ export interface ShimReply {
 	msg?: string;			/* a detail for the tool's error message */
 }
 
-export const SHIM_MAX_MESSAGE = 64 * 1024 * 1024;
+/*
+ * The largest request the kernel reads, by who asks.  Root's largest
+ * legitimate request is an ioctl carrying a dictionary of up to
+ * WG_MAX_PROPLEN (32766) bytes, which JSON escaping can grow at most
+ * sixfold; a non-root process can only read (get, sysctl read, ifconf),
+ * with names of at most 1024 characters.  Replies have no limit: a
+ * listing grows with the number of peers.
+ */
+export const SHIM_MAX_REQUEST = 256 * 1024;
+export const SHIM_MAX_USER_REQUEST = 16 * 1024;

@@ -83,3 +83,12 @@ export const IFFBITS: readonly string[] = [
 ];
 
 export const IFNAMSIZ = 16;
+
+/*
+ * A name Linux accepts for an interface (dev_valid_name): 1 to 15 bytes,
+ * not "." or "..", no "/", ":" or white space.
+ */
+export function if_linux_name_ok(name: string): boolean {
+	const n = Buffer.byteLength(name);
+	return n > 0 && n < IFNAMSIZ && name !== '.' && name !== '..' && !/[/:\s]/.test(name);
+}

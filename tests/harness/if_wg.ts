@@ -11,6 +11,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
 	Lab, udp_re, wait_until, type BgProcess, type ExecResult, type Host, type Segment, type Capture, type TapTest,
@@ -218,7 +219,7 @@ export async function wg_sysctl(h: Host, name: string, value: number | string): 
 export async function latest_handshake(h: Host, ifname: string, peername: string): Promise<string | null> {
 	const r = await h.exec(['wgconfig', ifname, 'show', 'peer', peername]);
 	const m = /latest-handshake: (.*)$/m.exec(r.stdout);
-	return m ? m[1]!.trim() : null;
+	return m ? m[1].trim() : null;
 }
 
 /* NetBSD endpoint text: IPv6 in the bare "addr:port" form NetBSD's tests use. */
@@ -357,4 +358,23 @@ export async function wggo_setup(h: Host, ifname: string, o: { priv: string; pee
 	await h.check(['ip', 'link', 'set', ifname, 'up']);
 	const show = await h.check(['wg', 'show', ifname, 'listen-port']);
 	h.lab.t.equal(show.stdout.trim(), String(o.port), `${h.name}: ${ifname} listens on ${o.port}`);
+}
+
+/* One UAPI exchange on a socket path; the whole reply. */
+export function uapi(path: string, request: string): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const s = connect({ path });
+		let out = '';
+		s.setEncoding('utf8');
+		s.on('data', (d: string) => {
+			out += d;
+			if (out.endsWith('\n\n')) {
+				s.end();
+				resolve(out);
+			}
+		});
+		s.on('error', reject);
+		s.on('close', () => resolve(out));
+		s.write(request);
+	});
 }

@@ -145,7 +145,7 @@ function run(argv: string[], opts: { env: Record<string, string>; cwd: string;
 		let stderr = '';
 		let done = false;
 		let grace: NodeJS.Timeout | undefined;
-		const child = spawn(argv[0]!, argv.slice(1), {
+		const child = spawn(argv[0], argv.slice(1), {
 			env: opts.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'],
 		});
 		const timer = setTimeout(() => {
@@ -347,7 +347,7 @@ export class Host {
 	/* Start cmd in the background; it is killed at cleanup if still running. */
 	spawn(cmd: string[] | string, opts: ExecOptions & { log?: string } = {}): BgProcess {
 		const argv = this.argv(cmd, opts.user);
-		const child = spawn(argv[0]!, argv.slice(1), {
+		const child = spawn(argv[0], argv.slice(1), {
 			env: this.env(opts.env), cwd: opts.cwd ?? this.dir,
 			stdio: ['ignore', 'pipe', 'pipe'],
 		});
@@ -688,7 +688,7 @@ export class Lab {
 		const file = join(this.dir, `capture-${seg.name}-${this.#captures.length}.txt`);
 		const argv = ['ip', 'netns', 'exec', wire, 'tcpdump', '-n', '-l', '--immediate-mode',
 		    '-i', seg.bridge, filter];
-		const child = spawn(argv[0]!, argv.slice(1), { env: base_env(), stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(argv[0], argv.slice(1), { env: base_env(), stdio: ['ignore', 'pipe', 'pipe'] });
 		const bg = new BgProcess(child, `wire: ${argv.slice(4).join(' ')}`, createWriteStream(file));
 		this.track(bg);
 		if (!await bg.wait_for(/listening on/, 10_000))
@@ -788,7 +788,7 @@ export class Lab {
 			if (!ns_pids(h.ns).some((pid) => cmdline(pid).includes('wg-userspace')))
 				continue;
 			const argv = h.argv(['wg-userspace', '0', 'destroy']);
-			spawnSync(argv[0]!, argv.slice(1), { env: h.env(), cwd: h.dir, timeout: 5000, stdio: 'ignore' });
+			spawnSync(argv[0], argv.slice(1), { env: h.env(), cwd: h.dir, timeout: 5000, stdio: 'ignore' });
 		}
 		for (const h of this.hosts.values())
 			kill_ns(h.ns);

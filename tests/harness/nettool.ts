@@ -113,7 +113,7 @@ switch (args[0]) {
 case 'udp':
 	if (args.length !== 4)
 		usage();
-	udp(args[1]!, port_arg(args[2]), args[3]!);
+	udp(args[1], port_arg(args[2]), args[3]);
 	break;
 case 'tcp-serve': {
 	const out = option(args, '--out');
@@ -128,7 +128,7 @@ case 'tcp-send': {
 	if (args.length !== 3 || (file === undefined) === (random === undefined))
 		usage();
 	const data = file !== undefined ? readFileSync(file) : randomBytes(Number(random));
-	tcp_send(args[1]!, port_arg(args[2]), data);
+	tcp_send(args[1], port_arg(args[2]), data);
 	break;
 }
 default:

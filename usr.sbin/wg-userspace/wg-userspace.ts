@@ -26,22 +26,21 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { connect } from 'node:net';
 import { constants as os_constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { shim_socket_name, type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
+import { type ShimIfState, type ShimReply } from '../../sys/sys/shim.js';
 import { AF_INET } from '../../sys/sys/socket.js';
 import { snprintb } from '../../lib/libutil/snprintb.js';
 import { wg_uapi_alive, wg_uapi_path } from '../../lib/libwg/uapi_sock.js';
 import { EINVAL, ENOENT, ENXIO, EBUSY } from '../../sys/sys/errno.js';
 import {
-	IFFBITS, IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCIFGCLONERS, SIOCSIFFLAGS,
+	IFFBITS, IFF_UP, IFNAMSIZ, SIOCGIFFLAGS, SIOCIFCREATE, SIOCIFDESTROY, SIOCSIFFLAGS, if_linux_name_ok,
 } from '../../sys/sys/sockio.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
 import { QuietExit, errx, strerror, warnx } from '../../lib/libc/err.js';
-import { shim_instance_id, shim_request } from '../../lib/libc/ioctl.js';
+import { shim_connect, shim_instance_id, shim_request, shim_set_kernel_prog } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 
 const KERNEL_ARG = '--kernel';
@@ -89,25 +88,23 @@ function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/* Is instance id answering in this namespace?  Its pid (SO_PEERCRED) if so, else null. */
-function instance_probe(id: number): Promise<{ pid: number } | null> {
-	return new Promise((resolve) => {
-		const sock = connect({ path: shim_socket_name(id) });
-		sock.once('error', () => {
-			sock.destroy();
-			resolve(null);
-		});
-		sock.once('connect', () => {
-			let pid = 0;
-			try {
-				pid = peercred(socket_fd(sock)).pid;
-			} catch {
-				/* connected is what matters */
-			}
-			sock.destroy();
-			resolve({ pid });
-		});
-	});
+/*
+ * Is instance id answering in this namespace?  Its pid (SO_PEERCRED) if
+ * so, else null.  A name held by anyone but root ends the program
+ * (shim_connect): it is not an instance, and it blocks one.
+ */
+async function instance_probe(id: number): Promise<{ pid: number } | null> {
+	const sock = await shim_connect(id);
+	if (typeof sock === 'number')
+		return null;
+	let pid = 0;
+	try {
+		pid = peercred(socket_fd(sock)).pid;
+	} catch {
+		/* connected is what matters */
+	}
+	sock.destroy();
+	return { pid };
 }
 
 /* --- create --- */
@@ -265,30 +262,58 @@ async function cmd_sysctl(id: number, args: string[]): Promise<number> {
 		show(r.sysctl ?? []);
 		return 0;
 	}
+	if (wflag)
+		return sysctl_write_all(id, names, nflag);
 	for (const arg of names) {
-		const eq = arg.indexOf('=');
-		const name = eq >= 0 ? arg.slice(0, eq) : arg;
-		if (eq >= 0 && !wflag) {
+		if (arg.includes('=')) {
 			warnx('Must specify -w to set variables');
 			status = 1;
 			continue;
 		}
+		const r = await shim_request(id, { op: 'sysctl', name: arg });
+		not_running(id, r);
+		if (r.errno !== 0) {
+			warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg : `${arg}: ${strerror(r.errno)}`);
+			status = 1;
+			continue;
+		}
+		show(r.sysctl ?? []);
+	}
+	return status;
+}
+
+/*
+ * sysctl -w name=value ...: all or nothing.  NetBSD's sysctl(8) goes on
+ * past a failed name; here a failure puts back the values already
+ * written (newest first) and nothing is printed but the error, so a
+ * command that fails changes nothing.
+ */
+async function sysctl_write_all(id: number, args: string[], nflag: boolean): Promise<number> {
+	const done: Array<[string, string, string]> = [];	/* name, old, new */
+	for (const arg of args) {
+		const eq = arg.indexOf('=');
+		const name = eq >= 0 ? arg.slice(0, eq) : arg;
 		const r = eq >= 0 ?
 		    await shim_request(id, { op: 'sysctl', name, value: arg.slice(eq + 1) }) :
 		    await shim_request(id, { op: 'sysctl', name });
 		not_running(id, r);
-		if (r.errno !== 0) {
-			warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg : `${name}: ${strerror(r.errno)}`);
-			status = 1;
+		const e = r.sysctl ?? [];
+		if (r.errno === 0 && (eq < 0 || e.length === 2)) {
+			if (eq >= 0)
+				done.push([name, e[0][1], e[1][1]]);
 			continue;
 		}
-		const e = r.sysctl ?? [];
-		if (eq >= 0 && e.length === 2)
-			process.stdout.write(nflag ? `${e[0][1]} -> ${e[1][1]}\n` : `${name}: ${e[0][1]} -> ${e[1][1]}\n`);
-		else
-			show(e);
+		warnx(r.errno === ENOENT && r.msg !== undefined ? r.msg :
+		    `${name}: ${strerror(r.errno !== 0 ? r.errno : EINVAL)}`);
+		for (const [n, was] of done.reverse()) {
+			const b = await shim_request(id, { op: 'sysctl', name: n, value: was });
+			if (b.errno !== 0)
+				warnx(`${n}: could not put back ${was}: ${strerror(b.errno)}`);
+		}
+		return 1;
 	}
-	return status;
+	process.stdout.write(done.map(([n, was, now]) => (nflag ? `${was} -> ${now}\n` : `${n}: ${was} -> ${now}\n`)).join(''));
+	return 0;
 }
 
 /* --- ifconfig, wgconfig, debug --- */
@@ -345,7 +370,8 @@ async function kernel_main(idarg: string): Promise<void> {
 	const id = Number(idarg);
 	try {
 		const { kern_boot } = await import('../../sys/kern/init_main.js');
-		await kern_boot(id);
+		const { GENERIC } = await import('../../sys/arch/linux/conf/GENERIC.js');
+		await kern_boot(id, { modules: GENERIC });
 	} catch (e) {
 		const msg = e instanceof Error ? e.message : String(e);
 		process.stderr.write(`wg-userspace: ${msg}\n`);
@@ -444,10 +470,10 @@ async function ifname_main(argv: string[]): Promise<number> {
 	if (argv.length !== i + 1 || argv[i].startsWith('-'))
 		usage();
 	const ifname = argv[i];
-	/* The kernel's naming rule (if_clone_lookup): a cloner name, then a unit number. */
-	if (!/^[A-Za-z_]+(0|[1-9][0-9]*)$/.test(ifname) || ifname.length >= IFNAMSIZ)
-		errx(1, `${ifname}: not an interface name of the wg(4) kernel: names are "wg" and a unit number ` +
-		    '(wg0, wg1, ...); for wg-quick(8), name the configuration file wgN.conf');
+	/* Any name Linux takes, as wireguard-go (the kernel checks it again: if_linux_name_ok). */
+	if (!if_linux_name_ok(ifname))
+		errx(1, `${JSON.stringify(ifname)}: not an interface name: 1 to ${IFNAMSIZ - 1} bytes, ` +
+		    'not "." or "..", no "/", ":" or white space');
 	need_root(ifname);
 	const id = shim_instance_id();
 	if (id === null)
@@ -468,13 +494,21 @@ async function ifname_main(argv: string[]): Promise<number> {
 	/* wireguard-go refuses a live socket too: it would not be ours. */
 	if (await wg_uapi_alive(sock))
 		errx(1, `${ifname}: ${sock} is in use: ${ifname} exists already, here or in another network namespace`);
-	const c = await shim_request(id, { op: 'ioctl', req: SIOCIFCREATE, name: ifname });
-	if (c.errno === EINVAL) {
-		const l = await shim_request(id, { op: 'ioctl', req: SIOCIFGCLONERS, name: '' });
-		const cloners = (l.cloners ?? ['wg']).map((n) => `${n}N`).join(', ');
-		errx(1, `${ifname}: SIOCIFCREATE: ${strerror(EINVAL)} (instance ${id} creates only ${cloners})`);
+	/* An instance started for this interface alone goes again if the interface cannot be made. */
+	const started_here = await instance_probe(id) === null;
+	const undo_instance = async (): Promise<void> => {
+		if (!started_here)
+			return;
+		const l = await shim_request(id, { op: 'ifconf' });
+		if (l.errno === 0 && (l.ifs ?? []).length === 0)
+			await cmd_destroy(id);
+	};
+	/* data: the cloner, so that the name need not be wgN (an extension of SIOCIFCREATE). */
+	const c = await shim_request(id, { op: 'ioctl', req: SIOCIFCREATE, name: ifname, data: 'wg' });
+	if (c.errno !== 0) {
+		await undo_instance();
+		ifname_check(ifname, 'SIOCIFCREATE', c);
 	}
-	ifname_check(ifname, 'SIOCIFCREATE', c);
 	/*
 	 * Setup failed after the create.  In the foreground, an interface
 	 * destroyed meanwhile (ip link del) is what we wait for anyway: done.
@@ -488,6 +522,7 @@ async function ifname_main(argv: string[]): Promise<number> {
 			}
 		}
 		await shim_request(id, { op: 'ioctl', req: SIOCIFDESTROY, name: ifname });
+		await undo_instance();
 		errx(1, msg);
 	};
 	const g = await flags();
@@ -531,6 +566,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const argv = process.argv.slice(2);
+shim_set_kernel_prog(fileURLToPath(import.meta.url));
 if (argv.length === 2 && argv[1] === KERNEL_ARG)
 	void kernel_main(argv[0]);
 else

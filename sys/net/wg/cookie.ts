@@ -185,6 +185,12 @@ export class WgCookieState {
 		this.have_sent_mac1 = false;
 	}
 
+	/* A cookie usable for mac2 now (see add_macs). */
+	fresh(now: number): boolean {
+		return this.cookie_valid &&
+		    now < this.cookie_birth + (COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY) * 1000;
+	}
+
 	/*
 	 * Fill in mac1 and mac2 of the handshake message at msg[off].  A
 	 * cookie is used for 120 - 5 s after it arrived: the responder may
@@ -196,8 +202,7 @@ export class WgCookieState {
 		this.last_mac1_sent.set(mac1);
 		this.have_sent_mac1 = true;
 		const mac2_off = mac1_off + WG_MAC_LEN;
-		if (this.cookie_valid &&
-		    now < this.cookie_birth + (COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY) * 1000) {
+		if (this.fresh(now)) {
 			const mac2 = this.c.mac(this.cookie, msg.subarray(off, off + mac2_off));
 			msg.set(mac2, off + mac2_off);
 		} else {

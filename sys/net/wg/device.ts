@@ -12,7 +12,7 @@
 
 import type { WgCrypto } from '../../crypto/crypto.js';
 import { crypto_clamp, crypto_const_eq, crypto_wipe } from '../../crypto/crypto_util.js';
-import { prefix_mask } from '../radix.js';
+import { type RadixTree, prefix_mask } from '../radix.js';
 import {
 	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, EIO, EMSGSIZE, ENETDOWN, ENOENT, ErrnoError,
 } from '../../sys/errno.js';
@@ -89,16 +89,25 @@ function check_keepalive(s: unknown): number {
 	return s;
 }
 
-/* Map key of a masked prefix, for the per-peer insertion-ordered list. */
-function aip_key(family: 4 | 6, masked: Uint8Array, cidr: number): string {
-	let s = `${family}/${cidr}/`;
-	for (let i = 0; i < masked.length; i++)
-		s += String.fromCharCode(masked[i]);
-	return s;
-}
-
-function peer_aips_of(peer: WgPeer): Map<string, WgAllowedIp> {
-	return peer.allowed_ips;
+/* The prefix m/cidr leaves owner: drop its character from owner's order (O(owner's prefixes)). */
+function aip_order_drop(tree: RadixTree<WgPeer>, owner: WgPeer, m: Uint8Array, cidr: number): void {
+	const fam = tree.bits === 32 ? '4' : '6';
+	let k = 0;
+	let at = -1;
+	tree.rn_walkvalue(owner, (addr, c) => {
+		if (at < 0 && c === cidr && crypto_const_eq(addr, m))
+			at = k;
+		k++;
+	});
+	const o = owner.aip_order;
+	for (let i = 0, n = 0; i < o.length; i++) {
+		if (o[i] !== fam)
+			continue;
+		if (n++ === at) {
+			owner.aip_order = o.slice(0, i) + o.slice(i + 1);
+			return;
+		}
+	}
 }
 
 /*
@@ -163,10 +172,13 @@ export class WgDevice {
 		sc.ident.public_key = pub;
 		sc.cookie_checker.set_public_key(pub);
 		for (const peer of sc.peer_list) {
-			this.precompute_ss(peer);
+			peer.forget_ss();
 			/* Old sessions were made with the old identity (Linux expire_current_peer_keypairs). */
-			sc.index.remove(peer.handshake);
-			peer.handshake.clear();
+			const hs = peer.handshake_if();
+			if (hs !== null) {
+				sc.index.remove(hs);
+				hs.clear();
+			}
 			peer.last_sent_handshake = -Infinity;
 			wg_keypairs_expire_current(peer.keypairs);
 			if (send_staged)
@@ -180,13 +192,6 @@ export class WgDevice {
 
 	public_key(): Uint8Array | null {
 		return this.sc.ident.public_key?.slice() ?? null;
-	}
-
-	/* DH(S_priv, S_pub peer) once per key change (paper §5.4.2); null when low-order. */
-	private precompute_ss(peer: WgPeer): void {
-		crypto_wipe(peer.precomputed_ss);
-		const priv = this.sc.ident.private_key;
-		peer.precomputed_ss = priv === null ? null : this.sc.crypto.dh(priv, peer.public_key);
 	}
 
 	/* ---- Peers. ---- */
@@ -205,16 +210,14 @@ export class WgDevice {
 		const aips = cfg.allowed_ips ?? [];
 		if (!Array.isArray(aips))
 			einval('allowed ips: expected an array');
-		const seen = new Set<string>();
 		const masked: WgAllowedIp[] = [];
 		for (const a of aips) {
 			const x = check_aip(a);
 			const m = prefix_mask(x.addr, x.cidr);
-			const k = aip_key(x.family, m, x.cidr);
 			const tree = x.family === 4 ? sc.aip4 : sc.aip6;
-			if (seen.has(k) || tree.rn_lookup(m, x.cidr) !== undefined)
+			if (tree.rn_lookup(m, x.cidr) !== undefined || masked.some((y) =>
+			    y.family === x.family && y.cidr === x.cidr && crypto_const_eq(y.addr, m)))
 				throw new ErrnoError(EEXIST, 'allowed ip: prefix already in use');
-			seen.add(k);
 			masked.push({ family: x.family, addr: m, cidr: x.cidr });
 		}
 		if (sc.pubkeys.lookup(pub) !== undefined)
@@ -224,20 +227,18 @@ export class WgDevice {
 		if (sc.ident.public_key !== null && crypto_const_eq(pub, sc.ident.public_key))
 			einval('peer: public key is the interface\'s own');
 
-		const peer = new WgPeer(sc.crypto, pub, name);
+		const peer = new WgPeer(sc.crypto, pub, name, sc.ident);
 		if (psk !== null)
-			peer.preshared_key.set(psk);
+			peer.preshared_key = psk.slice();
 		peer.endpoint = ep === null ? null : wg_endpoint_copy(ep);
 		peer.persistent_keepalive = ka;
-		this.precompute_ss(peer);
 		sc.pubkeys.insert(peer.public_key, peer);
 		if (name !== '')
 			sc.names.set(name, peer);
 		sc.peer_list.add(peer);
-		const list = peer_aips_of(peer);
 		for (const a of masked) {
 			(a.family === 4 ? sc.aip4 : sc.aip6).rn_addroute(a.addr, a.cidr, peer);
-			list.set(aip_key(a.family, a.addr, a.cidr), a);
+			peer.aip_order += a.family === 4 ? '4' : '6';
 		}
 		if (ka !== 0 && sc.up)
 			wg_send_keepalive(sc, peer);
@@ -277,17 +278,38 @@ export class WgDevice {
 		return [...this.sc.peer_list].reverse();
 	}
 
+	peer_count(): number {
+		return this.sc.peer_list.size;
+	}
+
+	/*
+	 * Extension to API.txt, for listings taken in pages: up to max peers
+	 * after the one whose id is `cursor` (0: from the start), oldest first
+	 * or, as peers() gives them, newest first.  `next` is the cursor of
+	 * the next page, 0 at the end.  O(log n + max).
+	 */
+	peers_page(cursor: number, max: number, newest_first: boolean): { peers: WgPeer[]; next: number } {
+		return this.sc.peer_list.page(cursor, max, newest_first);
+	}
+
 	peer_info(peer: WgPeer): WgPeerInfo {
 		this.check_peer(peer);
 		const w = peer.last_handshake_wall;
 		const sec = Math.floor(w / 1000);
+		const v4: WgAllowedIp[] = [];
+		const v6: WgAllowedIp[] = [];
+		this.sc.aip4.rn_walkvalue(peer, (addr, cidr) => v4.push({ family: 4, addr, cidr }));
+		this.sc.aip6.rn_walkvalue(peer, (addr, cidr) => v6.push({ family: 6, addr, cidr }));
+		const allowed_ips: WgAllowedIp[] = [];
+		let i4 = 0, i6 = 0;
+		for (let i = 0; i < peer.aip_order.length; i++)
+			allowed_ips.push(peer.aip_order[i] === '4' ? v4[i4++] : v6[i6++]);
 		return {
 			name: peer.name,
 			public_key: peer.public_key.slice(),
-			preshared_key: peer.has_psk() ? peer.preshared_key.slice() : null,
+			preshared_key: peer.preshared_key?.slice() ?? null,
 			endpoint: peer.endpoint === null ? null : wg_endpoint_copy(peer.endpoint),
-			allowed_ips: [...peer_aips_of(peer).values()].map((a) =>
-			    ({ family: a.family, addr: a.addr.slice(), cidr: a.cidr })),
+			allowed_ips,
 			last_handshake_sec: sec,
 			last_handshake_nsec: Math.round((w - sec * 1000) * 1e6),
 			rx_bytes: peer.rx_bytes,
@@ -303,10 +325,9 @@ export class WgDevice {
 
 	peer_set_preshared_key(peer: WgPeer, psk: Uint8Array | null): void {
 		this.check_peer(peer);
-		if (psk === null)
-			peer.preshared_key.fill(0);
-		else
-			peer.preshared_key.set(check_key(psk, 'preshared key'));
+		const k = psk === null ? null : check_key(psk, 'preshared key').slice();
+		crypto_wipe(peer.preshared_key);
+		peer.preshared_key = k;
 	}
 
 	/* Going from 0 to n sends a keepalive at once when the device is up (UAPI semantics). */
@@ -336,7 +357,6 @@ export class WgDevice {
 		const tree = x.family === 4 ? sc.aip4 : sc.aip6;
 		const owner = tree.rn_lookup(m, x.cidr);
 		const move = opts?.move === true;
-		const k = aip_key(x.family, m, x.cidr);
 		if (owner === peer) {
 			if (!move)
 				throw new ErrnoError(EEXIST, 'allowed ip: prefix already on this peer');
@@ -345,10 +365,10 @@ export class WgDevice {
 		if (owner !== undefined) {
 			if (!move)
 				throw new ErrnoError(EEXIST, 'allowed ip: prefix in use by another peer');
-			peer_aips_of(owner).delete(k);
+			aip_order_drop(tree, owner, m, x.cidr);
 		}
 		tree.rn_addroute(m, x.cidr, peer);
-		peer_aips_of(peer).set(k, { family: x.family, addr: m, cidr: x.cidr });
+		peer.aip_order += x.family === 4 ? '4' : '6';
 	}
 
 	allowedips_clear(peer: WgPeer): void {
@@ -359,7 +379,7 @@ export class WgDevice {
 	private allowedips_clear_internal(peer: WgPeer): void {
 		this.sc.aip4.rn_delete_value(peer);
 		this.sc.aip6.rn_delete_value(peer);
-		peer_aips_of(peer).clear();
+		peer.aip_order = '';
 	}
 
 	/* ---- Up and down. ---- */

@@ -37,7 +37,7 @@ export interface WgQueuedHandshake {
 
 export class WgHandshakeQueue {
 	/* A ring; slots are allocated the first time they are used, then reused. */
-	private readonly slots: (WgQueuedHandshake | undefined)[] = new Array(WG_HSQUEUE_LEN);
+	private readonly slots: (WgQueuedHandshake | undefined)[] = new Array<WgQueuedHandshake | undefined>(WG_HSQUEUE_LEN);
 	private head = 0;
 	private n = 0;
 	private last_under_load = -Infinity;

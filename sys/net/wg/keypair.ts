@@ -20,8 +20,11 @@ export function wg_keypair_drop(sc: WgSoftc, kp: WgKeypair): void {
 
 /* Forget the handshake in flight and every session (keys wiped). */
 export function wg_peer_clear_sessions(sc: WgSoftc, peer: WgPeer): void {
-	sc.index.remove(peer.handshake);
-	peer.handshake.clear();
+	const hs = peer.handshake_if();
+	if (hs !== null) {
+		sc.index.remove(hs);
+		hs.clear();
+	}
 	wg_keypairs_clear(peer.keypairs, (kp) => wg_keypair_drop(sc, kp));
 }
 

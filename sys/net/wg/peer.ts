@@ -10,9 +10,8 @@
 import type { WgCrypto } from '../../crypto/crypto.js';
 import { crypto_wipe } from '../../crypto/crypto_util.js';
 import { WgCookieState } from './cookie.js';
-import { MAX_STAGED_PACKETS, WG_KEY_LEN } from './messages.js';
-import { WgHandshake, WgKeypairs } from './noise.js';
-import { wg_key_str } from './peerlookup.js';
+import { INITIATION_MIN_INTERVAL_MS, MAX_STAGED_PACKETS, WG_TIMESTAMP_LEN } from './messages.js';
+import { HS_ZEROED, WgHandshake, WgKeypairs, type WgStaticIdentity } from './noise.js';
 
 export interface WgEndpoint {
 	family: 4 | 6;
@@ -42,24 +41,41 @@ export function wg_endpoint_equal(a: WgEndpoint, b: WgEndpoint): boolean {
 
 let peer_serial = 0;
 
+/*
+ * A peer costs little until it talks (DESIGN.md §4): the handshake
+ * state, the cookie state and DH(S_priv, S_pub peer) are made on first
+ * use, and dropped again when the peer has been idle long enough for its
+ * keys to be zeroed (wg_peer_release_idle).  Its allowed IPs live in the
+ * device's radix trees only.
+ */
 export class WgPeer {
-	/* A number unique in this process, for logs (never a key). */
+	/* A number unique in this process, increasing: log label and listing cursor (never a key). */
 	readonly id = ++peer_serial;
 	name: string;
 	readonly public_key: Uint8Array;
-	readonly key_str: string;
-	/* 32 zero bytes when there is none (paper §5.4.3: Q = 0^32). */
-	readonly preshared_key = new Uint8Array(WG_KEY_LEN);
-	/* DH(S_priv, S_pub peer), null without a private key or for a low-order key. */
-	precomputed_ss: Uint8Array | null = null;
+	/* null when there is none (paper §5.4.3: Q = 0^32 then). */
+	preshared_key: Uint8Array | null = null;
 	endpoint: WgEndpoint | null = null;
-	/* Masked prefixes in insertion order (the radix trees hold the routing). */
-	readonly allowed_ips = new Map<string, WgAllowedIp>();
 	persistent_keepalive = 0;
+	/*
+	 * The families of its allowed IPs in the order added, one character
+	 * ('4' or '6') each: the radix trees keep each family's prefixes in
+	 * order, this interleaves them again for listings.
+	 */
+	aip_order = '';
+	/* Position in the device's peer list (peerlookup.ts), -1 when on none. */
+	list_pos = -1;
 
-	readonly handshake: WgHandshake;
+	private hs: WgHandshake | null = null;
+	private cs: WgCookieState | null = null;
+	private ss: Uint8Array | null = null;
+	private ss_done = false;
+	/*
+	 * The newest initiation timestamp accepted, kept while the handshake
+	 * state is released: replay protection must outlive it (paper §5.1).
+	 */
+	private latest_ts: Uint8Array | null = null;
 	readonly keypairs = new WgKeypairs();
-	readonly cookie: WgCookieState;
 
 	/* Packets waiting for a session, oldest first (copies; a length-0 entry is a keepalive). */
 	readonly staged: Uint8Array[] = [];
@@ -88,19 +104,50 @@ export class WgPeer {
 
 	is_dead = false;
 
-	constructor(c: WgCrypto, public_key: Uint8Array, name: string) {
+	/* ident: the device's identity, for DH(S_priv, S_pub peer) when first needed. */
+	constructor(private readonly c: WgCrypto, public_key: Uint8Array, name: string,
+	    private readonly ident: WgStaticIdentity | null = null) {
 		this.public_key = public_key.slice();
-		this.key_str = wg_key_str(this.public_key);
 		this.name = name;
-		this.handshake = new WgHandshake(this);
-		this.cookie = new WgCookieState(c, this.public_key);
 	}
 
-	has_psk(): boolean {
-		let d = 0;
-		for (let i = 0; i < WG_KEY_LEN; i++)
-			d |= this.preshared_key[i];
-		return d !== 0;
+	/* The handshake state, made on first use. */
+	get handshake(): WgHandshake {
+		if (this.hs === null) {
+			this.hs = new WgHandshake(this);
+			if (this.latest_ts !== null) {
+				this.hs.latest_timestamp.set(this.latest_ts);
+				this.latest_ts = null;
+			}
+		}
+		return this.hs;
+	}
+
+	/* The handshake state if it exists (clearing one that does not is a no-op). */
+	handshake_if(): WgHandshake | null {
+		return this.hs;
+	}
+
+	/* The cookie state (mac1 and cookie keys of this peer), made on first use. */
+	get cookie(): WgCookieState {
+		return this.cs ??= new WgCookieState(this.c, this.public_key);
+	}
+
+	/* DH(S_priv, S_pub peer) (paper §5.4.2), null without a private key or for a low-order key. */
+	get precomputed_ss(): Uint8Array | null {
+		if (!this.ss_done) {
+			const priv = this.ident?.private_key ?? null;
+			this.ss = priv === null ? null : this.c.dh(priv, this.public_key);
+			this.ss_done = true;
+		}
+		return this.ss;
+	}
+
+	/* The device's private key changed: DH again when next needed. */
+	forget_ss(): void {
+		crypto_wipe(this.ss);
+		this.ss = null;
+		this.ss_done = false;
 	}
 
 	/* Keep a copy of a packet until a session exists; the oldest goes first when full. */
@@ -124,13 +171,39 @@ export class WgPeer {
 		    this.t_zero_key_material, this.t_persistent_keepalive);
 	}
 
+	/*
+	 * Idle (sessions gone, no handshake in flight): give back the
+	 * handshake, cookie and DH state, keeping only the replay guard.
+	 * A cookie still fresh is kept; it may be needed for the next try.
+	 */
+	release_idle(now: number): void {
+		const hs = this.hs;
+		if (hs !== null) {
+			if (hs.state !== HS_ZEROED || hs.local_index !== 0 ||
+			    now < hs.last_initiation_consumption + INITIATION_MIN_INTERVAL_MS)
+				return;
+			let nz = 0;
+			for (let i = 0; i < WG_TIMESTAMP_LEN; i++)
+				nz |= hs.latest_timestamp[i];
+			this.latest_ts = nz === 0 ? null : hs.latest_timestamp.slice();
+			hs.wipe();
+			this.hs = null;
+		}
+		if (this.cs !== null && !this.cs.fresh(now)) {
+			this.cs.wipe();
+			this.cs = null;
+		}
+		this.forget_ss();
+	}
+
 	/* The peer is going away: wipe every secret it holds. */
 	wipe_static(): void {
-		this.preshared_key.fill(0);
-		crypto_wipe(this.precomputed_ss);
-		this.precomputed_ss = null;
-		this.handshake.wipe();
-		this.cookie.wipe();
+		crypto_wipe(this.preshared_key, this.latest_ts);
+		this.preshared_key = null;
+		this.latest_ts = null;
+		this.forget_ss();
+		this.hs?.wipe();
+		this.cs?.wipe();
 		this.purge_staged();
 	}
 }

@@ -144,8 +144,8 @@ function wg_handle_msg_init(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
  * peer's initiation (keypairs.next, younger than REKEY_TIMEOUT), drops
  * the session of its own and waits for the peer's first data packet to
  * confirm that one.  Its retransmission timer stays armed, so if that
- * packet never comes it initiates again.  Converges in one round trip
- * for any delay, and every later rekey comes from one side only.
+ * packet never comes it initiates again.  Data flows both ways within
+ * two round trips for any delay, and later rekeys come from one side.
  */
 function wg_defer_to_peer_session(sc: WgSoftc, peer: WgPeer, now: number): boolean {
 	const next = peer.keypairs.next;

@@ -25,7 +25,8 @@ import {
 	wg_timers_data_sent, wg_timers_handshake_initiated, wg_timers_session_derived,
 } from './timers.js';
 
-/* Node's memcpy on typed arrays, without creating a subarray view per call. */
+/* Node's memcpy on typed arrays, without creating a subarray view per call (bound at the call). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
 const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
     sourceStart: number, sourceEnd: number) => number;
 

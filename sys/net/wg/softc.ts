@@ -17,7 +17,7 @@ import {
 } from './messages.js';
 import type { WgHandshake, WgKeypair, WgStaticIdentity } from './noise.js';
 import type { WgEndpoint, WgPeer } from './peer.js';
-import { WgIndexTable, WgPubkeyTable } from './peerlookup.js';
+import { WgIndexTable, WgPeerList, WgPubkeyTable } from './peerlookup.js';
 import { WgRateLimiter, WgTokenBucket } from './ratelimiter.js';
 
 /* Cookie replies, all sources together (each source is also held to its own rate). */
@@ -77,7 +77,7 @@ export class WgSoftc {
 	readonly pubkeys = new WgPubkeyTable<WgPeer>();
 	readonly names = new Map<string, WgPeer>();
 	/* In the order added; peers() reverses it. */
-	readonly peer_list = new Set<WgPeer>();
+	readonly peer_list = new WgPeerList<WgPeer>();
 	readonly aip4 = new RadixTree<WgPeer>(32);
 	readonly aip6 = new RadixTree<WgPeer>(128);
 	readonly cookie_checker: WgCookieChecker;

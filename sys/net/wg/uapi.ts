@@ -7,11 +7,14 @@
  *   set=1\n key=value... \n -> errno=N, blank line
  *
  * Keys are lowercase hex.  Device keys must precede the first
- * public_key; after it every key belongs to that peer.  As in
- * wireguard-go, each line is applied as it is read and the first bad
- * line stops the request with no rollback of what came before; errors
- * are negative errno values.  listen_port and fwmark belong to the
- * driver's sockets, so they go through hooks.
+ * public_key; after it every key belongs to that peer.  A set request
+ * is all or nothing: every line is parsed and checked first
+ * (uapi_set_parse), and only a request without a bad line is applied,
+ * in order.  wireguard-go applies each line as it reads it, so a bad
+ * line leaves what came before it applied.  Errors are negative errno
+ * values.  listen_port and fwmark belong to the driver's sockets, so
+ * they go through hooks; the driver prepares them from the parsed
+ * request before anything changes (sys/net/if_wg_uapi.ts).
  *
  * Peers created here have no NetBSD name; they get a stable one derived
  * from the public key (see uapi_peer_name), so wgconfig can show and
@@ -44,12 +47,27 @@ function hex(b: Uint8Array): string {
  * beyond the reach of the caller's fill(0).
  */
 function unhex32(s: string): Uint8Array | null {
-	if (!/^[0-9a-fA-F]{64}$/.test(s))
+	if (s.length !== 64)
 		return null;
 	const k = new Uint8Array(32);
-	for (let i = 0; i < 32; i++)
-		k[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+	for (let i = 0; i < 32; i++) {
+		const hi = hexval(s.charCodeAt(2 * i));
+		const lo = hexval(s.charCodeAt(2 * i + 1));
+		if ((hi | lo) < 0) {
+			k.fill(0);
+			return null;
+		}
+		k[i] = (hi << 4) | lo;
+	}
 	return k;
+}
+
+/* A hex digit's value, -1 for anything else (no substring per digit: keys come by the 100,000). */
+function hexval(c: number): number {
+	if (c >= 0x30 && c <= 0x39)
+		return c - 0x30;
+	c |= 0x20;
+	return c >= 0x61 && c <= 0x66 ? c - 0x61 + 10 : -1;
 }
 
 function is_zero(b: Uint8Array): boolean {
@@ -119,19 +137,29 @@ export function uapi_peer_name(dev: WgDevice, public_key: Uint8Array): string {
 	return name;
 }
 
-export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
+/*
+ * A get reply is long with many peers; it is made in pages so that
+ * neither side holds all of it at once.  uapi_get_page(dev, st, 0, n)
+ * starts with the device's lines; each call gives the lines of up to n
+ * peers (oldest first, as wireguard-go lists them and wg(8) prints them)
+ * and the cursor of the next page; with no more peers, the reply's end.
+ */
+export function uapi_get_page(dev: WgDevice, st: uapi_device_state, cursor: number, max: number):
+    { text: string; next: number } {
 	const out: string[] = [];
-	const priv = dev.private_key();
-	if (priv !== null) {
-		out.push(`private_key=${hex(priv)}`);
-		priv.fill(0);
+	if (cursor === 0) {
+		const priv = dev.private_key();
+		if (priv !== null) {
+			out.push(`private_key=${hex(priv)}`);
+			priv.fill(0);
+		}
+		if (st.listen_port !== 0)
+			out.push(`listen_port=${st.listen_port}`);
+		if (st.fwmark !== 0)
+			out.push(`fwmark=${st.fwmark}`);
 	}
-	if (st.listen_port !== 0)
-		out.push(`listen_port=${st.listen_port}`);
-	if (st.fwmark !== 0)
-		out.push(`fwmark=${st.fwmark}`);
-	/* wg(8) lists peers in the order it gets them; give the oldest first, as wireguard-go does. */
-	for (const peer of [...dev.peers()].reverse()) {
+	const page = dev.peers_page(cursor, max, false);
+	for (const peer of page.peers) {
 		const p = dev.peer_info(peer);
 		out.push(`public_key=${hex(p.public_key)}`);
 		if (p.preshared_key !== null) {
@@ -151,70 +179,33 @@ export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
 		for (const a of p.allowed_ips)
 			out.push(`allowed_ip=${ip_text(a.addr)}/${a.cidr}`);
 	}
-	out.push('errno=0');
-	return out.join('\n') + '\n\n';
+	if (page.next === 0)
+		out.push('errno=0\n');
+	return { text: out.length === 0 ? '' : out.join('\n') + '\n', next: page.next };
 }
 
-/*
- * Applies a set request (the lines after "set=1", up to the blank line).
- * Returns 0 or a negative errno, as the reply's errno= wants it.
- */
-export function uapi_set(dev: WgDevice, text: string, hooks: uapi_hooks): number {
-	let peer: WgPeer | null = null;
-	/* A peer this section created, dropped again if update_only=true. */
-	let created = false;
-	let dummy = false;	/* the section names our own public key: ignore it */
-	const lines = text.split('\n');
-	try {
-		for (const line of lines) {
-			if (line === '')
-				continue;
-			const eq = line.indexOf('=');
-			if (eq < 0)
-				return -EPROTO;
-			const key = line.slice(0, eq);
-			const value = line.slice(eq + 1);
-			if (key === 'public_key') {
-				const pub = unhex32(value);
-				if (pub === null)
-					return -EINVAL;
-				const own = dev.public_key();
-				dummy = own !== null && Buffer.compare(own, pub) === 0;
-				peer = null;
-				created = false;
-				if (dummy)
-					continue;
-				peer = dev.peer_lookup(pub) ?? null;
-				if (peer === null) {
-					peer = dev.peer_add({ public_key: pub, name: uapi_peer_name(dev, pub) });
-					created = true;
-				}
-				continue;
-			}
-			if (peer === null && !dummy) {
-				const r = uapi_set_device(dev, key, value, hooks);
-				if (r !== 0)
-					return r;
-				continue;
-			}
-			if (dummy)
-				continue;
-			const r = uapi_set_peer(dev, peer as WgPeer, key, value, created);
-			if (r === 1) {
-				/* update_only on a peer this section created, or remove=true. */
-				dev.peer_remove(peer as WgPeer);
-				peer = null;
-				dummy = true;
-				continue;
-			}
-			if (r !== 0)
-				return r;
-		}
-	} catch (e) {
-		return e instanceof ErrnoError ? -e.errno : -EINVAL;
-	}
-	return 0;
+/* The whole get reply at once. */
+export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
+	let text = '';
+	let cursor = 0;
+	do {
+		const p = uapi_get_page(dev, st, cursor, UAPI_GET_PAGE);
+		text += p.text;
+		cursor = p.next;
+	} while (cursor !== 0);
+	return text;
 }
+
+/* Peers per page of a get reply: a few hundred kilobytes of text. */
+export const UAPI_GET_PAGE = 2048;
+
+/* One line of a set request, parsed and checked. */
+export type uapi_op =
+	| { key: 'private_key' | 'preshared_key' | 'public_key'; k: Uint8Array }
+	| { key: 'listen_port' | 'fwmark' | 'persistent_keepalive_interval'; n: number }
+	| { key: 'endpoint'; ep: WgEndpoint }
+	| { key: 'allowed_ip'; aip: WgAllowedIp }
+	| { key: 'replace_peers' | 'remove' | 'update_only' | 'replace_allowed_ips' | 'protocol_version' };
 
 function uapi_number(value: string, max: number): number | null {
 	if (!/^\d+$/.test(value))
@@ -223,93 +214,202 @@ function uapi_number(value: string, max: number): number | null {
 	return n <= max ? n : null;
 }
 
-function uapi_set_device(dev: WgDevice, key: string, value: string, hooks: uapi_hooks): number {
+/* A device line (before the first public_key), null if bad. */
+function uapi_parse_device(key: string, value: string): uapi_op | null {
 	switch (key) {
 	case 'private_key': {
 		const k = unhex32(value);
-		if (k === null)
-			return -EINVAL;
-		try {
-			dev.set_private_key(is_zero(k) ? null : k);
-		} finally {
-			k.fill(0);
-		}
-		return 0;
+		return k === null ? null : { key, k };
 	}
 	case 'listen_port': {
-		const p = uapi_number(value, 65535);
-		if (p === null)
-			return -EINVAL;
-		const r = hooks.set_listen_port(p);
-		return r === 0 ? 0 : -r;
+		const n = uapi_number(value, 65535);
+		return n === null ? null : { key, n };
 	}
 	case 'fwmark': {
-		const m = uapi_number(value, 0xffffffff);
-		if (m === null)
+		const n = uapi_number(value, 0xffffffff);
+		return n === null ? null : { key, n };
+	}
+	case 'replace_peers':
+		return value === 'true' ? { key } : null;
+	default:
+		return null;
+	}
+}
+
+/* A line of a peer section, null if bad. */
+function uapi_parse_peer(key: string, value: string): uapi_op | null {
+	switch (key) {
+	case 'remove':
+	case 'update_only':
+	case 'replace_allowed_ips':
+		return value === 'true' ? { key } : null;
+	case 'protocol_version':
+		return value === '1' ? { key } : null;
+	case 'preshared_key': {
+		const k = unhex32(value);
+		return k === null ? null : { key, k };
+	}
+	case 'endpoint': {
+		const ep = uapi_parse_endpoint(value);
+		return ep === null ? null : { key, ep };
+	}
+	case 'persistent_keepalive_interval': {
+		const n = uapi_number(value, 65535);
+		return n === null ? null : { key, n };
+	}
+	case 'allowed_ip': {
+		const aip = uapi_parse_allowed_ip(value);
+		return aip === null ? null : { key, aip };
+	}
+	default:
+		return null;
+	}
+}
+
+/* Wipe the keys a parsed request holds. */
+export function uapi_ops_wipe(ops: uapi_op[]): void {
+	for (const op of ops)
+		if ('k' in op)
+			op.k.fill(0);
+}
+
+/*
+ * The lines after "set=1", up to the blank line, parsed and checked: the
+ * operations, or a negative errno (-EPROTO for a line without "=",
+ * -EINVAL for any other bad line) with nothing kept.
+ */
+export function uapi_set_parse(text: string): uapi_op[] | number {
+	const ops: uapi_op[] = [];
+	let in_peer = false;
+	/* Line by line without splitting first: a set of 10^5 peers is 4 * 10^5 lines. */
+	for (let at = 0; at < text.length;) {
+		let end = text.indexOf('\n', at);
+		if (end < 0)
+			end = text.length;
+		const line = text.slice(at, end);
+		at = end + 1;
+		if (line === '')
+			continue;
+		const eq = line.indexOf('=');
+		let op: uapi_op | null;
+		if (eq < 0) {
+			uapi_ops_wipe(ops);
+			return -EPROTO;
+		}
+		const key = line.slice(0, eq);
+		const value = line.slice(eq + 1);
+		if (key === 'public_key') {
+			const k = unhex32(value);
+			op = k === null ? null : { key, k };
+			in_peer = true;
+		} else {
+			op = in_peer ? uapi_parse_peer(key, value) : uapi_parse_device(key, value);
+		}
+		if (op === null) {
+			uapi_ops_wipe(ops);
 			return -EINVAL;
-		const r = hooks.set_fwmark(m);
+		}
+		ops.push(op);
+	}
+	return ops;
+}
+
+/*
+ * Applies a set request (the lines after "set=1", up to the blank line):
+ * all of it, or nothing when a line is bad.  Returns 0 or a negative
+ * errno, as the reply's errno= wants it.
+ */
+export function uapi_set(dev: WgDevice, text: string, hooks: uapi_hooks): number {
+	const ops = uapi_set_parse(text);
+	if (typeof ops === 'number')
+		return ops;
+	try {
+		return uapi_apply(dev, ops, hooks);
+	} catch (e) {
+		/* Only a hook or a device limit can fail now: what came before stays. */
+		return e instanceof ErrnoError ? -e.errno : -EINVAL;
+	} finally {
+		uapi_ops_wipe(ops);
+	}
+}
+
+function uapi_apply(dev: WgDevice, ops: uapi_op[], hooks: uapi_hooks): number {
+	let peer: WgPeer | null = null;
+	/* A peer this section created, dropped again if update_only=true. */
+	let created = false;
+	let dummy = false;	/* the section names our own public key, or its peer was dropped: ignore it */
+	for (const op of ops) {
+		if (op.key === 'public_key') {
+			const own = dev.public_key();
+			dummy = own !== null && Buffer.compare(own, op.k) === 0;
+			peer = null;
+			created = false;
+			if (dummy)
+				continue;
+			peer = dev.peer_lookup(op.k) ?? null;
+			if (peer === null) {
+				peer = dev.peer_add({ public_key: op.k, name: uapi_peer_name(dev, op.k) });
+				created = true;
+			}
+			continue;
+		}
+		if (dummy)
+			continue;
+		if (peer === null) {
+			const r = uapi_apply_device(dev, op, hooks);
+			if (r !== 0)
+				return r;
+			continue;
+		}
+		if (op.key === 'remove' || (op.key === 'update_only' && created)) {
+			dev.peer_remove(peer);
+			peer = null;
+			dummy = true;
+			continue;
+		}
+		uapi_apply_peer(dev, peer, op);
+	}
+	return 0;
+}
+
+function uapi_apply_device(dev: WgDevice, op: uapi_op, hooks: uapi_hooks): number {
+	switch (op.key) {
+	case 'private_key':
+		dev.set_private_key(is_zero(op.k) ? null : op.k);
+		return 0;
+	case 'listen_port':
+	case 'fwmark': {
+		const r = op.key === 'listen_port' ? hooks.set_listen_port(op.n) : hooks.set_fwmark(op.n);
 		return r === 0 ? 0 : -r;
 	}
 	case 'replace_peers':
-		if (value !== 'true')
-			return -EINVAL;
 		for (const p of dev.peers())
 			dev.peer_remove(p);
 		return 0;
 	default:
-		return -EINVAL;
+		return -EINVAL;		/* uapi_set_parse lets no other key through */
 	}
 }
 
-/* 0 done, 1 drop the peer, < 0 errno. */
-function uapi_set_peer(dev: WgDevice, peer: WgPeer, key: string, value: string, created: boolean): number {
-	switch (key) {
-	case 'remove':
-		return value === 'true' ? 1 : -EINVAL;
-	case 'update_only':
-		if (value !== 'true')
-			return -EINVAL;
-		return created ? 1 : 0;
-	case 'preshared_key': {
-		const k = unhex32(value);
-		if (k === null)
-			return -EINVAL;
-		try {
-			dev.peer_set_preshared_key(peer, is_zero(k) ? null : k);
-		} finally {
-			k.fill(0);
-		}
-		return 0;
-	}
-	case 'endpoint': {
-		const ep = uapi_parse_endpoint(value);
-		if (ep === null)
-			return -EINVAL;
-		dev.peer_set_endpoint(peer, ep);
-		return 0;
-	}
-	case 'persistent_keepalive_interval': {
-		const s = uapi_number(value, 65535);
-		if (s === null)
-			return -EINVAL;
-		dev.peer_set_persistent_keepalive(peer, s);
-		return 0;
-	}
+function uapi_apply_peer(dev: WgDevice, peer: WgPeer, op: uapi_op): void {
+	switch (op.key) {
+	case 'preshared_key':
+		dev.peer_set_preshared_key(peer, is_zero(op.k) ? null : op.k);
+		break;
+	case 'endpoint':
+		dev.peer_set_endpoint(peer, op.ep);
+		break;
+	case 'persistent_keepalive_interval':
+		dev.peer_set_persistent_keepalive(peer, op.n);
+		break;
 	case 'replace_allowed_ips':
-		if (value !== 'true')
-			return -EINVAL;
 		dev.allowedips_clear(peer);
-		return 0;
-	case 'allowed_ip': {
-		const a = uapi_parse_allowed_ip(value);
-		if (a === null)
-			return -EINVAL;
-		dev.allowedip_add(peer, a, { move: true });
-		return 0;
-	}
-	case 'protocol_version':
-		return value === '1' ? 0 : -EINVAL;
+		break;
+	case 'allowed_ip':
+		dev.allowedip_add(peer, op.aip, { move: true });
+		break;
 	default:
-		return -EINVAL;
+		/* protocol_version=1, update_only on a peer that was there: nothing to do. */
+		break;
 	}
 }

@@ -14,7 +14,7 @@ import {
 	WG_PORT, add_peer, check_ping, fixed_keys, setup_wg_common, tcp_transfer, wggo_setup, wggo_start,
 } from '../../harness/if_wg.js';
 
-t.setTimeout(240_000);
+t.setTimeout(480_000);
 
 const BYTES = 50 * 1024 * 1024;
 

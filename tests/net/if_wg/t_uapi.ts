@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Lab, NODE, require_progs, wait_until, type Host } from '../../harness/netns.js';
-import { keypair, wg_tool, type Pair } from '../../harness/if_wg.js';
+import { keypair, uapi, wg_tool, type Pair } from '../../harness/if_wg.js';
 
 t.setTimeout(180_000);
 
@@ -62,25 +62,6 @@ async function dump(h: Host, ifname: string): Promise<Dump> {
 		});
 	}
 	return { priv, pub, port, fwmark, peers };
-}
-
-/* One UAPI exchange on a socket path; the whole reply. */
-function uapi(path: string, request: string): Promise<string> {
-	return new Promise((resolve, reject) => {
-		const s = connect({ path });
-		let out = '';
-		s.setEncoding('utf8');
-		s.on('data', (d: string) => {
-			out += d;
-			if (out.endsWith('\n\n')) {
-				s.end();
-				resolve(out);
-			}
-		});
-		s.on('error', reject);
-		s.on('close', () => resolve(out));
-		s.write(request);
-	});
 }
 
 /* Does something accept connections on the socket path? */

@@ -130,14 +130,24 @@ t.test('wg-userspace IFNAME: the wireguard-go contract', async (t) => {
 	t.equal(again.code, 1, 'a name in use: exit 1');
 	t.match(again.stderr, /^wg-userspace: wg5: .*wg5\.sock is in use: wg5 exists already/, 'says why');
 
-	const bad = await h.exec(['wg-userspace', 'wg-home'], { env });
-	t.equal(bad.code, 1, 'wg-home: exit 1');
-	t.match(bad.stderr, /^wg-userspace: wg-home: not an interface name of the wg\(4\) kernel: names are "wg" and a unit number/,
-	    'the naming rule, explained');
-	const tun = await h.exec(['wg-userspace', 'tun0'], { env });
-	t.equal(tun.code, 1, 'tun0: exit 1');
-	t.equal(tun.stderr, 'wg-userspace: tun0: SIOCIFCREATE: Invalid argument (instance 0 creates only wgN)\n',
-	    'the kernel refuses other cloners');
+	/* Any name Linux takes, as wireguard-go: wg-quick names the interface after its file. */
+	for (const name of ['wg-home', 'mullvad-se4.01']) {
+		await h.check(['wg-userspace', name], { env, msg: `wg-userspace ${name}` });
+		t.ok(await alive(join(h.rundir, `${name}.sock`)), `${name}.sock answers`);
+		await h.check(['ip', 'link', 'show', name], { msg: `the tun ${name} exists` });
+		await h.check(['wg', 'show', name], { msg: `wg reaches ${name}` });
+		await h.check(['ifconfig', name, 'destroy'], { msg: `ifconfig ${name} destroy` });
+		t.notOk(existsSync(join(h.rundir, `${name}.sock`)), `${name}.sock went with it`);
+	}
+	for (const name of ['a/b', 'a:b', 'a b', '..', '\u00e9'.repeat(8)]) {
+		const bad = await h.exec(['wg-userspace', name], { env });
+		t.equal(bad.code, 1, `${JSON.stringify(name)}: exit 1`);
+		t.match(bad.stderr, /: not an interface name: 1 to 15 bytes, not "\." or "\.\.", no "\/", ":" or white space\n$/,
+		    `${JSON.stringify(name)}: the naming rule, explained`);
+	}
+	/* ifconfig keeps NetBSD's rule for its own create. */
+	const ifc = await h.exec(['ifconfig', 'wg-home', 'create']);
+	t.not(ifc.code, 0, 'ifconfig wg-home create: refused (NetBSD names are cloner and unit)');
 	const extra = await h.exec(['wg-userspace', 'wg6', 'extra'], { env });
 	t.equal(extra.code, 1, 'one interface only');
 	t.match(extra.stderr, /^usage: wg-userspace /, 'usage');
@@ -165,6 +175,16 @@ t.test('wg-userspace IFNAME: the wireguard-go contract', async (t) => {
 	const r2 = await fg2.wait(15_000);
 	t.equal(r2.code, 0, 'ip link del: the foreground process exits 0', { stderr: r2.stderr });
 	t.notOk(existsSync(join(h.rundir, 'wg7.sock')), 'wg7.sock went with it');
+
+	/* A start that fails leaves nothing running: the instance it started goes too. */
+	const b = lab.host('b');
+	b.ip('link', 'add', 'taken0', 'type', 'veth', 'peer', 'name', 'taken1');
+	const taken = await b.exec(['wg-userspace', 'taken0'], { env: { WG_USERSPACE_LOG: b.path('kernel.log') } });
+	t.equal(taken.code, 1, 'a name the host uses for another kind of link: exit 1');
+	t.match(taken.stderr, /^wg-userspace: taken0: SIOCIFCREATE: /, 'says which step failed');
+	const st = await b.exec(['wg-userspace', '0', 'status']);
+	t.equal(st.stdout, 'instance 0: not running\n', 'the instance started for it is gone');
+	t.equal(st.code, 1);
 
 	/* The instance is WG_USERSPACE_ID's, as for ifconfig. */
 	const id = String(1000 + (process.pid % 100000));

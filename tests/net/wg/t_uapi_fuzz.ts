@@ -127,11 +127,16 @@ t.test('known bad lines: a negative errno, never an exception', async (t) => {
 	}
 });
 
-t.test('what precedes a bad line stays applied; nothing after it is', async (t) => {
+t.test('a bad line anywhere: nothing of the request is applied', async (t) => {
 	const { dev } = device();
-	t.equal(uapi_set(dev, `private_key=${K1}\ngarbage\npublic_key=${P1}\n`, hooks), -EPROTO);
-	t.equal(to_hex(dev.private_key() as Uint8Array), K1, 'the private key before it was set');
-	t.equal(dev.peers().length, 0, 'the peer after it was not added');
+	const ports: number[] = [];
+	const spy: uapi_hooks = { set_listen_port: (p) => { ports.push(p); return 0; }, set_fwmark: () => 0 };
+	t.equal(uapi_set(dev, `private_key=${K1}\nlisten_port=5555\ngarbage\npublic_key=${P1}\n`, spy), -EPROTO);
+	t.equal(uapi_set(dev, `listen_port=5555\nprivate_key=zz\n`, spy), -EINVAL);
+	t.equal(uapi_set(dev, `private_key=${K1}\npublic_key=${P1}\nallowed_ip=10.0.0.0/33\n`, spy), -EINVAL);
+	t.equal(dev.private_key(), null, 'the private key before the bad line was not set');
+	t.equal(dev.peers().length, 0, 'no peer was added');
+	t.same(ports, [], 'the listen port was never touched');
 });
 
 t.test('own public key and update_only sections are skipped, not errors', async (t) => {
@@ -202,8 +207,11 @@ t.test('random requests: never an exception, errno 0 or negative', async (t) => 
 			const text = lines.join('\n') + '\n';
 			let r: number;
 			try {
+				const before = uapi_get(dev, { listen_port: 1, fwmark: 0 });
 				r = uapi_set(dev, text, hooks);
 				const g = uapi_get(dev, { listen_port: 1, fwmark: 0 });
+				if (r !== 0 && g !== before)
+					throw new Error(`a failed request (errno ${r}) changed the device`);
 				if (!g.endsWith('errno=0\n\n'))
 					throw new Error(`get reply does not end in errno=0: ${JSON.stringify(g.slice(-40))}`);
 				dev.tick();

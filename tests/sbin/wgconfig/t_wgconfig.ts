@@ -13,7 +13,7 @@ import {
 	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
 	prop_dictionary_internalize, prop_dictionary_set, prop_dictionary_set_data,
 	prop_dictionary_set_int64, prop_dictionary_set_string, prop_dictionary_set_uint16,
-	prop_dictionary_set_uint32, prop_dictionary_set_uint8,
+	prop_dictionary_set_uint32, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../../lib/libprop/prop.js';
 import { sockaddr_encode } from '../../../lib/libwg/sockaddr.js';
 import { type ShimRequest } from '../../../sys/sys/shim.js';
@@ -62,7 +62,7 @@ function sent(t: Test): { cmd: number; dict: PropDictionary; xml: string } {
 
 /* Run in small parallel batches: every run is a node start-up. */
 async function parallel<T, R>(items: T[], fn: (x: T) => Promise<R>, width = 4): Promise<R[]> {
-	const out: R[] = new Array(items.length);
+	const out = new Array<R>(items.length);
 	let next = 0;
 	const worker = async (): Promise<void> => {
 		while (next < items.length) {
@@ -146,6 +146,24 @@ t.test('set private-key', async (t) => {
 	t.equal((await wgconfig(['wg0', 'sets', 'private-keys', keyfile])).code, 0, 'words match by prefix');
 });
 
+t.test('a key file others can read is used, with a warning', async (t) => {
+	const open_key = join(dir, 'open-key');
+	writeFileSync(open_key, PRIV + '\n', { mode: 0o644 });
+	const open_psk = join(dir, 'open-psk');
+	writeFileSync(open_psk, PSK + '\n', { mode: 0o640 });
+	fk.reset();
+	const r = await wgconfig(['wg0', 'set', 'private-key', open_key]);
+	t.equal(r.code, 0, 'private key set');
+	t.equal(r.stderr, `wgconfig: warning: ${open_key} is readable by group or others (mode 0644)\n`);
+	t.same(sent(t).dict.value.get('private_key'), { type: 'data', value: b(PRIV) });
+	fk.reset();
+	const p = await wgconfig(['wg0', 'add', 'peer', 'p', PEER_PUB, `--preshared-key=${open_psk}`]);
+	t.equal(p.code, 0, 'peer added');
+	t.equal(p.stderr, `wgconfig: warning: ${open_psk} is readable by group or others (mode 0640)\n`);
+	fk.reset();
+	t.equal((await wgconfig(['wg0', 'set', 'private-key', keyfile])).stderr, '', 'mode 0600: no warning');
+});
+
 t.test('key file errors name the file', async (t) => {
 	const missing = join(dir, 'missing');
 	const short = join(dir, 'short');
@@ -208,7 +226,7 @@ t.test('add peer: the dictionary sent', async (t) => {
 	prop_dictionary_set_data(want, 'preshared_key', b(PSK));
 	prop_dictionary_set_data(want, 'endpoint',
 	    new Uint8Array([16, 2, 0xca, 0x6c, 192, 168, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0]));
-	const aips = [[AF_INET, [10, 0, 0, 2], 32], [AF_INET6, [0xfd, 0, ...Array(13).fill(0), 2], 128],
+	const aips = [[AF_INET, [10, 0, 0, 2], 32], [AF_INET6, [0xfd, 0, ...Array<number>(13).fill(0), 2], 128],
 	    [AF_INET, [192, 168, 2, 0], 24]].map(([family, ip, cidr]) => {
 		const a = prop_dictionary_create();
 		prop_dictionary_set_uint8(a, 'family', family as number);
@@ -235,12 +253,12 @@ t.test('add peer: endpoints', async (t) => {
 		new DataView(s.buffer).setUint32(24, scope, true);
 		return s;
 	};
-	const fc00_2 = [0xfc, 0, ...Array(13).fill(0), 2];
+	const fc00_2 = [0xfc, 0, ...Array<number>(13).fill(0), 2];
 	const cases: Array<[string, Uint8Array]> = [
 		['[fc00::2]:51820', v6(51820, fc00_2)],
 		['fc00::2:51820', v6(51820, fc00_2)],
-		['[::ffff:1.2.3.4]:1', v6(1, [...Array(10).fill(0), 255, 255, 1, 2, 3, 4])],
-		['[fe80::1%1]:7', v6(7, [0xfe, 0x80, ...Array(13).fill(0), 1], 1)],
+		['[::ffff:1.2.3.4]:1', v6(1, [...Array<number>(10).fill(0), 255, 255, 1, 2, 3, 4])],
+		['[fe80::1%1]:7', v6(7, [0xfe, 0x80, ...Array<number>(13).fill(0), 1], 1)],
 		['127.0.0.1:65535', new Uint8Array([16, 2, 255, 255, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0])],
 	];
 	for (const [ep, bytes] of cases) {
@@ -391,10 +409,10 @@ function get_reply(opts: { priv?: string; pub?: string; port?: number; peers?: P
 }
 
 const EP4 = sockaddr_encode({ family: 4, addr: new Uint8Array([192, 168, 1, 2]), port: 51820 });
-const EP6 = sockaddr_encode({ family: 6, addr: new Uint8Array([0xfc, 0, ...Array(13).fill(0), 2]), port: 51820 });
+const EP6 = sockaddr_encode({ family: 6, addr: new Uint8Array([0xfc, 0, ...Array<number>(13).fill(0), 2]), port: 51820 });
 const TWO_PEERS: PeerSpec[] = [
 	{ name: 'peer1', pub: PEER2_PUB, psk: PSK, endpoint: EP6,
-	    aips: [[AF_INET6, [0xfd, 0, ...Array(13).fill(0), 3], 128], [AF_INET, [10, 0, 0, 3], 32]], hs: 1597958882 },
+	    aips: [[AF_INET6, [0xfd, 0, ...Array<number>(13).fill(0), 3], 128], [AF_INET, [10, 0, 0, 3], 32]], hs: 1597958882 },
 	{ name: 'peer0', pub: PEER_PUB, endpoint: EP4,
 	    aips: [[AF_INET, [10, 0, 0, 2], 32], [AF_INET, [192, 168, 2, 0], 24]], hs: 0 },
 ];
@@ -425,7 +443,12 @@ t.test('show all', async (t) => {
 	t.equal(r.stdout, want, 'wgconfig wg0');
 	t.equal(r.code, 0);
 	t.equal(r.stderr, '');
-	t.same(fk.requests, [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0 }], 'one get, cmd 0');
+	t.same(fk.requests.map((q) => ({ ...q, data: undefined })),
+	    [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0, data: undefined }], 'one get, cmd 0');
+	const q = fk.requests[0];
+	const qd = prop_dictionary_internalize(q.op === 'ioctl' ? q.data ?? '' : '');
+	t.same(qd === null ? null : [...qd.value.entries()], [['cursor', { type: 'number', value: 0n, unsigned: true }]],
+	    'the paged form: a get from the start');
 	r = await wgconfig(['wg0', 'show', 'all', 'ignored', 'extra']);
 	t.equal(r.stdout, want, 'show all ignores extra arguments');
 	r = await wgconfig(['wg0'], { TZ: undefined });
@@ -476,6 +499,32 @@ t.test('show peer', async (t) => {
 	t.equal(r.code, 1);
 	t.equal(r.stdout, '');
 	t.equal(r.stderr, 'wgconfig: peer not found: peer2\n');
+	/* A kernel that counts: two more lines, after NetBSD's. */
+	const counted = prop_dictionary_internalize(get_reply({ peers: TWO_PEERS }));
+	const pa = counted?.value.get('peers');
+	if (pa?.type === 'array')
+		for (const pd of pa.value)
+			if (pd.type === 'dictionary') {
+				prop_dictionary_set_uint64(pd, 'rx_bytes', 1234);
+				prop_dictionary_set_uint64(pd, 'tx_bytes', 5678);
+			}
+	answer(prop_dictionary_externalize(counted!));
+	r = await wgconfig(['wg0', 'show', 'peer', 'peer0']);
+	t.equal(r.stdout, 'peer: peer0\n' +
+	    `\tpublic-key: ${PEER_PUB}\n` +
+	    '\tendpoint: 192.168.1.2:51820\n' +
+	    '\tpreshared-key: (hidden)\n' +
+	    '\tallowed-ips: 10.0.0.2/32,192.168.2.0/24\n' +
+	    '\tlatest-handshake: (never)\n' +
+	    '\ttransfer: 1234 bytes received, 5678 bytes sent\n' +
+	    '\tlatest-handshake-age: (never)\n', 'counters and handshake age after the NetBSD lines');
+	r = await wgconfig(['wg0', 'show', 'peer', 'peer1']);
+	const age = /\tlatest-handshake-age: (\d+) seconds\n$/.exec(r.stdout);
+	t.ok(age !== null && Math.abs(Number(age[1]) - (Math.floor(Date.now() / 1000) - 1597958882)) <= 5,
+	    'the age of a handshake in seconds', { stdout: r.stdout });
+	r = await wgconfig(['wg0']);
+	t.notMatch(r.stdout, /transfer:|handshake-age:/, 'show all stays as NetBSD prints it');
+
 	answer(get_reply({}));
 	r = await wgconfig(['wg0', 'show', 'peer', 'peer0']);
 	t.equal(r.stderr, 'wgconfig: peer not found: peer0\n', 'no peers at all: also an error');

@@ -30,7 +30,7 @@ import { shim_socket_name } from '../../../sys/sys/shim.js';
 type step = { req: unknown } | { raw: string; wait?: boolean } | { new: true } | { hold: number };
 type outcome = Record<string, unknown>;
 
-const REPLY_TIMEOUT_MS = 5000;
+const REPLY_TIMEOUT_MS = 20_000;	/* over the kernel's SHIM_REQUEST_TIMEOUT_MS */
 
 /* Connections opened by "hold" steps: open until the process exits. */
 const held: conn[] = [];
@@ -174,4 +174,4 @@ async function main(): Promise<number> {
 	return r.ok ? 0 : 2;
 }
 
-main().then((code) => { process.exitCode = code; });
+void main().then((code) => { process.exitCode = code; });

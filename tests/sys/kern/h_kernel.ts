@@ -92,7 +92,7 @@ const hang_cloner: if_clone = {
 
 const id = Number(process.argv[2]);
 const shutdown_timeout_ms = process.env.H_KERNEL_SHUTDOWN_MS !== undefined ? Number(process.env.H_KERNEL_SHUTDOWN_MS) : undefined;
-kern_boot(id, { wg: false, cloners: [dmy_cloner, hang_cloner], shutdown_timeout_ms }).then(() => {
+kern_boot(id, { cloners: [dmy_cloner, hang_cloner], shutdown_timeout_ms }).then(() => {
 	process.stdout.write('ready\n');
 }, (e: unknown) => {
 	process.stderr.write(`h_kernel: ${e instanceof Error ? e.message : String(e)}\n`);

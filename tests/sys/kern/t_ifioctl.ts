@@ -89,7 +89,7 @@ t.test('flags, MTU, addresses', async (t) => {
 	const rq = (req: unknown, opts: { user?: 'nobody' } = {}): ReturnType<kclient['req']> =>
 	    (opts.user === 'nobody' ? kc.nobody : kc.root).req(req);
 	const drv = async (): Promise<{ uid: number; inits: number; stops: number; ioctls: number[] }> =>
-	    JSON.parse((await rq(ioctl(SIOCGDRVSPEC, 'dmy0'))).data ?? '{}');
+	    JSON.parse((await rq(ioctl(SIOCGDRVSPEC, 'dmy0'))).data ?? '{}') as { uid: number; inits: number; stops: number; ioctls: number[] };
 	const flags = async (): Promise<number> => (await rq(ioctl(SIOCGIFFLAGS, 'dmy0'))).flags ?? -1;
 
 	t.equal((await rq(ioctl(SIOCIFCREATE, 'dmy0'))).errno, 0);
@@ -168,7 +168,7 @@ t.test('flags, MTU, addresses', async (t) => {
 
 	/* the driver's own requests, and the credentials it is given */
 	t.equal((await drv()).uid, 0, 'the driver sees root');
-	const as_nobody = JSON.parse((await rq(ioctl(SIOCGDRVSPEC, 'dmy0'), nobody)).data ?? '{}');
+	const as_nobody = JSON.parse((await rq(ioctl(SIOCGDRVSPEC, 'dmy0'), nobody)).data ?? '{}') as { uid: number };
 	t.equal(as_nobody.uid, 65534, 'the driver sees nobody (SO_PEERCRED)');
 	t.equal((await rq(ioctl(SIOCSDRVSPEC, 'dmy0', { cmd: 1 }), nobody)).errno, EPERM, 'SIOCSDRVSPEC as nobody: EPERM');
 	t.notOk((await drv()).ioctls.includes(SIOCSDRVSPEC), '... refused before the driver saw it');

@@ -10,7 +10,8 @@ import t from 'tap';
 import { Lab, NODE, wait_until } from '../../harness/netns.js';
 import { EINVAL, EPERM } from '../../../sys/sys/errno.js';
 import { SIOCIFCREATE, SIOCIFGCLONERS } from '../../../sys/sys/sockio.js';
-import { SHIM_MAX_USER_CONNECTIONS } from '../../../sys/kern/kern_shim.js';
+import { SHIM_REQUEST_TIMEOUT_MS, SHIM_UID_CONNECTIONS } from '../../../sys/kern/kern_shim.js';
+import { SHIM_MAX_USER_REQUEST } from '../../../sys/sys/shim.js';
 import { WGU, boot_daemon, client, frame_b64, kclient, logfile, random_id, request, wgu } from '../../harness/kern.js';
 
 function pid_alive(pid: number): boolean {
@@ -75,7 +76,7 @@ t.test('boot, ifconf, malformed frames', async (t) => {
 	t.same(p2, { errno: 0, sysctl: [['net.wg.keepalive_timeout', '10']] }, 'second reply, in order');
 
 	const over = await client(h, id, [{ raw: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7b]).toString('base64'), wait: true }, { raw: '', wait: true }]);
-	t.equal(over[0].errno, EINVAL, 'length over SHIM_MAX_MESSAGE: EINVAL');
+	t.equal(over[0].errno, EINVAL, 'length over SHIM_MAX_REQUEST: EINVAL');
 	t.same(over[1], { closed: true }, '... and the connection is closed');
 
 	const garbage = await client(h, id, [{ raw: Buffer.from('GET / HTTP/1.0\r\n\r\n').toString('base64'), wait: true }, { raw: '', wait: true }]);
@@ -116,9 +117,9 @@ t.test('credentials: SO_PEERCRED decides', async (t) => {
 
 	const hog = new kclient(h, id, 'nobody');
 	t.teardown(() => hog.close());
-	const [held] = await hog.steps([{ hold: SHIM_MAX_USER_CONNECTIONS + 8 }]);
+	const [held] = await hog.steps([{ hold: SHIM_UID_CONNECTIONS + 8 }]);
 	/* The client's own connection for the step counts too. */
-	t.same(held, { answered: SHIM_MAX_USER_CONNECTIONS - 1, closed: 9 }, 'non-root connections are capped');
+	t.same(held, { answered: SHIM_UID_CONNECTIONS - 1, closed: 9 }, 'the connections of one non-root uid are capped');
 	t.same(await request(h, id, { op: 'ifconf' }), { errno: 0, ifs: [] }, '... and root still gets in');
 	hog.close();
 	t.ok(await wait_until(async () => (await request(h, id, { op: 'ifconf' }, nobody)).errno === 0, 5000),
@@ -131,6 +132,29 @@ t.test('credentials: SO_PEERCRED decides', async (t) => {
 	t.equal(d.code, 1, 'destroy as nobody fails');
 	t.match(d.stderr, /must be run as root/);
 	t.equal((await wgu(h, id, ['status'])).code, 0, 'still running');
+});
+
+t.test('limits: request size by credentials, a request that never completes', async (t) => {
+	const lab = new Lab(t, 'wgk');
+	const h = lab.host('a');
+	const id = random_id();
+	await boot_daemon(t, h, id);
+	const nobody = { user: 'nobody' as const };
+	/* A read with a long name: over the non-root limit, well under root's. */
+	const big = { op: 'sysctl', name: 'net.wg.debug', pad: 'x'.repeat(SHIM_MAX_USER_REQUEST) };
+	const as_root = await client(h, id, [{ req: big }]);
+	t.same(as_root[0], { errno: 0, sysctl: [['net.wg.debug', '0']] }, 'root: a request over 16 KiB is served');
+	const as_user = await client(h, id, [{ req: big }, { raw: '', wait: true }], nobody);
+	t.equal(as_user[0].errno, EINVAL, 'nobody: over SHIM_MAX_USER_REQUEST is EINVAL');
+	t.same(as_user[1], { closed: true }, '... and the connection is closed');
+
+	const t0 = Date.now();
+	const slow = await client(h, id, [{ raw: Buffer.from([0, 0, 0, 40, 0x7b]).toString('base64'), wait: true }], nobody);
+	t.same(slow, [{ closed: true }], 'a request that never completes: the connection is closed');
+	t.ok(Date.now() - t0 >= SHIM_REQUEST_TIMEOUT_MS - 1000, 'after SHIM_REQUEST_TIMEOUT_MS');
+	t.match(readFileSync(logfile(h), 'utf8'), /uid 65534 pid \d+: request timed out, closed/, 'and it is logged');
+	t.same(await request(h, id, { op: 'sysctl', name: 'net.wg.debug' }, nobody),
+	    { errno: 0, sysctl: [['net.wg.debug', '0']] }, 'nobody is still served');
 });
 
 t.test('create twice, destroy, socket gone', async (t) => {

@@ -35,7 +35,7 @@ function v6(s: string): Uint8Array {
 	const [h, tl] = s.split('::');
 	const hw = h ? h.split(':') : [];
 	const tw = tl !== undefined && tl !== '' ? tl.split(':') : [];
-	const w = [...hw, ...Array(8 - hw.length - tw.length).fill('0'), ...tw];
+	const w = [...hw, ...Array<string>(8 - hw.length - tw.length).fill('0'), ...tw];
 	const b = new Uint8Array(16);
 	w.forEach((x, i) => {
 		const n = parseInt(x, 16);

@@ -68,7 +68,7 @@ t.test('a worker blocked in poll wakes on eventfd and on UDP', async (t) => {
 		udp_close(sfd);
 	});
 	const msgs: Array<Record<string, unknown>> = [];
-	w.on('message', (m) => msgs.push(m));
+	w.on('message', (m: Record<string, unknown>) => msgs.push(m));
 	const next = async (): Promise<Record<string, unknown>> => {
 		while (msgs.length === 0)
 			await once(w, 'message');
@@ -79,7 +79,7 @@ t.test('a worker blocked in poll wakes on eventfd and on UDP', async (t) => {
 	t.equal(ready.what, 'ready', 'koffi loaded in the worker');
 	t.not(ready.tid, gettid(), 'another thread');
 	/* Wait (bounded) until the worker thread sits in poll(2), syscall 7. */
-	const sc = `/proc/self/task/${ready.tid}/syscall`;
+	const sc = `/proc/self/task/${String(ready.tid)}/syscall`;
 	let blocked = false;
 	for (let i = 0; i < 200 && !blocked; i++) {
 		blocked = readFileSync(sc, 'utf8').split(' ')[0] === '7';
@@ -98,6 +98,6 @@ t.test('a worker blocked in poll wakes on eventfd and on UDP', async (t) => {
 	const m2 = await next();
 	t.match(m2, { what: 'woke', n: 1, ev: 0, uv: POLLIN, k: 1, text: 'hello worker', from: `127.0.0.1:${udp_port(sfd)}` },
 	    'woken by a datagram, received with recvmmsg in the worker');
-	const [code] = await exit_p;
+	const [code] = await exit_p as [number];
 	t.equal(code, 0, 'worker exits cleanly');
 });
