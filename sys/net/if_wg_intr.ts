@@ -118,6 +118,7 @@ export type wg_intr_event =
 /* --- the thread --- */
 
 /* Node's memcpy between typed arrays, without a subarray per call. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
 const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
     sourceStart: number, sourceEnd: number) => number;
 

@@ -56,6 +56,7 @@ export class gso_info {
 export type gso_emit = (b: Uint8Array, off: number, len: number) => void;
 
 /* Node's memcpy between typed arrays, without a subarray per call. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
 const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
     sourceStart: number, sourceEnd: number) => number;
 

@@ -36,6 +36,7 @@ const IP_MAXPACKET = 65535;
 /* Receives each packet to write: b[off, off+len), with g.type GSO_NONE or a train. */
 export type coalesce_emit = (b: Uint8Array, off: number, len: number, g: gso_info) => void;
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
 const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
     sourceStart: number, sourceEnd: number) => number;
 
