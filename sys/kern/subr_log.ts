@@ -9,11 +9,20 @@
  *
  *	2025-01-31T12:00:00.123Z wg-userspace.7[4242] <info> wg0: message
  *
- * (UTC timestamp, instance tag, pid, level, message).  Control characters
+ * (UTC timestamp, instance tag, pid, level, message).  Under systemd
+ * (wg-userspace@.service), when standard error is the journal's stream
+ * (JOURNAL_STREAM names its device and inode), the timestamp and pid,
+ * which the journal records itself, give way to a "<6>" level prefix, so
+ * that the journal files each line at its priority (journalctl -p info):
+ *
+ *	<6>wg-userspace.7 <info> wg0: message
+ *
+ * Control characters
  * in the message are made visible, so a peer or interface name cannot
  * forge a line.  Keys are never logged: callers must not pass them, and as
  * a second line of defence anything shaped like a base64 or hex 32-byte key
- * is cut down to its first characters.
+ * is cut down to its first characters, except a public key right after
+ * " pubkey=" (the events of if_wg_event.ts name peers by it).
  *
  * log_ratecheck() is WG_LOG_RATECHECK: at most one line per second per
  * key (ppsratecheck(9)), for messages a remote sender can trigger at will
@@ -21,6 +30,7 @@
  * the next line that passes.
  */
 
+import { fstatSync } from 'node:fs';
 import { format } from 'node:util';
 
 export const LOG_EMERG = 0;
@@ -36,6 +46,20 @@ const level_names = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info
 
 let log_tag = 'wg-userspace';
 let log_write: (line: string) => void = default_write;
+let log_journal = false;
+
+/* sd_journal_stream_fd(3): JOURNAL_STREAM is "DEV:INO" of the stream stderr was. */
+function stderr_is_journal(): boolean {
+	const js = process.env.JOURNAL_STREAM;
+	if (js === undefined)
+		return false;
+	try {
+		const st = fstatSync(2, { bigint: true });
+		return js === `${st.dev}:${st.ino}`;
+	} catch {
+		return false;
+	}
+}
 
 function default_write(line: string): void {
 	process.stderr.write(line);
@@ -50,6 +74,7 @@ export function log_init(opts: { tag?: string; write?: (line: string) => void } 
 	if (opts.tag !== undefined)
 		log_tag = opts.tag;
 	log_write = opts.write ?? default_write;
+	log_journal = opts.write === undefined && stderr_is_journal();
 	if (opts.write === undefined && process.stderr.listenerCount('error') === 0)
 		process.stderr.on('error', () => { /* nowhere left to report it */ });
 }
@@ -59,11 +84,14 @@ export function log_init(opts: { tag?: string; write?: (line: string) => void } 
  * Longer runs (padded base64, any hex) may hold a key too, e.g. a private
  * key next to a public one, and are cut the same way.
  */
-const KEY_B64 = /(?<![A-Za-z0-9+/])([A-Za-z0-9+/]{4})[A-Za-z0-9+/]{39,}={1,2}/g;
+const KEY_B64 = /(?<![A-Za-z0-9+/])(?<! pubkey=)([A-Za-z0-9+/]{4})[A-Za-z0-9+/]{39,}={1,2}/g;
+/* Any base64 run after " pubkey=": kept only when it is one key, 44 characters. */
+const PUBKEY_B64 = /(?<= pubkey=)[A-Za-z0-9+/]{43,}={1,2}/g;
 const KEY_HEX = /(?<![0-9A-Fa-f])([0-9A-Fa-f]{4})[0-9A-Fa-f]{60,}/g;
 
 function log_sanitize(msg: string): string {
 	return msg
+	    .replace(PUBKEY_B64, (k) => k.length === 44 ? k : k.slice(0, 4) + '...')
 	    .replace(KEY_B64, '$1...')
 	    .replace(KEY_HEX, '$1...')
 	    .replace(/[\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
@@ -73,7 +101,8 @@ function log_sanitize(msg: string): string {
 export function log(level: number, fmt: string, ...args: unknown[]): void {
 	const name = level_names[level] ?? 'debug';
 	const msg = log_sanitize(args.length > 0 ? format(fmt, ...args) : fmt);
-	const line = `${new Date().toISOString()} ${log_tag}[${process.pid}] <${name}> ${msg}\n`;
+	const line = log_journal ? `<${level}>${log_tag} <${name}> ${msg}\n` :
+	    `${new Date().toISOString()} ${log_tag}[${process.pid}] <${name}> ${msg}\n`;
 	try {
 		log_write(line);
 	} catch {

@@ -55,7 +55,8 @@ import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
 	WgEndpoint, WgEvent, WgPeer, WgPeerConfig, WgPeerInfo, WgTunables,
 } from './wg/device.js';
-import { uapi_endpoint_text, uapi_get_page, uapi_set } from './wg/uapi.js';
+import { uapi_get_page, uapi_set } from './wg/uapi.js';
+import { wg_event_text } from './if_wg_event.js';
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -304,38 +305,15 @@ class wg_intr {
 			this.stats.rx_tun_error++;
 	}
 
+	/* Events at info level (if_wg_event.ts), at most one a second per peer and kind. */
 	private event(ev: WgEvent): void {
 		const port = this.init.port;
-		switch (ev.type) {
-		case 'handshake_complete': {
-			const label = this.peer_label(ev.peer);
-			port.postMessage({ op: 'log', level: 'info', key: 'hs:' + label,
-			    msg: `${this.init.ifname}: handshake completed with peer ${label}` });
-			break;
-		}
-		case 'endpoint_changed': {
-			const label = this.peer_label(ev.peer);
-			port.postMessage({ op: 'log', level: 'info', key: 'ep:' + label,
-			    msg: `${this.init.ifname}: peer ${label} endpoint changed to ${uapi_endpoint_text(ev.endpoint)}` });
-			break;
-		}
-		case 'handshake_giveup': {
-			const label = this.peer_label(ev.peer);
-			port.postMessage({ op: 'log', level: 'info', key: 'gu:' + label,
-			    msg: `${this.init.ifname}: peer ${label}: handshake did not complete, giving up` });
-			break;
-		}
-		case 'log':
+		if (ev.type === 'log') {
 			port.postMessage({ op: 'log', level: ev.level, key: ev.msg, msg: `${this.init.ifname}: ${ev.msg}` });
-			break;
+			return;
 		}
-	}
-
-	/* The peer's name, or its public key (the log cuts it short); never its preshared key. */
-	private peer_label(peer: Parameters<WgDevice['peer_info']>[0]): string {
-		const info = this.dev.peer_info(peer);
-		info.preshared_key?.fill(0);	/* peer_info hands out a copy */
-		return info.name !== '' ? info.name : Buffer.from(info.public_key).toString('base64');
+		port.postMessage({ op: 'log', level: 'info', key: `${ev.type}:${ev.peer.id}`,
+		    msg: wg_event_text(this.init.ifname, ev) });
 	}
 
 	/* --- control requests --- */

@@ -95,6 +95,10 @@ export class WgPeer {
 	t_new_handshake = Infinity;
 	t_zero_key_material = Infinity;
 	t_persistent_keepalive = Infinity;
+	/* REJECT_AFTER_TIME after the first packet received since the last silence. */
+	t_silent = Infinity;
+	/* Monotonic ms of the last authenticated packet received. */
+	last_received_authenticated = -Infinity;
 	handshake_attempts = 0;
 	need_another_keepalive = false;
 	sent_lastminute_handshake = false;
@@ -168,7 +172,7 @@ export class WgPeer {
 	/* The earliest of the timer deadlines. */
 	next_timer(): number {
 		return Math.min(this.t_retransmit_handshake, this.t_send_keepalive, this.t_new_handshake,
-		    this.t_zero_key_material, this.t_persistent_keepalive);
+		    this.t_zero_key_material, this.t_persistent_keepalive, this.t_silent);
 	}
 
 	/*

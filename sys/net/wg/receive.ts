@@ -130,7 +130,7 @@ function wg_handle_msg_init(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 	peer.rx_bytes += len;
 	wg_peer_set_endpoint_from(sc, peer, src);
 	wg_send_handshake_response(sc, peer, r);
-	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_received(sc, peer, now);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
 }
 
@@ -187,7 +187,7 @@ function wg_handle_msg_resp(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 			sc.count('hs_bad_state');
 		}
 	}
-	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_received(sc, peer, now);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
 }
 
@@ -298,7 +298,7 @@ function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 		wg_send_staged(sc, peer);
 	}
 	keep_key_fresh_recv(sc, peer, now);
-	wg_timers_any_authenticated_packet_received(sc, peer);
+	wg_timers_any_authenticated_packet_received(sc, peer, now);
 	wg_timers_any_authenticated_packet_traversal(sc, peer);
 
 	if (plen === 0) {

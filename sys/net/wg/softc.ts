@@ -32,7 +32,8 @@ export interface WgClock {
 export type WgEvent =
 	| { type: 'handshake_complete'; peer: WgPeer }
 	| { type: 'endpoint_changed'; peer: WgPeer; endpoint: WgEndpoint }
-	| { type: 'handshake_giveup'; peer: WgPeer }
+	| { type: 'handshake_giveup'; peer: WgPeer; attempts: number }
+	| { type: 'peer_silent'; peer: WgPeer; silent_ms: number }
 	| { type: 'log'; level: 'err' | 'info' | 'debug'; msg: string };
 
 export interface WgIo {

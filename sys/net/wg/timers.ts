@@ -17,6 +17,10 @@
  *                         sent and nothing received since: re-handshake
  *   zero_key_material     3 x REJECT_AFTER_TIME after the last new session
  *   persistent_keepalive  the peer's interval after any authenticated packet
+ *   silent                REJECT_AFTER_TIME after the last authenticated packet
+ *                         received: tell it (an event), once per silence.  Armed
+ *                         by the first packet after a silence and pushed back
+ *                         only when it expires, so a packet costs no heap work
  */
 
 import {
@@ -151,7 +155,13 @@ export function wg_timers_any_authenticated_packet_sent(sc: WgSoftc, peer: WgPee
 }
 
 /* Anything authenticated came in: the peer is alive, no new handshake needed. */
-export function wg_timers_any_authenticated_packet_received(sc: WgSoftc, peer: WgPeer): void {
+export function wg_timers_any_authenticated_packet_received(sc: WgSoftc, peer: WgPeer,
+    now: number): void {
+	peer.last_received_authenticated = now;
+	if (peer.t_silent === Infinity && can_arm(sc, peer)) {
+		peer.t_silent = now + sc.tunables.reject_after_time * 1000;
+		wg_timers_update(sc, peer);
+	}
 	if (peer.t_new_handshake !== Infinity) {
 		peer.t_new_handshake = Infinity;
 		wg_timers_update(sc, peer);
@@ -197,6 +207,7 @@ export function wg_timers_stop(sc: WgSoftc, peer: WgPeer): void {
 	peer.t_new_handshake = Infinity;
 	peer.t_zero_key_material = Infinity;
 	peer.t_persistent_keepalive = Infinity;
+	peer.t_silent = Infinity;
 	peer.need_another_keepalive = false;
 	wg_timers_update(sc, peer);
 }
@@ -214,7 +225,7 @@ function expired_retransmit_handshake(sc: WgSoftc, peer: WgPeer): void {
 		sc.count('hs_giveup');
 		sc.log('debug', `peer ${peer.id}: handshake did not complete after ` +
 		    `${peer.handshake_attempts + 1} attempts, giving up`);
-		sc.io.event({ type: 'handshake_giveup', peer });
+		sc.io.event({ type: 'handshake_giveup', peer, attempts: peer.handshake_attempts + 1 });
 		return;
 	}
 	peer.handshake_attempts++;
@@ -243,6 +254,18 @@ function expired_zero_key_material(sc: WgSoftc, peer: WgPeer): void {
 	sc.count('keys_zeroed');
 	/* Idle for 3 x REJECT_AFTER_TIME: back to the memory of a peer that never talked. */
 	peer.release_idle(sc.clock.now());
+}
+
+/* Silent since the deadline was armed, or only since a later packet: then wait on. */
+function expired_silent(sc: WgSoftc, peer: WgPeer, now: number): void {
+	const limit = sc.tunables.reject_after_time * 1000;
+	const silent_ms = now - peer.last_received_authenticated;
+	if (silent_ms < limit) {
+		if (can_arm(sc, peer))
+			peer.t_silent = peer.last_received_authenticated + limit;
+		return;
+	}
+	sc.io.event({ type: 'peer_silent', peer, silent_ms });
 }
 
 function expired_persistent_keepalive(sc: WgSoftc, peer: WgPeer): void {
@@ -276,6 +299,10 @@ export function wg_timers_run(sc: WgSoftc, now: number): void {
 		if (peer.t_persistent_keepalive <= now) {
 			peer.t_persistent_keepalive = Infinity;
 			expired_persistent_keepalive(sc, peer);
+		}
+		if (peer.t_silent <= now) {
+			peer.t_silent = Infinity;
+			expired_silent(sc, peer, now);
 		}
 		wg_timers_update(sc, peer);
 	}
