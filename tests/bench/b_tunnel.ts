@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * TCP throughput through a tunnel between two network namespaces on a veth
  * pair (iperf3, one stream), for our wg(4) and for Debian's wireguard-go
