@@ -75,7 +75,7 @@ export type WgStatKey = typeof WG_STATS_KEYS[number];
 const TXBUF_LEN = MSG_DATA_HDR_LEN + WG_MAX_PACKET + WG_PADDING_MULTIPLE + WG_TAG_LEN;
 
 export class WgSoftc {
-	readonly stats: Record<string, number> = {};
+	readonly stats = Object.fromEntries(WG_STATS_KEYS.map((k) => [k, 0])) as Record<WgStatKey, number>;
 	readonly ident: WgStaticIdentity = { private_key: null, public_key: null };
 	readonly index: WgIndexTable<WgHandshake | WgKeypair>;
 	readonly pubkeys = new WgPubkeyTable<WgPeer>();
@@ -108,8 +108,6 @@ export class WgSoftc {
 
 	constructor(readonly crypto: WgCrypto, readonly io: WgIo, readonly clock: WgClock,
 	    readonly tunables: WgTunables) {
-		for (const k of WG_STATS_KEYS)
-			this.stats[k] = 0;
 		this.index = new WgIndexTable(crypto);
 		this.cookie_checker = new WgCookieChecker(crypto);
 	}
