@@ -40,13 +40,14 @@ export default tseslint.config(
 	},
 	/*
 	 * The sans-I/O core imports its own files, the crypto interface
-	 * (not a backend), the radix, sys/sys, and lib/libc/inet.ts (the
+	 * (not a backend), the radix, the Internet checksum
+	 * (sys/netinet/in_cksum.ts), sys/sys, and lib/libc/inet.ts (the
 	 * address text forms libc and the kernel share, as NetBSD's
 	 * common/lib/libc/inet): no Node module, no driver, no host binding.
 	 */
 	layer(['sys/net/wg/**/*.ts'],
-	    ['^(?!\\./|\\.\\./radix\\.js$|\\.\\./\\.\\./crypto/crypto(_util)?\\.js$|\\.\\./\\.\\./sys/|\\.\\./\\.\\./\\.\\./lib/libc/inet\\.js$)',
-		'sys/net/wg is the sans-I/O core: it imports only ./, ../radix, the crypto interface and sys/sys']),
+	    ['^(?!\\./|\\.\\./radix\\.js$|\\.\\./\\.\\./netinet/in_cksum\\.js$|\\.\\./\\.\\./crypto/crypto(_util)?\\.js$|\\.\\./\\.\\./sys/|\\.\\./\\.\\./\\.\\./lib/libc/inet\\.js$)',
+		'sys/net/wg is the sans-I/O core: it imports only ./, ../radix, in_cksum, the crypto interface and sys/sys']),
 	/* The kernel knows drivers through the configuration (sys/arch/linux/conf), never by path. */
 	layer(['sys/kern/**/*.ts'],
 	    ['/net/if_wg[^/]*$', 'sys/kern never imports the wg(4) driver (sys/net/if_wg*)']),

@@ -17,6 +17,7 @@
  * limit does not apply to errors for local senders).
  */
 
+import { in4_cksum_hdr, in_cksum, in_pseudo_sum } from '../../netinet/in_cksum.js';
 import type { WgSoftc } from './softc.js';
 
 export const ICMP_UNREACH = 3;
@@ -38,18 +39,6 @@ export const IPV6_MMTU = 1280;
 const ICMP_TTL = 64;
 /* Linux sends ICMP errors with IPTOS_PREC_INTERNETCONTROL. */
 const ICMP_TOS = 0xc0;
-
-/* RFC 1071 ones' complement sum of b[off, off+len), folded, not inverted. */
-function in_cksum_add(b: Uint8Array, off: number, len: number, sum: number): number {
-	const end = off + len;
-	for (; off + 1 < end; off += 2)
-		sum += (b[off] << 8) | b[off + 1];
-	if (off < end)
-		sum += b[off] << 8;
-	while (sum > 0xffff)
-		sum = (sum & 0xffff) + (sum >>> 16);
-	return sum;
-}
 
 function put16(b: Uint8Array, off: number, v: number): void {
 	b[off] = v >>> 8;
@@ -90,11 +79,11 @@ export function icmp4_unreach(out: Uint8Array, pkt: Uint8Array, off: number, len
 	out[9] = IPPROTO_ICMP;
 	out.set(pkt.subarray(off + 16, off + 20), 12);
 	out.set(pkt.subarray(off + 12, off + 16), 16);
-	put16(out, 10, ~in_cksum_add(out, 0, IP_HDR_LEN, 0) & 0xffff);
+	in4_cksum_hdr(out, 0);
 	out[IP_HDR_LEN] = ICMP_UNREACH;
 	out[IP_HDR_LEN + 1] = ICMP_UNREACH_HOST;
 	out.set(pkt.subarray(off, off + quote), IP_HDR_LEN + ICMP_HDR_LEN);
-	put16(out, IP_HDR_LEN + 2, ~in_cksum_add(out, IP_HDR_LEN, ICMP_HDR_LEN + quote, 0) & 0xffff);
+	put16(out, IP_HDR_LEN + 2, in_cksum(out, IP_HDR_LEN, ICMP_HDR_LEN + quote));
 	return n;
 }
 
@@ -158,10 +147,8 @@ export function icmp6_unreach(out: Uint8Array, pkt: Uint8Array, off: number, len
 	out[IP6_HDR_LEN] = ICMP6_DST_UNREACH;
 	out[IP6_HDR_LEN + 1] = ICMP6_DST_UNREACH_ADDR;
 	out.set(pkt.subarray(off, off + quote), IP6_HDR_LEN + ICMP_HDR_LEN);
-	/* Pseudo-header (RFC 8200 §8.1): both addresses, length, next header. */
-	let sum = in_cksum_add(out, 8, 32, 0);
-	sum = in_cksum_add(out, IP6_HDR_LEN, icmp_len, sum + icmp_len + IPPROTO_ICMPV6);
-	put16(out, IP6_HDR_LEN + 2, ~sum & 0xffff);
+	put16(out, IP6_HDR_LEN + 2,
+	    in_cksum(out, IP6_HDR_LEN, icmp_len, in_pseudo_sum(out, 0, IPPROTO_ICMPV6, icmp_len)));
 	return IP6_HDR_LEN + icmp_len;
 }
 
