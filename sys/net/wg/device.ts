@@ -19,6 +19,7 @@ import {
 	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, EIO, EMSGSIZE, ENETDOWN, ENOENT, ErrnoError,
 } from '../../sys/errno.js';
 import { WG_KEY_LEN, WG_MAX_PACKET, WG_PEER_NAME_MAXLEN, type WgTunables, wg_tunables_default } from './messages.js';
+import { wg_icmp_unreach } from './icmp.js';
 import { wg_keypairs_expire_current } from './noise.js';
 import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
@@ -445,7 +446,9 @@ export class WgDevice implements WgDeviceApi {
 	 * An IP packet from the tun.  0 when sent or queued for a handshake;
 	 * otherwise an errno: ENETDOWN, EINVAL (not IPv4/IPv6), EHOSTUNREACH
 	 * (no peer's allowed IPs cover the destination), EDESTADDRREQ (the
-	 * peer has no endpoint), EMSGSIZE, EIO (internal error).
+	 * peer has no endpoint), EMSGSIZE, EIO (internal error).  The
+	 * EHOSTUNREACH and EDESTADDRREQ packets are also answered with an
+	 * ICMP unreachable through io.tun_write (icmp.ts).
 	 */
 	output(pkt: Uint8Array, off: number, len: number): number {
 		const sc = this.sc;
@@ -470,10 +473,12 @@ export class WgDevice implements WgDeviceApi {
 			}
 			if (peer === undefined) {
 				sc.count('tx_no_peer');
+				wg_icmp_unreach(sc, pkt, off, len);
 				return EHOSTUNREACH;
 			}
 			if (peer.endpoint === null) {
 				sc.count('tx_no_endpoint');
+				wg_icmp_unreach(sc, pkt, off, len);
 				return EDESTADDRREQ;
 			}
 			wg_send_packet(sc, peer, pkt, off, len);
