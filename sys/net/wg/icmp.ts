@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * ICMP errors for packets routed into the interface that no peer
  * takes: no peer's allowed IPs cover the destination, or that peer has

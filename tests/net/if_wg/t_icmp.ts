@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A packet routed into wg0 that no peer takes is answered with an ICMP
  * host unreachable (ICMPv6 address unreachable), as Linux's wg does:

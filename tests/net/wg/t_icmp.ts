@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * ICMP unreachables for packets no peer takes (sys/net/wg/icmp.ts):
  * the bytes of the IPv4 host-unreachable and ICMPv6 address-unreachable,
