@@ -39,11 +39,15 @@ all: obj/.tsbuilt
 		chmod 755 obj/bin/$$n; \
 	done
 
-obj/.tsbuilt: node_modules/.package-lock.json $(shell find sys lib sbin usr.bin usr.sbin tests -name '*.ts' 2>/dev/null) tsconfig.json
+# node_modules only when it is missing (order-only): a worktree whose
+# node_modules is a link to a shared one must not reinstall it because a
+# checkout made package-lock.json newer.  After changing dependencies, run
+# make deps.
+obj/.tsbuilt: $(shell find sys lib sbin usr.bin usr.sbin tests -name '*.ts' 2>/dev/null) tsconfig.json | node_modules/.package-lock.json
 	${TSC} -p tsconfig.json
 	@touch $@
 
-node_modules/.package-lock.json: package-lock.json
+node_modules/.package-lock.json:
 	npm ci --no-audit --no-fund
 
 deps:
@@ -76,7 +80,7 @@ test-net: all
 	${TAP} -j2 $$(echo "$$root" | grep -v /net/if_wg/) && \
 	${TAP} -j1 $$(echo "$$root" | grep /net/if_wg/)
 
-lint: node_modules/.package-lock.json
+lint: | node_modules/.package-lock.json
 	${TSC} -p tsconfig.json --noEmit
 	${ESLINT} sys lib sbin usr.bin usr.sbin tests
 

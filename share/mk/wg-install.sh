@@ -251,6 +251,8 @@ do_install() {
 	mkdir -p "$DESTDIR$LIBEXECDIR"
 	fill etc/systemd/wg-userspace-rc > "$DESTDIR$LIBEXECDIR/wg-userspace-rc"
 	chmod 755 "$DESTDIR$LIBEXECDIR/wg-userspace-rc"
+	cp etc/rc.d/ifconfig_wg "$DESTDIR$LIBEXECDIR/ifconfig_wg"
+	chmod 755 "$DESTDIR$LIBEXECDIR/ifconfig_wg"
 	chmod -R u+rwX,go+rX,go-w "$lib"
 	# Everything under LIBDIR is new (it did not exist): record it all.
 	for d in $(cd "$lib" && find . -mindepth 1 -type d | sed 's,^\./,,' | sort); do

@@ -9,7 +9,9 @@
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+	chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,8 +162,8 @@ t.test('make install into a temporary PREFIX, use it, make uninstall', async (t)
 
 	/* --- as the systemd unit does it: ExecStart, then ExecStartPost with a boot file --- */
 	const boot = lab.host('boot');
-	const exec_line = (key: string): string[] =>
-	    (new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1] ?? '').replace(/%i/g, '1').split(' ');
+	const exec_line = (key: string, id = '1'): string[] =>
+	    (new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1] ?? '').replace(/%i/g, id).split(' ');
 	const kernel = boot.spawn(exec_line('ExecStart'), { env: { PATH }, cwd: '/' });
 	const rc = boot.write('instance-1.sh',
 	    'ifconfig wg3 create\nifconfig wg3 inet 10.77.0.1/24\nwgconfig wg3 set listen-port 51999\n', 0o644);
@@ -176,6 +178,23 @@ t.test('make install into a temporary PREFIX, use it, make uninstall', async (t)
 	t.equal(stopped.code, 0, 'SIGTERM (systemctl stop): the instance exits 0', { stderr: stopped.stderr });
 	t.ok(await wait_until(async () => (await boot.exec(['ip', 'link', 'show', 'wg3'])).code !== 0, 5000),
 	    'and its interface is gone');
+
+	/* Instance 0 also runs the /etc/ifconfig.wgN files (here in WG_ETCDIR); a bad one stops only itself. */
+	const etc = boot.path('etc');
+	mkdirSync(etc);
+	writeFileSync(join(etc, 'ifconfig.wg0'), 'create\ninet 10.78.0.1/24\n!wgconfig ${int} set listen-port 51998\nup\n');
+	writeFileSync(join(etc, 'ifconfig.wg1'), 'create\nbogus\n');
+	const boot_env = { PATH, WG_ETCDIR: etc };
+	const kernel0 = boot.spawn(exec_line('ExecStart', '0'), { env: boot_env, cwd: '/' });
+	const post0 = await boot.exec([...exec_line('ExecStartPost', '0'), boot.path('none.sh')], { env: boot_env, cwd: '/' });
+	t.equal(post0.code, 0, 'ExecStartPost of instance 0: a bad /etc/ifconfig.wgN does not fail the start',
+	    { stdout: post0.stdout, stderr: post0.stderr, kernel: kernel0.stderr });
+	t.match(post0.stderr, `${etc}/ifconfig.wg1:2: "bogus" failed`, 'the bad file and line are named');
+	const st0 = (await boot.check(['wg-userspace', '0', 'status'], opts)).stdout;
+	t.match(st0, /\nwg0: flags=.*UP.*\n(\t.*\n)*\tinet 10\.78\.0\.1\/24/, 'wg0 came up from ifconfig.wg0');
+	t.notMatch(st0, /\nwg1:/, 'wg1 did not');
+	t.match((await boot.check(['wgconfig', 'wg0'], opts)).stdout, '\tlisten-port: 51998\n', 'the "!" line ran');
+	t.equal((await kernel0.stop('SIGTERM')).code, 0, 'instance 0 stops');
 
 	/* --- man pages --- */
 	for (const p of MAN_PAGES) {
