@@ -19,7 +19,8 @@ import type { MessagePort } from 'node:worker_threads';
 
 import { ErrnoError } from '../sys/errno.js';
 import { eventfd_open, eventfd_signal } from '../arch/linux/poll.js';
-import { tun_attach, tun_detach } from '../arch/linux/tun.js';
+import { errno_name } from '../arch/linux/libc.js';
+import { tun_attach, tun_detach, tun_offload_enable } from '../arch/linux/tun.js';
 import { udp_close, udp_open_pair, udp_set_mark } from '../arch/linux/udp.js';
 export type { udp_pair } from '../arch/linux/udp.js';
 import type { udp_pair } from '../arch/linux/udp.js';
@@ -79,6 +80,24 @@ function wg_tunables_of(t: Readonly<net_wg_tunables>): Partial<WgTunables> {
 	};
 }
 
+/*
+ * The tun, with segmentation offloads unless net.wg.tun_offload is 0 or
+ * the kernel refuses them (said once per instance; the plain tun then).
+ */
+let wg_tun_offload_refused = false;
+function wg_tun_attach(ifname: string): { fd: number; vnet_hdr: boolean } {
+	if (wg_tunables.tun_offload && !wg_tun_offload_refused) {
+		const tun = tun_attach(ifname, { nonblock: true, mtu: WG_DEFAULT_MTU, vnet_hdr: true });
+		const f = tun_offload_enable(tun.fd);
+		if (f >= 0)
+			return { fd: tun.fd, vnet_hdr: true };
+		tun_detach(tun.fd);
+		wg_tun_offload_refused = true;
+		log(LOG_INFO, '%s: tun offloads refused (%s): plain packets from now on', ifname, errno_name(f));
+	}
+	return { fd: tun_attach(ifname, { nonblock: true, mtu: WG_DEFAULT_MTU }).fd, vnet_hdr: false };
+}
+
 const wg_softcs = new Set<wg_softc>();
 let wg_sysctl_unsubscribe: (() => void) | null = null;
 
@@ -114,7 +133,7 @@ export class wg_softc implements ifnet {
 			},
 			set_endpoint: async (name, endpoint) => (await this.wg_call({ op: 'peer_set', name, endpoint })).errno,
 		});
-		const tun = tun_attach(ifname, { nonblock: true, mtu: WG_DEFAULT_MTU });
+		const tun = wg_tun_attach(ifname);
 		this.wg_tunfd = tun.fd;
 		try {
 			this.wg_so = udp_open_pair(0, { nonblock: true });
@@ -134,6 +153,9 @@ export class wg_softc implements ifnet {
 			port: ch.port2,
 			tunables: wg_tunables_of(wg_tunables),
 			mtu: this.if_mtu,
+			vnet_hdr: tun.vnet_hdr,
+			udp_gso: wg_tunables.udp_gso,
+			udp_gro: wg_tunables.udp_gro,
 		};
 		this.wg_worker = new Worker(new URL('./if_wg_intr.js', import.meta.url), {
 			workerData: { wg_intr: init },
@@ -202,7 +224,7 @@ export class wg_softc implements ifnet {
 	}
 
 	wg_set_tunables(t: Readonly<net_wg_tunables>): void {
-		void this.wg_call({ op: 'tunables', tunables: wg_tunables_of(t) });
+		void this.wg_call({ op: 'tunables', tunables: wg_tunables_of(t), udp_gso: t.udp_gso, udp_gro: t.udp_gro });
 	}
 
 	/* --- ifnet hooks --- */

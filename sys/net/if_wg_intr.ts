@@ -4,10 +4,21 @@
  *
  * The thread owns the interface's protocol state (a WgDevice, sans-I/O)
  * and runs to completion: poll(2) on the tun, the two UDP sockets and an
- * eventfd; read a batch from the tun -> wg_output -> sendto; recvmmsg a
+ * eventfd; read a batch from the tun -> wg_output -> sendmmsg; recvmmsg a
  * batch -> wg_input -> write to the tun; run the timers that are due.
  * Nothing here goes through libuv, allocates per packet or logs per
  * packet.
+ *
+ * Offloads, each on unless its net.wg tunable turns it off and each
+ * falling back (said once in the log) where the kernel refuses it:
+ *  - tun (IFF_VNET_HDR, TSO/USO): a read may be a 64 KB super-packet,
+ *    cut into MTU-sized packets here (netinet/in_offload.ts); decrypted
+ *    TCP segments of one flow are joined into one super-packet per round
+ *    before they are written (netinet/tcp_coalesce.ts);
+ *  - UDP GSO: datagrams to one endpoint leave as one sendmmsg message
+ *    per run of equal sizes (arch/linux/udp_gso.ts);
+ *  - UDP GRO: one received message may hold a train of datagrams, with
+ *    the segment size in a cmsg (Linux >= 5.12).
  *
  * Control requests (ioctls, UAPI, sysctl changes) come from the main
  * thread as messages on a MessagePort, pulled synchronously with
@@ -21,10 +32,24 @@ import type { MessagePort } from 'node:worker_threads';
 
 import { crypto_attach } from '../crypto/crypto_select.js';
 import type { WgCryptoBackend } from '../crypto/crypto.js';
-import { EAGAIN, EINTR, ptr_of, read_addr, stable_bytes, write_addr } from '../arch/linux/libc.js';
+import { release } from 'node:os';
+import {
+	EAGAIN, EINTR, errno_name, ptr_of, read_addr, setsockopt_int, stable_bytes, write_addr,
+} from '../arch/linux/libc.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, PollSet, eventfd_drain } from '../arch/linux/poll.js';
-import { MmsgRing, UdpIo } from '../arch/linux/udp.js';
+import { CMSG_SPACE_RX, MmsgRing, SOL_UDP, UDP_GRO, UdpIo } from '../arch/linux/udp.js';
 import type { Endpoint } from '../arch/linux/udp.js';
+import { UdpTxBatch } from '../arch/linux/udp_gso.js';
+import {
+	VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_NONE,
+	VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VIRTIO_NET_HDR_GSO_UDP_L4, VIRTIO_NET_HDR_LEN,
+	vnet_csum_offset, vnet_csum_start, vnet_flags, vnet_gso_size, vnet_gso_type, vnet_hdr_len, vnet_put,
+} from '../arch/linux/virtio_net.js';
+import {
+	GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4, gso_error_names, gso_info, in_csum_complete,
+	in_gso_segment,
+} from '../netinet/in_offload.js';
+import { tcp_coalescer } from '../netinet/tcp_coalesce.js';
 import { WgDevice, wg_tunables_default } from './wg/device.js';
 import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
@@ -46,6 +71,9 @@ export interface wg_intr_init {
 	backend?: WgCryptoBackend;
 	tunables: Partial<WgTunables>;
 	mtu: number;
+	vnet_hdr: boolean;	/* the tun was attached with IFF_VNET_HDR (offloads on) */
+	udp_gso: boolean;
+	udp_gro: boolean;
 }
 
 export type wg_intr_req =
@@ -62,7 +90,7 @@ export type wg_intr_req =
 	| { op: 'up' }
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
-	| { op: 'tunables'; tunables: Partial<WgTunables> }
+	| { op: 'tunables'; tunables: Partial<WgTunables>; udp_gso: boolean; udp_gro: boolean }
 	| { op: 'sockets'; fd4: number; fd6: number; port: number }
 	| { op: 'uapi_get'; listen_port: number; fwmark: number; cursor: number; max: number }
 	| { op: 'uapi_set'; text: string }
@@ -90,10 +118,35 @@ export type wg_intr_event =
 
 /* --- the thread --- */
 
-const BATCH = 64;
+/* Node's memcpy between typed arrays, without a subarray per call. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
+const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
+    sourceStart: number, sourceEnd: number) => number;
+
+/* Datagrams per recvmmsg and per transmit batch (wireguard-go's IdealBatchSize). */
+const BATCH = 128;
+/* recvmmsg batches per round while the socket has more (see udp_input). */
 const RX_BATCHES = 8;
-const HEADROOM = 32;
-const TUN_BUFSZ = 65536;
+/* Bytes of datagrams a transmit batch holds: BATCH full-size ones. */
+const TX_ARENA = BATCH * 2048;
+/* Packets read from the tun per round before the sockets get their turn. */
+const TUN_ROUND = BATCH;
+/* A tun read: a virtio_net_hdr and up to 64 KB of packet. */
+const TUN_BUFSZ = VIRTIO_NET_HDR_LEN + 65536;
+/* Packets (or trains) held for the tun per round. */
+const COALESCE_SLOTS = 64;
+
+/* UDP_GRO reports segment sizes correctly from Linux 5.12 on. */
+function udp_gro_supported(): boolean {
+	const m = /^(\d+)\.(\d+)/.exec(release());
+	return m !== null && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 12));
+}
+
+/* Drops on the driver's side of the data path (offloads, sockets, tun), beside the core's counters. */
+const INTR_STATS_KEYS = [
+	'gso_bad_type', 'gso_bad_size', 'gso_bad_hdr_len', 'gso_bad_csum', 'gso_bad_ip', 'tun_short',
+	'tun_gso_rx', 'tun_gso_tx', 'rx_tun_error', 'rx_too_big', 'tx_udp_error',
+] as const;
 
 class wg_intr {
 	private readonly init: wg_intr_init;
@@ -102,15 +155,26 @@ class wg_intr {
 	private readonly udp: UdpIo;
 	private readonly rx: MmsgRing;
 	/* Datagrams sealed during one round, sent with one sendmmsg per family run. */
-	private readonly tx: MmsgRing;
-	private ntx = 0;
-	/* Buffer views of the core's buffers, for Buffer.copy (no subarray per packet). */
-	private readonly bufviews = new WeakMap<Uint8Array, Buffer>();
-	private readonly tunbuf = stable_bytes(HEADROOM + TUN_BUFSZ);
+	private readonly tx: UdpTxBatch;
+	private readonly tunbuf = stable_bytes(TUN_BUFSZ);
 	private readonly tunbuf_addr: number;
 	private readonly ptrs = new WeakMap<Uint8Array, number>();
 	private last_buf: Uint8Array | null = null;
 	private last_addr = 0;
+	private readonly stats: Record<string, number> = {};
+	/* Offloads: the tun's (fixed at attach), UDP GRO (per socket pair). */
+	private readonly vnet: boolean;
+	private udp_gro: boolean;
+	private readonly gso = new gso_info();
+	private readonly seg = new Uint8Array(new ArrayBuffer(65536));
+	private readonly seg_emit = (b: Uint8Array, off: number, len: number): void => {
+		this.dev.output(b, off, len);
+	};
+	private readonly coal: tcp_coalescer | null;
+	private readonly coal_addr: number;
+	private readonly coal_emit = (b: Uint8Array, p: number, len: number, g: gso_info): void => {
+		this.tun_write_vnet(b, p, len, g);
+	};
 	/* Sources handed to wg_input, one per family, refilled per datagram. */
 	private readonly src4: WgEndpoint = { family: 4, addr: new Uint8Array(4), port: 0 };
 	private readonly src6: WgEndpoint = { family: 6, addr: new Uint8Array(16), port: 0 };
@@ -123,8 +187,16 @@ class wg_intr {
 		this.tunbuf_addr = ptr_of(this.tunbuf);
 		this.udp = new UdpIo(init.fd4, init.fd6);
 		/* Room for any UDP datagram: no 2048-byte receive limit as NetBSD has. */
-		this.rx = new MmsgRing(BATCH, 65536);
-		this.tx = new MmsgRing(BATCH, 65536);
+		for (const k of INTR_STATS_KEYS)
+			this.stats[k] = 0;
+		this.vnet = init.vnet_hdr;
+		/* Room for any UDP datagram, or GRO train of them. */
+		this.rx = new MmsgRing(BATCH, 65536, false, CMSG_SPACE_RX);
+		this.tx = new UdpTxBatch(BATCH, TX_ARENA, init.udp_gso);
+		this.udp_gro = init.udp_gro;
+		this.set_gro();
+		this.coal = this.vnet ? new tcp_coalescer(COALESCE_SLOTS, 16) : null;
+		this.coal_addr = this.coal !== null ? ptr_of(this.coal.arena) : 0;
 		const tunables = wg_tunables_default();
 		Object.assign(tunables, init.tunables);
 		const perf = globalThis.performance;
@@ -158,46 +230,79 @@ class wg_intr {
 		return a;
 	}
 
+	private log(key: string, msg: string): void {
+		this.init.port.postMessage({ op: 'log', level: 'info', key, msg: `${this.init.ifname}: ${msg}` });
+	}
+
 	/*
-	 * Queues a datagram in the tx ring (the core's buffer is only valid
-	 * during the call, so it is copied); udp_flush() sends the round's
-	 * datagrams with sendmmsg, in order.
+	 * Queues a datagram in the transmit batch (the core's buffer is only
+	 * valid during the call, so it is copied); udp_flush() sends the
+	 * round's datagrams, in order.
 	 */
 	private udp_send(ep: WgEndpoint, buf: Uint8Array, off: number, len: number): void {
 		const tx = this.tx;
-		if (len > tx.slot_size) {
-			if (this.udp.sendto(ep.family, ep.addr, ep.port, buf, off, len) < 0)
-				this.dev.stats.tx_udp_error = (this.dev.stats.tx_udp_error ?? 0) + 1;
-			return;
-		}
-		if (this.ntx === tx.n)
+		if (!tx.fits(len)) {
 			this.udp_flush();
-		let view = this.bufviews.get(buf);
-		if (view === undefined) {
-			view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-			this.bufviews.set(buf, view);
+			if (!tx.fits(len)) {
+				if (this.udp.sendto(ep.family, ep.addr, ep.port, buf, off, len) < 0)
+					this.stats.tx_udp_error++;
+				return;
+			}
 		}
-		const i = this.ntx++;
-		view.copy(tx.data, i * tx.slot_size, off, off + len);
-		tx.prep_to(i, ep.family, ep.addr, ep.port, 0, len);
+		const at = tx.push(ep.family, ep.addr, ep.port, 0, len);
+		bcopy.call(buf, tx.data, at, off, off + len);
 	}
 
 	private udp_flush(): void {
-		if (this.ntx === 0)
+		const tx = this.tx;
+		if (tx.n === 0)
 			return;
-		const n = this.ntx;
-		this.ntx = 0;
-		const sent = this.tx.send(this.udp.fd4, this.udp.fd6, n);
+		const n = tx.n;
+		const sent = tx.flush(this.udp.fd4, this.udp.fd6);
 		if (sent < n)
-			this.dev.stats.tx_udp_error = (this.dev.stats.tx_udp_error ?? 0) + (n - sent);
+			this.stats.tx_udp_error += n - sent;
+		if (tx.gso_failed !== 0) {
+			this.log('udp_gso', `UDP GSO refused (${errno_name(tx.gso_failed)}): sending datagrams one by one`);
+			tx.gso_failed = 0;
+		}
+	}
+
+	/* Both directions' batches out: datagrams to the sockets, packets to the tun. */
+	private flush(): void {
+		this.udp_flush();
+		if (this.coal !== null && this.coal.count > 0)
+			this.coal.flush(this.coal_emit);
 	}
 
 	private tun_write(buf: Uint8Array, off: number, len: number): void {
 		if (this.tunfd < 0)
 			return;
-		const r = write_addr(this.tunfd, this.addr_of(buf) + off, len);
-		if (r < 0)
-			this.dev.stats.rx_tun_error = (this.dev.stats.rx_tun_error ?? 0) + 1;
+		const coal = this.coal;
+		if (coal !== null) {
+			if (coal.full)
+				coal.flush(this.coal_emit);
+			coal.add(buf, off, len);
+			return;
+		}
+		if (write_addr(this.tunfd, this.addr_of(buf) + off, len) < 0)
+			this.stats.rx_tun_error++;
+	}
+
+	/* One packet or train from the coalescer, behind its virtio_net_hdr (room for it is in the slot). */
+	private tun_write_vnet(b: Uint8Array, p: number, len: number, g: gso_info): void {
+		if (this.tunfd < 0)
+			return;
+		const h = p - VIRTIO_NET_HDR_LEN;
+		if (g.type === GSO_NONE) {
+			vnet_put(b, h, 0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0, 0);
+		} else {
+			vnet_put(b, h, VIRTIO_NET_HDR_F_NEEDS_CSUM,
+			    g.type === GSO_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6,
+			    g.hdr_len, g.size, g.csum_start, g.csum_offset);
+			this.stats.tun_gso_tx++;
+		}
+		if (write_addr(this.tunfd, this.coal_addr + h, len + VIRTIO_NET_HDR_LEN) < 0)
+			this.stats.rx_tun_error++;
 	}
 
 	/* Events at info level (if_wg_event.ts), at most one a second per peer and kind. */
@@ -286,7 +391,7 @@ class wg_intr {
 				private_key: dev.private_key(),
 				public_key: dev.public_key(),
 				peers: page.peers.map((p) => dev.peer_info(p)),
-				stats: { ...dev.stats },
+				stats: { ...dev.stats, ...this.stats },
 			} };
 		}
 		case 'up':
@@ -300,6 +405,11 @@ class wg_intr {
 			return { id, errno: 0 };
 		case 'tunables':
 			Object.assign(dev.tunables, req.tunables);
+			this.tx.gso = req.udp_gso;
+			if (req.udp_gro !== this.udp_gro) {
+				this.udp_gro = req.udp_gro;
+				this.set_gro();
+			}
 			return { id, errno: 0 };
 		case 'sockets':
 			this.set_sockets(req.fd4, req.fd6);
@@ -326,16 +436,41 @@ class wg_intr {
 		this.udp.fd6 = fd6;
 		this.ps.set(2, fd4, POLLIN);
 		this.ps.set(3, fd6, POLLIN);
+		this.set_gro();
+	}
+
+	/* UDP_GRO on (or off) on both sockets; where the kernel refuses, off, said once. */
+	private set_gro(): void {
+		let on = this.udp_gro;
+		if (on && !udp_gro_supported()) {
+			this.log('udp_gro', `UDP GRO not used before Linux 5.12 (this is ${release()})`);
+			on = this.udp_gro = false;
+		}
+		for (const fd of [this.udp.fd4, this.udp.fd6]) {
+			if (fd < 0)
+				continue;
+			const r = setsockopt_int(fd, SOL_UDP, UDP_GRO, on ? 1 : 0);
+			if (r < 0 && on) {
+				this.log('udp_gro', `UDP GRO refused (${errno_name(r)}): receiving datagrams one by one`);
+				this.udp_gro = false;
+			}
+		}
 	}
 
 	/* --- packets --- */
 
-	/* Reads up to BATCH packets the host routed into the interface. */
+	/* Reads up to TUN_ROUND packets' worth of what the host routed into the interface. */
 	private tun_input(): void {
-		for (let i = 0; i < BATCH; i++) {
-			const n = read_addr(this.tunfd, this.tunbuf_addr + HEADROOM, TUN_BUFSZ);
+		const hl = this.vnet ? VIRTIO_NET_HDR_LEN : 0;
+		for (let got = 0; got < TUN_ROUND;) {
+			const n = read_addr(this.tunfd, this.tunbuf_addr, TUN_BUFSZ);
 			if (n > 0) {
-				this.dev.output(this.tunbuf, HEADROOM, n);
+				if (hl === 0) {
+					this.dev.output(this.tunbuf, 0, n);
+					got++;
+				} else {
+					got += this.vnet_output(n);
+				}
 				continue;
 			}
 			if (n === -EAGAIN || n === -EINTR || n === 0)
@@ -343,6 +478,46 @@ class wg_intr {
 			this.tun_gone(-n);
 			return;
 		}
+	}
+
+	/*
+	 * A read of n bytes behind a virtio_net_hdr: a plain packet (its
+	 * checksum completed if the host left that to us) or a super-packet
+	 * to cut.  Returns the packets it made; a bad header is dropped and
+	 * counted.
+	 */
+	private vnet_output(n: number): number {
+		const b = this.tunbuf;
+		const len = n - VIRTIO_NET_HDR_LEN;
+		if (len <= 0) {
+			this.stats.tun_short++;
+			return 1;
+		}
+		const g = this.gso;
+		const flags = vnet_flags(b, 0);
+		const type = vnet_gso_type(b, 0) & ~VIRTIO_NET_HDR_GSO_ECN;
+		g.hdr_len = vnet_hdr_len(b, 0);
+		g.size = vnet_gso_size(b, 0);
+		g.needs_csum = (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) !== 0;
+		g.csum_start = vnet_csum_start(b, 0);
+		g.csum_offset = vnet_csum_offset(b, 0);
+		if (type === VIRTIO_NET_HDR_GSO_NONE) {
+			if (g.needs_csum && !in_csum_complete(b, VIRTIO_NET_HDR_LEN, len, g.csum_start, g.csum_offset)) {
+				this.stats.gso_bad_csum++;
+				return 1;
+			}
+			this.dev.output(b, VIRTIO_NET_HDR_LEN, len);
+			return 1;
+		}
+		g.type = type === VIRTIO_NET_HDR_GSO_TCPV4 ? GSO_TCPV4 : type === VIRTIO_NET_HDR_GSO_TCPV6 ? GSO_TCPV6 :
+		    type === VIRTIO_NET_HDR_GSO_UDP_L4 ? GSO_UDP_L4 : -1;
+		const r = in_gso_segment(b, VIRTIO_NET_HDR_LEN, len, g, this.seg, this.seg_emit);
+		if (r < 0) {
+			this.stats[gso_error_names[r]]++;
+			return 1;
+		}
+		this.stats.tun_gso_rx++;
+		return r;
 	}
 
 	private tun_gone(errno: number): void {
@@ -359,17 +534,26 @@ class wg_intr {
 	 */
 	private udp_input(fd: number): void {
 		const rx = this.rx;
-		for (let b = 0; b < RX_BATCHES; b++) {
+		for (let r = 0; r < RX_BATCHES; r++) {
 			const k = rx.recv(fd, BATCH);
 			for (let i = 0; i < k; i++) {
 				const len = rx.lens[i];
 				if (len < 0) {
-					this.dev.stats.rx_too_big = (this.dev.stats.rx_too_big ?? 0) + 1;
+					this.stats.rx_too_big++;
 					continue;
 				}
 				const src = this.src_of(rx.eps[i]);
-				if (src !== null)
-					this.dev.input(rx.bufs[i], 0, len, src);
+				if (src === null)
+					continue;
+				const seg = rx.segs[i];
+				const b = rx.bufs[i];
+				if (seg === 0) {
+					this.dev.input(b, 0, len, src);
+					continue;
+				}
+				/* A GRO train: datagrams of seg bytes, the last maybe shorter. */
+				for (let o = 0; o < len; o += seg)
+					this.dev.input(b, o, o + seg <= len ? seg : len - o, src);
 			}
 			if (k < BATCH)
 				return;
@@ -407,7 +591,7 @@ class wg_intr {
 				if (ps.revents(0) !== 0) {
 					eventfd_drain(this.init.efd);
 					this.drain_port();
-					this.udp_flush();
+					this.flush();
 					if (!this.running)
 						break;
 				}
@@ -415,7 +599,7 @@ class wg_intr {
 				if (rt !== 0) {
 					if ((rt & POLLIN) !== 0) {
 						this.tun_input();
-						this.udp_flush();
+						this.flush();
 					} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
 						this.tun_gone(EIO);
 				}
@@ -423,10 +607,10 @@ class wg_intr {
 					this.udp_input(this.udp.fd4);
 				if ((ps.revents(3) & POLLIN) !== 0)
 					this.udp_input(this.udp.fd6);
-				this.udp_flush();
+				this.flush();
 			}
 			dev.tick();
-			this.udp_flush();
+			this.flush();
 		}
 		/* Keys wiped, peers gone: nothing of the interface outlives it. */
 		dev.destroy();

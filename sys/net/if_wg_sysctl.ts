@@ -24,6 +24,9 @@ export interface net_wg_tunables {
 	rekey_after_messages: number;	/* REKEY_AFTER_MESSAGES 2^60, held clamped to 2^53-1 */
 	force_underload: boolean;	/* act as if under load: always answer with a cookie */
 	debug: number;			/* bitmask: 1 log, 2 trace, 4 dump, 8 packet */
+	tun_offload: boolean;		/* tun TSO/USO and coalesced writes (for interfaces created after) */
+	udp_gso: boolean;		/* UDP_SEGMENT sends */
+	udp_gro: boolean;		/* UDP_GRO receives */
 }
 
 export function net_wg_tunables_default(): net_wg_tunables {
@@ -35,6 +38,9 @@ export function net_wg_tunables_default(): net_wg_tunables {
 		rekey_after_messages: Math.min(2 ** 60, Number.MAX_SAFE_INTEGER),
 		force_underload: false,
 		debug: 0,
+		tun_offload: true,
+		udp_gso: true,
+		udp_gro: true,
 	};
 }
 
@@ -50,6 +56,14 @@ function wg_int(key: int_key, descr: string, min: bigint): sysctl_leaf_desc {
 		type: CTLTYPE_INT, descr, min, max: INT_MAX,
 		read: () => BigInt(wg_tunables[key]),
 		write: (v) => { wg_tunables_rw[key] = Number(v); },
+	};
+}
+
+function wg_bool(key: 'tun_offload' | 'udp_gso' | 'udp_gro', descr: string): sysctl_leaf_desc {
+	return {
+		type: CTLTYPE_BOOL, descr, min: 0n, max: 1n,
+		read: () => (wg_tunables[key] ? 1n : 0n),
+		write: (v) => { wg_tunables_rw[key] = v === 1n; },
 	};
 }
 
@@ -76,6 +90,10 @@ function wg_setup_sysctl(): void {
 		write: (v) => { wg_tunables_rw.force_underload = v === 1n; },
 	});
 	sysctl_createv('net.wg.debug', wg_int('debug', 'debug flags: 1 log, 2 trace, 4 dump, 8 packet', 0n));
+	/* The data path's offloads (no NetBSD counterpart): 1 uses one where the host has it. */
+	sysctl_createv('net.wg.tun_offload', wg_bool('tun_offload', 'tun segmentation offloads (interfaces created after)'));
+	sysctl_createv('net.wg.udp_gso', wg_bool('udp_gso', 'UDP generic segmentation offload on send'));
+	sysctl_createv('net.wg.udp_gro', wg_bool('udp_gro', 'UDP generic receive offload'));
 }
 
 /* SYSCTL_SETUP: once, when the driver loads. */

@@ -10,8 +10,12 @@
  */
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { Lab, udp_re, type ExecResult, type Host, type Segment, type Capture, type TapTest } from './netns.js';
+import { join } from 'node:path';
+import {
+	Lab, udp_re, wait_until, type BgProcess, type ExecResult, type Host, type Segment, type Capture, type TapTest,
+} from './netns.js';
 
 export { udp_re };
 
@@ -307,6 +311,53 @@ export const PROTOS: readonly Proto[] = ['inet', 'inet6'];
 /* NetBSD case-name part: inet -> ipv4, inet6 -> ipv6. */
 export function ipv(p: Proto): string {
 	return p === 'inet' ? 'ipv4' : 'ipv6';
+}
+
+/*
+ * Sends `bytes` random bytes over TCP from src to dst_addr:port (a
+ * one-shot server on dst); asserts both ends finished and the sha256
+ * and byte count match.  The rate is printed, never asserted.
+ */
+export async function tcp_transfer(src: Host, dst: Host, dst_addr: string, port: number, bytes: number): Promise<void> {
+	const t = src.lab.t;
+	const srv = await dst.tcp_serve(port);
+	const start = Date.now();
+	const sent = await src.tcp_send(dst_addr, port, { random: bytes });
+	const got = await srv.wait(60_000);
+	const ms = Date.now() - start;
+	t.equal(sent.code, 0, `${src.name} -> ${dst.name}: sender finished`, { stderr: sent.stderr });
+	t.equal(got.code, 0, `${src.name} -> ${dst.name}: receiver finished`, { stderr: got.stderr });
+	const s = JSON.parse(sent.stdout || '{}') as { bytes?: number; sha256?: string };
+	const r = JSON.parse(got.stdout.split('\n')[1] || '{}') as { bytes?: number; sha256?: string };
+	t.equal(r.bytes, bytes, `${dst.name} received ${bytes} bytes`);
+	t.equal(r.sha256, s.sha256, 'sha256 matches on both ends');
+	t.comment(`${src.name} -> ${dst.name}: ${bytes} bytes in ${ms} ms `
+	    + `(${((bytes * 8) / (ms * 1000)).toFixed(0)} Mbit/s, process start included)`);
+}
+
+/* Debian's wireguard-go in the foreground on h, once its UAPI socket is there. */
+export async function wggo_start(h: Host, ifname: string): Promise<BgProcess> {
+	const t = h.lab.t;
+	const bg = h.spawn(['wireguard-go', '-f', ifname], { env: { LOG_LEVEL: 'error' } });
+	const sock = join(h.rundir, `${ifname}.sock`);
+	const up = await wait_until(() => existsSync(sock) || !bg.running, 10_000);
+	t.ok(up && bg.running, `${h.name}: wireguard-go ${ifname} is running`, { stderr: bg.stderr, stdout: bg.stdout });
+	return bg;
+}
+
+/* Configures a running wireguard-go with wg(8) and ip(8): one peer, one address, up. */
+export async function wggo_setup(h: Host, ifname: string, o: { priv: string; peer_pub: string;
+    endpoint?: string; allowed: string; addr: string; port: number }): Promise<void> {
+	h.write(`${ifname}.key`, `${o.priv}\n`);
+	const args = ['wg', 'set', ifname, 'private-key', `./${ifname}.key`, 'listen-port', String(o.port),
+	    'peer', o.peer_pub, 'allowed-ips', o.allowed];
+	if (o.endpoint !== undefined)
+		args.push('endpoint', o.endpoint);
+	await h.check(args);
+	await h.check(['ip', 'addr', 'add', o.addr, 'dev', ifname]);
+	await h.check(['ip', 'link', 'set', ifname, 'up']);
+	const show = await h.check(['wg', 'show', ifname, 'listen-port']);
+	h.lab.t.equal(show.stdout.trim(), String(o.port), `${h.name}: ${ifname} listens on ${o.port}`);
 }
 
 /* One UAPI exchange on a socket path; the whole reply. */

@@ -25,9 +25,20 @@ import { inet_ntop6 } from '../../../lib/libc/inet.js';
 
 export const SIZEOF_SOCKADDR_IN = 16;
 export const SIZEOF_SOCKADDR_IN6 = 28;
-const NAME_SLOT = 32;		/* room for a sockaddr_in6, 8-aligned */
-const SIZEOF_MMSGHDR = 64;	/* struct msghdr (56) + msg_len + pad */
-const SIZEOF_IOVEC = 16;
+export const NAME_SLOT = 32;		/* room for a sockaddr_in6, 8-aligned */
+export const SIZEOF_MMSGHDR = 64;	/* struct msghdr (56) + msg_len + pad */
+export const SIZEOF_IOVEC = 16;
+/* 32-bit word indices into a struct mmsghdr (x86_64). */
+export const MH_NAME = 0, MH_NAMELEN = 2, MH_IOV = 4, MH_IOVLEN = 6, MH_CONTROL = 8, MH_CONTROLLEN = 10,
+	MH_FLAGS = 12, MH_LEN = 14;
+
+/* <linux/udp.h>: socket options and cmsg types at level SOL_UDP. */
+export const SOL_UDP = 17;
+export const UDP_SEGMENT = 103;
+export const UDP_GRO = 104;
+/* struct cmsghdr: size_t cmsg_len; int cmsg_level; int cmsg_type; data 8-aligned. */
+export const CMSG_HDRLEN = 16;
+export const CMSG_SPACE_RX = 64;	/* per message: UDP_GRO's int, room for IP_PKTINFO later */
 
 /* Default socket buffers: what wireguard-go asks for (7 MiB). */
 export const UDP_SOCKBUF = 7 << 20;
@@ -272,7 +283,7 @@ class PtrCache {
 }
 
 /* Writes a 64-bit pointer (as a number) at 32-bit word index i. */
-function put_ptr(w: Uint32Array, i: number, p: number): void {
+export function put_ptr(w: Uint32Array, i: number, p: number): void {
 	const lo = p >>> 0;
 	w[i] = lo;
 	w[i + 1] = (p - lo) / 0x100000000;
@@ -356,6 +367,12 @@ export class MmsgRing {
 	readonly bufs: Uint8Array[];	/* bufs[i]: view of slot i */
 	readonly lens: Int32Array;	/* after recv: length or -EMSGSIZE per slot */
 	readonly eps: Endpoint[];	/* after recv: source; for send: set by prep */
+	/*
+	 * After recv on a ring made with control space: the segment size of
+	 * a UDP_GRO train (lens[i] bytes of segs[i]-byte datagrams, the last
+	 * maybe shorter), 0 for a single datagram.
+	 */
+	readonly segs: Uint16Array;
 	/* errno of the last failed message in send() (0 if none), and how many were dropped. */
 	last_errno = 0;
 	dropped = 0;
@@ -367,9 +384,12 @@ export class MmsgRing {
 	private readonly names_addr: number;
 	private readonly data_addr: number;
 	private readonly fam: Uint8Array;	/* per slot: 4 or 6, set by prep */
+	private readonly control_off: number;
+	private readonly control: number;	/* cmsg bytes per slot, 0 for none */
 	private dirty = true;		/* iovecs not in receive shape */
 
-	constructor(n = 64, slot_size = 2048, shared = false) {
+	/* control: bytes of cmsg space per slot for recv (CMSG_SPACE_RX), 0 for none. */
+	constructor(n = 64, slot_size = 2048, shared = false, control = 0) {
 		if (!Number.isInteger(n) || n < 1 || n > 1024 || !Number.isInteger(slot_size) || slot_size < 1 || slot_size > (1 << 20))
 			throw syserr('MmsgRing', EINVAL, `n ${n} slot_size ${slot_size}`);
 		slot_size = (slot_size + 15) & ~15;
@@ -377,7 +397,9 @@ export class MmsgRing {
 		this.slot_size = slot_size;
 		const iov_off = n * SIZEOF_MMSGHDR;
 		this.names_off = iov_off + n * SIZEOF_IOVEC;
-		const data_off = this.names_off + n * NAME_SLOT;
+		this.control = (control + 7) & ~7;
+		this.control_off = this.names_off + n * NAME_SLOT;
+		const data_off = this.control_off + n * this.control;
 		this.mem = stable_bytes(data_off + n * slot_size, shared);
 		this.w = new Uint32Array(this.mem.buffer);
 		const base = ptr_of(this.mem);
@@ -395,7 +417,10 @@ export class MmsgRing {
 			this.w[m + 2] = NAME_SLOT;				/* msg_namelen */
 			put_ptr(this.w, m + 4, base + iov_off + i * SIZEOF_IOVEC);	/* msg_iov */
 			this.w[m + 6] = 1;					/* msg_iovlen */
+			if (this.control > 0)
+				put_ptr(this.w, m + MH_CONTROL, base + this.control_off + i * this.control);
 		}
+		this.segs = new Uint16Array(n);
 		this.lens = new Int32Array(n);
 		this.fam = new Uint8Array(n);
 		this.reset_iov();
@@ -446,17 +471,45 @@ export class MmsgRing {
 			return 0;
 		max |= 0;
 		const w = this.w;
-		for (let i = 0; i < max; i++)
-			w[((i * SIZEOF_MMSGHDR) >> 2) + 2] = NAME_SLOT;
+		const ctl = this.control;
+		for (let i = 0; i < max; i++) {
+			const m = (i * SIZEOF_MMSGHDR) >> 2;
+			w[m + MH_NAMELEN] = NAME_SLOT;
+			w[m + MH_CONTROLLEN] = ctl;
+		}
 		const k = recvmmsg_addr(fd, this.vec_addr, max, flags, 0);
 		if (k <= 0)
 			return k;
 		for (let i = 0; i < k; i++) {
 			const m = (i * SIZEOF_MMSGHDR) >> 2;
-			this.lens[i] = (w[m + 12] & MSG_TRUNC) !== 0 ? -EMSGSIZE : w[m + 14];
+			this.lens[i] = (w[m + MH_FLAGS] & MSG_TRUNC) !== 0 ? -EMSGSIZE : w[m + MH_LEN];
 			sockaddr_get(this.mem, this.names_off + i * NAME_SLOT, this.eps[i]);
+			this.segs[i] = ctl > 0 ? this.cmsg_parse(i, w[m + MH_CONTROLLEN]) : 0;
 		}
 		return k;
+	}
+
+	/*
+	 * Walks slot i's control messages (clen bytes): what the data path
+	 * needs from them.  Today the UDP_GRO segment size; IP_PKTINFO and
+	 * friends belong here too.
+	 */
+	private cmsg_parse(i: number, clen: number): number {
+		const b = this.mem;
+		const base = this.control_off + i * this.control;
+		let seg = 0;
+		for (let o = 0; o + CMSG_HDRLEN <= clen;) {
+			const p = base + o;
+			const len = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16);
+			if (len < CMSG_HDRLEN || o + len > clen)
+				break;
+			const level = b[p + 8] | (b[p + 9] << 8);
+			const type = b[p + 12] | (b[p + 13] << 8);
+			if (level === SOL_UDP && type === UDP_GRO && len >= CMSG_HDRLEN + 2)
+				seg = b[p + 16] | (b[p + 17] << 8);
+			o += (len + 7) & ~7;
+		}
+		return seg;
 	}
 
 	/* Queues bufs[i][off, off+len) for ep (copied into the slot's sockaddr). */

@@ -13,14 +13,15 @@
  */
 
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-	Lab, count_lines, require_progs, udp_re, wait_until, type BgProcess, type Host, type Segment, type TapTest,
+	Lab, count_lines, require_progs, udp_re, wait_until, type Host, type Segment, type TapTest,
 } from '../../harness/netns.js';
 import { randomBytes } from 'node:crypto';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
-import { add_peer, badkeys, check_ping, check_ping_fail, fixed_keys, setup_wg_common, wg_sysctl } from '../../harness/if_wg.js';
+import {
+	add_peer, badkeys, check_ping, check_ping_fail, fixed_keys, setup_wg_common, tcp_transfer, wg_sysctl,
+	wggo_setup, wggo_start,
+} from '../../harness/if_wg.js';
 import { wg_forge_msg_init } from './wg_forge.js';
 
 t.setTimeout(240_000);
@@ -53,27 +54,9 @@ interface Side {
 	inner: string;
 }
 
-async function wggo_start(h: Host, ifname: string): Promise<BgProcess> {
-	const t = h.lab.t;
-	const bg = h.spawn(['wireguard-go', '-f', ifname], { env: { LOG_LEVEL: 'error' } });
-	const sock = join(h.rundir, `${ifname}.sock`);
-	const up = await wait_until(() => existsSync(sock) || !bg.running, 10_000);
-	t.ok(up && bg.running, `${h.name}: wireguard-go ${ifname} is running`, { stderr: bg.stderr, stdout: bg.stdout });
-	return bg;
-}
-
 async function wggo_configure(h: Host, ifname: string, o: { priv: string; peer_pub: string;
     endpoint?: string; allowed: string; addr: string }): Promise<void> {
-	h.write(`${ifname}.key`, `${o.priv}\n`);
-	const args = ['wg', 'set', ifname, 'private-key', `./${ifname}.key`, 'listen-port', String(PORT),
-	    'peer', o.peer_pub, 'allowed-ips', o.allowed];
-	if (o.endpoint !== undefined)
-		args.push('endpoint', o.endpoint);
-	await h.check(args);
-	await h.check(['ip', 'addr', 'add', o.addr, 'dev', ifname]);
-	await h.check(['ip', 'link', 'set', ifname, 'up']);
-	const show = await h.check(['wg', 'show', ifname, 'listen-port']);
-	h.lab.t.equal(show.stdout.trim(), String(PORT), `${h.name}: ${ifname} listens on ${PORT}`);
+	await wggo_setup(h, ifname, { ...o, port: PORT });
 }
 
 /* Ours, configured the NetBSD way. */
@@ -84,21 +67,7 @@ async function ours_configure(h: Host, o: { peer_pub: string; endpoint: string }
 
 /* Send TRANSFER_BYTES from src to dst's tunnel address; the sha256 must match on both ends. */
 async function transfer(src: Side, dst: Side): Promise<void> {
-	const t = src.h.lab.t;
-	const srv = await dst.h.tcp_serve(TCP_PORT);
-	const start = Date.now();
-	const sent = await src.h.tcp_send(dst.inner, TCP_PORT, { random: TRANSFER_BYTES });
-	const got = await srv.wait(60_000);
-	const ms = Date.now() - start;
-	t.equal(sent.code, 0, `${src.h.name} -> ${dst.h.name}: sender finished`, { stderr: sent.stderr });
-	t.equal(got.code, 0, `${src.h.name} -> ${dst.h.name}: receiver finished`, { stderr: got.stderr });
-	const s = JSON.parse(sent.stdout || '{}') as { bytes?: number; sha256?: string };
-	const r = JSON.parse(got.stdout.split('\n')[1] || '{}') as { bytes?: number; sha256?: string };
-	t.equal(r.bytes, TRANSFER_BYTES, `${dst.h.name} received ${TRANSFER_BYTES} bytes`);
-	t.equal(r.sha256, s.sha256, 'sha256 matches on both ends');
-	/* Information only, never asserted: benchmarks live in tests/bench. */
-	t.comment(`${src.h.name} -> ${dst.h.name}: ${TRANSFER_BYTES} bytes in ${ms} ms `
-	    + `(${((TRANSFER_BYTES * 8) / (ms * 1000)).toFixed(0)} Mbit/s, process start included)`);
+	await tcp_transfer(src.h, dst.h, dst.inner, TCP_PORT, TRANSFER_BYTES);
 }
 
 /* Two stacks on one segment: a plays our role (10.0.0.3), b wireguard-go's (10.0.0.2). */

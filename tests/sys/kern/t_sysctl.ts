@@ -20,6 +20,7 @@ log_init({ tag: 'test', write: (l) => { lines.push(l); } });
 const NAMES = [
 	'net.wg.rekey_after_messages', 'net.wg.rekey_after_time', 'net.wg.rekey_timeout',
 	'net.wg.rekey_attempt_time', 'net.wg.keepalive_timeout', 'net.wg.force_underload', 'net.wg.debug',
+	'net.wg.tun_offload', 'net.wg.udp_gso', 'net.wg.udp_gro',
 ];
 
 function snapshot(): string {
@@ -38,6 +39,9 @@ t.test('defaults and listing', async (t) => {
 		'net.wg.keepalive_timeout': '10',
 		'net.wg.force_underload': '0',
 		'net.wg.debug': '0',
+		'net.wg.tun_offload': '1',
+		'net.wg.udp_gso': '1',
+		'net.wg.udp_gro': '1',
 	});
 	t.same(wg_tunables, net_wg_tunables_default(), 'live object starts at the defaults');
 	t.same(sysctl_read('net.wg').entries, all.entries, 'a node lists its subtree');
