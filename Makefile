@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 #	Makefile for the NetBSD WireGuard stack in TypeScript.
 #
 #	make deps      Debian packages (apt-get) and npm ci; safe to re-run

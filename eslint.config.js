@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // eslint flat config: typescript-eslint's type-checked recommended rules
 // on the TypeScript sources, and the layers of the tree as import rules
 // (share/doc/DESIGN.md, "Layers").

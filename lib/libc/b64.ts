@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * b64_ntop/b64_pton (resolv(3)): RFC 4648 base64 with padding.
  *

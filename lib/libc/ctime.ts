@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * ctime(3) without the trailing newline: "Thu Aug 20 21:28:02 2020" in
  * local time.  Local means the TZ environment variable; with TZ unset we

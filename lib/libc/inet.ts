@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * inet_pton(3) and inet_ntop(3) for AF_INET and AF_INET6.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * ioctl(2), sysctl(3) and reboot(2) for userland: the client side of the
  * ioctl shim (sys/sys/shim.ts).  A request goes to the kernel instance

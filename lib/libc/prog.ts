@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The top level of every userland program: run main, turn ErrExit into
  * "prog: message" and exit status 1, anything unexpected into

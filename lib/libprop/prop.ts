@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * proplib(3), reduced to what wg(4) and its tools exchange: dictionaries,
  * arrays, strings, data, numbers and booleans, and NetBSD's XML

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * snprintb(3), for bit names given as a table (bit 0 first) instead of
  * the "\020\1UP..." string: "0x8041<UP,RUNNING,MULTICAST>", or "0x0"

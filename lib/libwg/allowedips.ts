@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * --allowed-ips=A/N[,B/M...]: numeric addresses only, each with a prefix
  * length.  Unlike NetBSD, the prefix length is checked against the family

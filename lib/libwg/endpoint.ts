@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * --endpoint=ADDR:PORT, parsed as NetBSD's wgconfig splits it:
  *   [v6]:port     brackets

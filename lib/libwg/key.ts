@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * WireGuard keys as text: 32 bytes, written as 44 characters of base64
  * (paper section 5.4: Curve25519 points and scalars are 32 bytes).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Endpoints as wgconfig handles them: the raw NetBSD sockaddr bytes of
  * the wg(4) "endpoint" dictionary value (layout and codec in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Decimal numbers on the command line, parsed as NetBSD's wgconfig does
  * (strtol(3), then a range check), with its messages.

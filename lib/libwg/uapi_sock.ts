@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Where a wg interface's UAPI socket lives, /var/run/wireguard/IF.sock
  * (WG_UAPI_DIR overrides the directory, for tests), and whether a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Host interfaces (lo, veth, bridges, ...), which belong to Linux and not
  * to our kernel instance: ifconfig shows them, read straight from Linux

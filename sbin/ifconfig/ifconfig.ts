@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * ifconfig(8), for the interfaces of our kernel instance (wgN), in
  * NetBSD's syntax and output:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * ifconfig's status display, in NetBSD's layout:
  *

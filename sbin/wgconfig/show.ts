@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wgconfig's "show" output, built from the dictionary SIOCGDRVSPEC
  * returns.  Layout as NetBSD's wgconfig prints it (tabs, field names,
- * "(none)"/"(hidden)"/"(never)"), with the deviations of DESIGN.md §6:
+ * "(none)"/"(hidden)"/"(never)"), with the deviations of share/doc/DESIGN.md §6:
  * IPv6 endpoints are bracketed, every peer is shown whatever their number,
  * and a peer with a persistent keepalive (an extension) gets one more line.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wgconfig(8): configure wg(4) interfaces.
  *
@@ -8,7 +9,7 @@
  * Requests are SIOCSDRVSPEC/SIOCGDRVSPEC with an externalized dictionary,
  * carried to the kernel instance by the ioctl shim.
  *
- * Deviations (DESIGN.md §6, wgconfig(8)): an ioctl failure reads
+ * Deviations (share/doc/DESIGN.md §6, wgconfig(8)): an ioctl failure reads
  * "ioctl(SIOCSDRVSPEC): <strerror>" without NetBSD's "cmd=N"; "show peer"
  * for an unknown name says "peer not found: NAME" (NetBSD prints nothing);
  * names longer than 15 characters are refused (NetBSD lets 16 through and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 #	wg-install.sh install | uninstall
 #
 #	make install / make uninstall (see the Makefile).  Environment:

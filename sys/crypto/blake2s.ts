@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * HASH, MAC, HMAC and KDF1/2/3 over BLAKE2s (RFC 7693; paper §5.4),
  * shared by both backends: libsodium has no BLAKE2s, and neither

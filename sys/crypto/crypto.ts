@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
- * The cryptographic interface of the WireGuard stack (DESIGN.md §5).
+ * The cryptographic interface of the WireGuard stack (share/doc/DESIGN.md §5).
  *
  * One small set of primitives, three backends behind it: "openssl"
  * (the data path's ChaCha20-Poly1305 from the system OpenSSL 3, the

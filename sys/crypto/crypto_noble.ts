@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The "noble" backend: pure TypeScript (@noble/ciphers for the AEADs,
  * @noble/curves for X25519; BLAKE2s is the shared sys/crypto/blake2s.ts,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The "openssl" backend: the data path's ChaCha20-Poly1305 from the
  * system OpenSSL 3 (Debian's libcrypto.so.3) through koffi, everything

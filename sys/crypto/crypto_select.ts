@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
- * Backend selection (DESIGN.md §5): crypto_attach() hands out the
+ * Backend selection (share/doc/DESIGN.md §5): crypto_attach() hands out the
  * WgCrypto everything above sys/crypto uses.
  *
  * Choice, first match wins:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The "sodium" backend: the system libsodium through koffi, as NetBSD
  * imported libsodium for wg(4).  ChaCha20-Poly1305 (IETF, 12-byte

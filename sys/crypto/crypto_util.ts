@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Helpers shared by the crypto backends and by their callers:
  * constant-time comparison, wiping, argument checks, the WireGuard

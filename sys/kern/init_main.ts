@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A kernel instance's life: boot and reboot (NetBSD's init_main.c main()
  * and kern_reboot()).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * kauth(9), reduced to what the instance needs: the credentials of the
  * process at the other end of a control connection (SO_PEERCRED, taken

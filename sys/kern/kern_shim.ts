@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The kernel side of the ioctl shim (sys/sys/shim.ts): the control
  * socket, its connections, framing, and the checks that stand where the

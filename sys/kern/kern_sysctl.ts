@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * sysctl(9): the instance's tree of tunables.
  *

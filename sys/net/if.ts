@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Network interfaces and interface cloners, NetBSD's sys/net/if.c in
  * small: struct ifnet, if_clone_attach/create/destroy, ifunit and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg(4) ioctl interface, as NetBSD's <net/if_wg.h> defines it: the
  * SIOCSDRVSPEC sub-commands and the keys of the proplib dictionary that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg(4): the WireGuard interface driver, main-thread half.
  *
@@ -8,7 +9,7 @@
  * NetBSD's proplib dictionaries (if_wg.h.ts), up/down and MTU, and the
  * UAPI socket (if_wg_uapi.ts); it turns them into requests to the thread.
  *
- * Deliberate differences from NetBSD's if_wg.c (DESIGN.md §6): a get
+ * Deliberate differences from NetBSD's if_wg.c (share/doc/DESIGN.md §6): a get
  * carries every peer whatever their number; no 16-allowed-IP cap; names
  * up to 15 characters plus the NUL; a peer can be changed in place
  * (WG_IOCTL_SET_PEER, used for the persistent-keepalive extension).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The events of wg(4) as log lines a script can parse (wg(4), EVENTS):
  *

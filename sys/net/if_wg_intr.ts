@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg(4) data path: one worker thread per interface, the analogue of
  * NetBSD's wgintr softint plus the peer workqueue.

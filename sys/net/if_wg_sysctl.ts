@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The wg(4) tunables under net.wg: the knobs NetBSD's driver exports
  * under WG_DEBUG_PARAMS, global to the instance as NetBSD's are global to

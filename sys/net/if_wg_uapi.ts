@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The UAPI socket of a wg interface: /var/run/wireguard/IF.sock, where
- * wg(8) and wg-quick(8) find a userspace WireGuard (DESIGN.md §3).
+ * wg(8) and wg-quick(8) find a userspace WireGuard (share/doc/DESIGN.md §3).
  *
  * Socket rules, as wireguard-go's: the directory is 0755, the socket 0600
  * (root only: the protocol carries private keys).  A stale file (nothing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The allowed-IPs table: longest-prefix match from an address to a value
  * (a peer), the data structure behind cryptokey routing (WireGuard paper

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The Internet checksum (RFC 1071): the ones' complement sum of 16-bit
  * big-endian words, and the IPv4/IPv6 pseudo-headers TCP and UDP add to

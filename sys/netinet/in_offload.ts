@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Segmentation of the super-packets a host hands to an interface that
  * claims TSO/USO (NetBSD's tcp4_segment/tcp6_segment in in_offload.c,

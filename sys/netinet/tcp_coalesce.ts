@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The receive-side mirror of in_offload.ts: TCP segments of one flow,
  * decrypted in one batch, are joined into one super-packet before they

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Error numbers.  The kernel is hosted on Linux and errno values travel
  * through the ioctl shim, so the numbers are Linux's; the messages are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The ioctl shim: how a userland request reaches a kernel instance.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * NetBSD's struct sockaddr_in / sockaddr_in6, byte for byte: the wg(4)
  * ioctl carries a peer's endpoint as raw sockaddr bytes (sa_len first),

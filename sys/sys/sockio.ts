@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Socket ioctl requests, as NetBSD's <sys/sockio.h> numbers them.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * sys/crypto benchmarks, per backend: ChaCha20-Poly1305 seal and open
  * of a 1420-byte payload through the data-path forms (in place at a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A handshake flood against a responder, for our wg(4) and for Debian's
  * wireguard-go in the same run (issue 9 §1).  Four namespaces:

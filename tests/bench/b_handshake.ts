@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Complete WireGuard handshakes per second on one core: initiation
  * create + consume, response create + consume, both sessions derived,

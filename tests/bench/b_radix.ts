@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * rn_match cost by table size: IPv4 at 10^2, 10^4 and 10^6 random
  * prefixes (cidr drawn uniformly in 8..32; short ones soon repeat, there

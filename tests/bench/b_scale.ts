@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Many peers: load time (`wg setconf`), listing time (`wg show IF dump`,
  * `wgconfig IF`) and daemon RSS per peer, for our wg(4) and for Debian's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Cost of the host bindings (sys/arch/linux) per call and per packet,
  * in a throwaway netns: a bare koffi call, a trivial syscall, UDP

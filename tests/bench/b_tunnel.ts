@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The tunnel between two network namespaces on a veth pair (MTU 1420
  * inside), ours against Debian's wireguard-go on the same topology in

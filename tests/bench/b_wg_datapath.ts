@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The core's data path: WgDevice.output() of a 1420-byte packet on one
  * device and WgDevice.input() of the resulting datagram on the other,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The handshake-flood attacker for b_flood.ts: type-1 messages of random
  * contents with a valid mac1 for the victim's public key (what anyone

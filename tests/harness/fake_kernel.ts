@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A fake kernel instance for userland tests: it listens on the shim's
  * abstract socket under a random high instance id (never a real one),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * NetBSD's tests/net/if_wg/common.sh, ported to the namespace harness:
  * the helpers every if_wg suite shares, with the same assertions.

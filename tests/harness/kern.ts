@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Helpers for the kernel-instance tests: run wg-userspace, the test
  * kernel (h_kernel) and the raw client (h_client) inside a Lab host.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The network-namespace test harness: what NetBSD's tests get from
  * rump_server and shmif, on Linux.

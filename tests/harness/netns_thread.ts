@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A throwaway network namespace for the sys/arch/linux tests and
  * benchmarks.  enter() moves the calling thread (only it: a netns is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * nettool: the few nc(1) jobs the scenario tests need, run inside a
  * namespace with `node nettool.js ...`, so the suites need no netcat.

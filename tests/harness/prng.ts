@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The tests' one seeded PRNG (mulberry32): small, fast and reproducible,
  * so a property or fuzz test that fails can be run again with its seed.

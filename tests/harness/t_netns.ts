@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Self-test of the namespace harness: hosts, a segment, addresses,
  * commands inside hosts, capture, the nc replacement, and cleanup that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Test harness for the sans-I/O core: a fake clock shared by all
  * devices and a fake network that queues datagrams and delivers them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * sys/net/radix.ts: the allowed-IPs table.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg-keygen(8): make WireGuard keys, as NetBSD's wg-keygen does.
  *

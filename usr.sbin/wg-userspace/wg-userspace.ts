@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg-userspace(8): run and drive a userspace wg(4) kernel instance.
  *

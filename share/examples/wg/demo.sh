@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 #	demo.sh: wg(4) between two hosts, with NetBSD's commands.
 #
 #	Two network namespaces, "left" and "right", stand for two machines

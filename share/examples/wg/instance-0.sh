@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 #	/etc/wg/instance-0.sh: wg(4) interfaces of kernel instance 0 at boot.
 #
 #	wg-userspace@0.service runs this file with /bin/sh -e once the

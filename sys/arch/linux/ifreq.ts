@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Interface configuration through the Linux socket ioctls, as
  * ifconfig(8) from net-tools does it: struct ifreq on an LINUX_AF_INET

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * libc.so.6 through koffi: the few system calls the host bindings need.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * SO_PEERCRED: who is at the other end of a connected UNIX socket.
  * The kernel instance checks every control connection with it (NetBSD

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * poll(2) on a preallocated struct pollfd array, and eventfd(2) to wake
  * a worker thread blocked in it.

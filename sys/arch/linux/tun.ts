@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * tun(4)-style attach on Linux: open /dev/net/tun and TUNSETIFF it into
  * an IFF_TUN interface without packet information, so one read() is one

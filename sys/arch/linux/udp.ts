@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * UDP sockets for the wg listen port, and packet I/O on them without an
  * allocation or an exception per packet.

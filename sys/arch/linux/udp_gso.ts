@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The transmit batch of the data path: datagrams queued during one
  * round, sent with one sendmmsg(2) per run of one address family, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * struct virtio_net_hdr (<linux/virtio_net.h>): the 10 bytes a tun with
  * IFF_VNET_HDR puts before every packet it reads and expects before

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * mac1, mac2 and cookie replies (paper §5.4.4, §5.4.7, §6.6).
  *

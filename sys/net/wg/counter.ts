@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Replay protection for transport data (paper §5.4.6): a sliding window
  * over the received counters, RFC 6479 style.  The bitmap is a ring of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * WgDevice: the sans-I/O WireGuard protocol core, as the driver
  * (sys/net/if_wg.ts), the UAPI and the tests see it.  Contract:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The queue of handshake messages waiting for their Diffie-Hellman
  * work, and the "under load" state derived from it (paper §6.6; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A peer's keypairs as the device's index table sees them (Linux
  * noise.c's keypair bookkeeping): a keypair enters the table with its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * WireGuard message formats and protocol constants (paper §5.4, §6.1).
  *

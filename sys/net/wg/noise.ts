@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The handshake: Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s (paper §5.4) and
  * the session keypairs it yields.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A peer (paper §2, §6): its keys, its endpoint, its allowed IPs, the
  * handshake in flight and the session keypairs, the packets waiting for
@@ -42,7 +43,7 @@ export function wg_endpoint_equal(a: WgEndpoint, b: WgEndpoint): boolean {
 let peer_serial = 0;
 
 /*
- * A peer costs little until it talks (DESIGN.md §4): the handshake
+ * A peer costs little until it talks (share/doc/DESIGN.md §4): the handshake
  * state, the cookie state and DH(S_priv, S_pub peer) are made on first
  * use, and dropped again when the peer has been idle long enough for its
  * keys to be zeroed (wg_peer_release_idle).  Its allowed IPs live in the

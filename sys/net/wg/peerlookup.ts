@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
- * Lookups that must not grow with the number of peers (DESIGN.md §4):
+ * Lookups that must not grow with the number of peers (share/doc/DESIGN.md §4):
  *
  *   - the receiver-index table: every handshake in flight and every
  *     keypair has a random 32-bit local index, unique on the device

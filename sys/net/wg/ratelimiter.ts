@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Handshake rate limiting under load (paper §6.6; Linux ratelimiter.c):
  * a token bucket per source address, 20 handshakes a second with a

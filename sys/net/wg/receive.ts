@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The receiving side (Linux receive.c; NetBSD wg_input): dispatch by
  * message type, the handshake control path with its DoS defences

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The sending side (Linux send.c; NetBSD wg_output): handshake
  * initiations and responses, transport data, keepalives, the staged

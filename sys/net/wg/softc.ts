@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The device state shared by the handshake, data path and timer code
  * (NetBSD's struct wg_softc).  WgDevice (device.ts) owns one and is the

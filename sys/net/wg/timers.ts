@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The timer state machine (paper §6; the semantics of Linux timers.c).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The cross-platform userspace configuration protocol (UAPI), the text
  * form wg(8) and wg-quick(8) speak over /var/run/wireguard/IF.sock,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * etc/rc.d/ifconfig_wg: NetBSD's /etc/ifconfig.wgN boot files.  Two
  * namespaces boot wg0 from such files (create, inet, up, "!" lines with

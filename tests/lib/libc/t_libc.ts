@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * libc pieces of the userland: inet_pton/inet_ntop, b64_pton/b64_ntop,
  * strerror and ctime.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * libprop: NetBSD's XML externalization, round trips, typed access, and
  * malformed input (null, never an exception).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * libwg: key text, NetBSD sockaddr bytes, endpoint and allowed-ips
  * parsing, port numbers.

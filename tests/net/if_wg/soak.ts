@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * make soak: SOAK_SECONDS (default 600) of traffic through one tunnel
  * with net.wg.rekey_after_time=3, so hundreds of rekeys happen under

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * NetBSD's tests/net/if_wg/t_basic.sh (1.10) on network namespaces, plus
  * the issue's seed workflow.  Case names are NetBSD's (one fix: NetBSD

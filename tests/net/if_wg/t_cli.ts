@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
- * The command-line contract (DESIGN.md §6) against a real kernel
+ * The command-line contract (share/doc/DESIGN.md §6) against a real kernel
  * instance in a namespace: create/destroy in every state, interfaces
  * sharing a key, duplicate and unknown peers, root-only changes and
  * key hiding for other users, endpoint forms, and a `show` of 10,000

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Control plane security, end to end (as root, the hostile parts as
  * nobody):

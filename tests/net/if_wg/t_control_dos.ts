@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Control plane security, the memory attack: hostile clients of the
  * control socket, running as nobody, cannot grow the instance past a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Faults under a working tunnel (issue 9 §5), between two namespaces:
  *

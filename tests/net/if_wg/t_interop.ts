@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Interoperability: our wg(4) in one namespace, Debian's wireguard-go
  * (configured with wg(8)) in the other; NetBSD's t_interoperability.sh

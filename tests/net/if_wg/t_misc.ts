@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * NetBSD's tests/net/if_wg/t_misc.sh (1.12.2.1) on network namespaces:
  * rekeying, handshake retry and give-up, cookies under load, roaming,

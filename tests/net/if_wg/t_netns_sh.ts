@@ -1,8 +1,8 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The Linux kernel selftest tools/testing/selftests/wireguard/netns.sh,
- * the sections a userspace implementation must pass (reference
- * wg-protocol-and-peers.md §4.1), driven by Debian's wg(8) through our
- * UAPI sockets.
+ * the sections that apply to a userspace implementation, driven by
+ * Debian's wg(8) through our UAPI sockets.
  *
  * Topology, as the selftest's: ns0 is the "wire" with only lo up; the
  * interfaces are created in ns0 (`wg-userspace wgN`, as the wireguard-go

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Whole-stream check of the data path: 50 MB of TCP through the tunnel
  * between two of our stacks, sha256 compared at both ends, with the

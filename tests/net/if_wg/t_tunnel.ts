@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * NetBSD's tests/net/if_wg/t_tunnel.sh: wg_tunnel_{ipv4,ipv6}_over_{ipv4,ipv6}.
  *

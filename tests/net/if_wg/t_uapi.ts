@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The cross-platform userspace API (UAPI) of our wg interfaces, driven
  * by Debian's wg(8): every key set and read back, the conf commands,

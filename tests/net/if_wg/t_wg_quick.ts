@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg-quick(8) with this implementation as its userspace WireGuard
  * (WG_QUICK_USERSPACE_IMPLEMENTATION=wg-userspace), and the contract it

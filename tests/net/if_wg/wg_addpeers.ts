@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Add many peers to an interface quickly, for t_cli's scale case:
  * wgconfig would need one process per peer; this sends the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Forge a WireGuard handshake initiation (paper §5.4.2) the way an
  * attacker who knows the initiator's static key would, for

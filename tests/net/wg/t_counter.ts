@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Replay window (RFC 6479 style, 8128 counters): the scripted edge
  * cases of Linux's selftest/counter.c (window edge, reject limit),

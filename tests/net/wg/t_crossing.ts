@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Crossing initiations on the fake clock: both sides start with no
  * session and continuous traffic each way, over a link with a one-way

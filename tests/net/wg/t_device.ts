@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * WgDevice end to end over the fake network: handshake and data both
  * ways, key confirmation, IPv6, crypto-routing, roaming, PSK,

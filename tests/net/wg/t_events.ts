@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The events people can watch (wg(4) EVENTS) on a fake clock: handshake
  * complete, endpoint changed, peer silent for REJECT_AFTER_TIME (once per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Handshake floods on the fake clock (paper §6.6; hsqueue.ts): "under
  * load" is a real backlog of valid-mac1 messages, garbage with a wrong

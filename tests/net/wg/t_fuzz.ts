@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A short pass of the datagram fuzzer (wg_fuzz.ts; `make fuzz` runs
  * 10^6): no exception, every datagram in exactly one counter, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* Message classification (exact sizes, reserved bytes) and padding. */
 
 import t from 'tap';

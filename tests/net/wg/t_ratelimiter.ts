@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /* The handshake rate limiter: 20/s per source, burst 5, IPv6 per /64, GC of idle entries. */
 
 import t from 'tap';

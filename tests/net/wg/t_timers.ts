@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The timers (paper §6) on a fake clock: rekey after time, handshake
  * retransmission and give-up counts (NetBSD t_misc wg_handshake_timeout:

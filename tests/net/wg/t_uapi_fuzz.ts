@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The UAPI text parser (sys/net/wg/uapi.ts) and the socket's request
  * framing (uapi_rxbuf in sys/net/if_wg_uapi.ts) against bad input: known

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Datagram fuzzing of the protocol core: mutations of real captured
  * messages (initiation, response, cookie reply, data, keepalive) and of

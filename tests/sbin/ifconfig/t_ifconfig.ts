@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * ifconfig(8) against a fake kernel that keeps a little interface table:
  * the requests each command sends, the NetBSD-style status output, host

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wgconfig(8) against a fake kernel: the exact dictionaries it sends,
  * the exact text it prints for scripted get replies, and every error path.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * sys/crypto on every backend: published vectors (RFC 8439, RFC 7748,
  * RFC 7693 / BLAKE2 KAT, draft-irtf-cfrg-xchacha-03, the WireGuard KDF
@@ -139,7 +140,7 @@ const RFC7748_61 = {
 };
 
 /*
- * The 12 "low-order" keys of NetBSD's t_basic.sh (netbsd-wg.md §6.2).
+ * The 12 "low-order" keys of NetBSD's tests/net/if_wg/t_basic.sh.
  * 0..6 are the low-order u-coordinates once reduced mod p: every DH
  * with them is zero.  7..11 are the same values plus p or 2p, i.e.
  * with bit 255 set; RFC 7748 §5 masks that bit before reduction, so
@@ -177,8 +178,8 @@ const MAC_VECTORS: [Uint8Array, Uint8Array, string][] = [
 ];
 
 /*
- * WireGuard KDF table (wireguard-go device/kdf_test.go; wg-protocol-and-peers.md §5,
- * whose "same" in the second row means input = key = "wireguard").
+ * WireGuard KDF table (wireguard-go device/kdf_test.go, whose "same" in
+ * the second row means input = key = "wireguard").
  */
 const KDF_TABLE = [
 	{

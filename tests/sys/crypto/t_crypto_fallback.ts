@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * crypto_attach() on a machine without libcrypto, without libsodium, or
  * without both: a child process runs it in a private mount namespace

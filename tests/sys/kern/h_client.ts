@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A raw control-socket client for the kernel tests: speaks the shim's
  * framing, or deliberately does not.

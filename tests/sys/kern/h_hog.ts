@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A hostile local client of an instance's control socket, for the
  * memory tests (run as nobody):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A test kernel: an instance booted without wg(4) and with a dummy
  * cloner "dmy", so the tests of sys/net/if.ts and sys/kern/ do not depend

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A squatter: listens where a kernel instance or a UAPI socket would,
  * accepts every connection and reports what reaches it.  The security

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * sys/net/if.ts through a running instance: interface cloning, flags,
  * MTU and addresses reaching the real Linux interface, the driver's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The kernel's ioctl entry with the wg(4) driver behind it, fed random
  * and malformed SIOCSDRVSPEC property lists: every request gets an errno

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * A kernel instance as wg-userspace(8) runs it, in a fresh namespace:
  * boot, the control socket's robustness against malformed frames,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * subr_log: line format, key redaction, control characters, and
  * ppsratecheck / log_ratecheck (with explicit times: no sleeping).

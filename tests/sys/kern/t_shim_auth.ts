@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Only the real kernel answers (issue: control plane security): a
  * process of another user that holds an instance's control socket name

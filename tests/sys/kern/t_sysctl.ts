@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * kern_sysctl: the net.wg tree, its checks and the subscription hook, in
  * process (no instance needed).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Packet builders and an independent checksum for the offload tests:
  * IPv4/IPv6 with TCP or UDP, checksums computed byte by byte here (not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * sys/netinet/in_offload.ts: cutting TSO/USO super-packets into
  * segments (IPv4 and IPv6, TCP options, flags at the boundaries, every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * sys/netinet/tcp_coalesce.ts: segments of a flow join into one
  * super-packet when they may (IPv4 and IPv6, TCP options), and a

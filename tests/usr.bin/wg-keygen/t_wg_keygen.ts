@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg-keygen(8): clamped private keys, unclamped preshared keys, --pub
  * agreeing with X25519 (cross-checked with wg(8) from wireguard-tools),

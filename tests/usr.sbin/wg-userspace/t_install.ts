@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * make install / make uninstall (share/mk/wg-install.sh): install into a
  * temporary PREFIX, run NetBSD's workflow between two namespaces with

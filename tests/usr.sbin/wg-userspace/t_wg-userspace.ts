@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * wg-userspace(8): arguments, create/status/destroy, sysctl(8)-style
  * output, and handing ifconfig/wgconfig/debug the instance id.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The kernel configuration: which drivers an instance loads at boot
  * (NetBSD's sys/arch/<arch>/conf/GENERIC, with the ioconf table that

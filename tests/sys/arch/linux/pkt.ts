@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Hand-built IP packets for writing into a tun: ICMP and ICMPv6 echo
  * requests, UDP over IPv4, with correct checksums (RFC 1071 sum; the

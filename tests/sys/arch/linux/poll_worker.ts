@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Worker side of t_poll: blocks in poll() on an eventfd and a UDP socket,
  * the way the wg data path worker does, and reports what woke it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Interface flags, MTU and addresses through the ifreq ioctls, checked
  * against what `ip` reports, on a tun inside a throwaway netns.

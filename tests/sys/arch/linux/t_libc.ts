@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The libc bindings' conventions: -errno return values, ErrnoError
  * fields and messages, pointers into ArrayBuffers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * SO_PEERCRED on both ends of a Node net.Server connection over an
  * abstract UNIX socket, as the kernel instance's control socket uses it.

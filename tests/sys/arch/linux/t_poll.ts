@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * poll() on a preallocated pollfd array, and a worker thread blocked in
  * poll() woken by an eventfd from the main thread (koffi in a Worker).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * tun attach/detach on a real /dev/net/tun inside a throwaway netns, and
  * packets through it: an echo request written into the tun is answered

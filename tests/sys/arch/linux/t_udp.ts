@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * UDP sockets and datagram I/O over loopback in a throwaway netns:
  * single sendto/recvfrom and batched recvmmsg/sendmmsg, with endpoints

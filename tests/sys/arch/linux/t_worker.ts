@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * The host bindings from inside a worker_thread (koffi loads there too):
  * tun, ioctls, an echo through the tun, a UDP batch.  The worker starts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Worker side of t_worker: the host bindings used from a worker_thread,
  * as the data path will use them - tun attach, interface ioctls, an
