@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Endpoints by host name (wg(4), wgconfig(8) --endpoint=HOST:PORT).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * if_wg_dns.ts without a network: the reresolve-dns rule (135 s since
  * the latest handshake, or none yet), the walk through IPv4 and IPv6

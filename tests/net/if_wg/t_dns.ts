@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 /*
  * Endpoints by host name (wg(4), if_wg_dns.ts) in namespaces: LOCAL's
  * peer is added with --endpoint=peer.test:51820, which its hosts file
