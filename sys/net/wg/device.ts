@@ -2,7 +2,7 @@
 /*
  * WgDevice: the sans-I/O WireGuard protocol core, as the driver
  * (sys/net/if_wg.ts), the UAPI and the tests see it.  Contract:
- * sys/net/wg/API.txt.
+ * sys/net/wg/api.ts (WgDeviceApi, which WgDevice implements).
  *
  * Bytes, time and randomness in (input(), output(), tick(), the clock
  * and the crypto backend); bytes, events and timer deadlines out (the
@@ -11,6 +11,7 @@
  * must not call back into the same device synchronously).
  */
 
+import type { WgDeviceApi } from './api.js';
 import type { WgCrypto } from '../../crypto/crypto.js';
 import { crypto_clamp, crypto_const_eq, crypto_wipe } from '../../crypto/crypto_util.js';
 import { type RadixTree, prefix_mask } from '../radix.js';
@@ -18,6 +19,7 @@ import {
 	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, EIO, EMSGSIZE, ENETDOWN, ENOENT, ErrnoError,
 } from '../../sys/errno.js';
 import { WG_KEY_LEN, WG_MAX_PACKET, WG_PEER_NAME_MAXLEN, type WgTunables, wg_tunables_default } from './messages.js';
+import { wg_icmp_unreach } from './icmp.js';
 import { wg_keypairs_expire_current } from './noise.js';
 import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
@@ -25,7 +27,7 @@ import {
 import { wg_handshake_work, wg_input } from './receive.js';
 import { wg_peer_clear_sessions } from './keypair.js';
 import { wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
-import { type WgClock, type WgEvent, type WgIo, WgSoftc, WG_STATS_KEYS } from './softc.js';
+import { type WgClock, type WgEvent, type WgIo, WgSoftc, type WgStatKey, WG_STATS_KEYS } from './softc.js';
 import { wg_timers_next_deadline, wg_timers_run, wg_timers_stop, wg_timers_update } from './timers.js';
 
 export type { WgAllowedIp, WgClock, WgEndpoint, WgEvent, WgIo, WgTunables };
@@ -118,10 +120,10 @@ function aip_order_drop(tree: RadixTree<WgPeer>, owner: WgPeer, m: Uint8Array, c
  */
 export const WG_HANDSHAKE_BUDGET = 8;
 
-export class WgDevice {
+export class WgDevice implements WgDeviceApi {
 	private readonly sc: WgSoftc;
 	readonly tunables: WgTunables;
-	readonly stats: Record<string, number>;
+	readonly stats: Record<WgStatKey, number>;
 
 	constructor(opts: { crypto: WgCrypto; io: WgIo; clock: WgClock; tunables?: WgTunables }) {
 		this.tunables = opts.tunables ?? wg_tunables_default();
@@ -129,7 +131,7 @@ export class WgDevice {
 		this.stats = this.sc.stats;
 	}
 
-	/* The inner MTU used to cap padding (paper §5.4.6).  Extension to API.txt. */
+	/* The inner MTU used to cap padding (paper §5.4.6).  Part of WgDeviceApi (api.ts). */
 	get mtu(): number {
 		return this.sc.mtu;
 	}
@@ -284,7 +286,7 @@ export class WgDevice {
 	}
 
 	/*
-	 * Extension to API.txt, for listings taken in pages: up to max peers
+	 * Part of WgDeviceApi (api.ts), for listings taken in pages: up to max peers
 	 * after the one whose id is `cursor` (0: from the start), oldest first
 	 * or, as peers() gives them, newest first.  `next` is the cursor of
 	 * the next page, 0 at the end.  O(log n + max).
@@ -423,7 +425,7 @@ export class WgDevice {
 	}
 
 	/*
-	 * Extension to API.txt, for interface destruction: remove every peer
+	 * Part of WgDeviceApi (api.ts), for interface destruction: remove every peer
 	 * and wipe the private key and cookie secrets.  The device is down
 	 * and empty afterwards (and may be configured again).
 	 */
@@ -444,7 +446,9 @@ export class WgDevice {
 	 * An IP packet from the tun.  0 when sent or queued for a handshake;
 	 * otherwise an errno: ENETDOWN, EINVAL (not IPv4/IPv6), EHOSTUNREACH
 	 * (no peer's allowed IPs cover the destination), EDESTADDRREQ (the
-	 * peer has no endpoint), EMSGSIZE, EIO (internal error).
+	 * peer has no endpoint), EMSGSIZE, EIO (internal error).  The
+	 * EHOSTUNREACH and EDESTADDRREQ packets are also answered with an
+	 * ICMP unreachable through io.tun_write (icmp.ts).
 	 */
 	output(pkt: Uint8Array, off: number, len: number): number {
 		const sc = this.sc;
@@ -469,10 +473,12 @@ export class WgDevice {
 			}
 			if (peer === undefined) {
 				sc.count('tx_no_peer');
+				wg_icmp_unreach(sc, pkt, off, len);
 				return EHOSTUNREACH;
 			}
 			if (peer.endpoint === null) {
 				sc.count('tx_no_endpoint');
+				wg_icmp_unreach(sc, pkt, off, len);
 				return EDESTADDRREQ;
 			}
 			wg_send_packet(sc, peer, pkt, off, len);
@@ -500,7 +506,7 @@ export class WgDevice {
 	}
 
 	/*
-	 * Extension to API.txt.  The deferred handshake work: input() only
+	 * Part of WgDeviceApi (api.ts).  The deferred handshake work: input() only
 	 * queues handshake messages; this checks their MACs (up to 64 x max)
 	 * and does the DH of up to `max` (see hsqueue.ts, receive.ts);
 	 * returns how many DH were done.

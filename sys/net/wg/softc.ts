@@ -12,6 +12,7 @@ import type { WgCrypto } from '../../crypto/crypto.js';
 import { RadixTree } from '../radix.js';
 import { WgCookieChecker } from './cookie.js';
 import { WgHandshakeQueue } from './hsqueue.js';
+import { ICMP_ERRORS_BURSTABLE, ICMP_ERRORS_PER_SECOND, IPV6_MMTU } from './icmp.js';
 import {
 	MSG_DATA_HDR_LEN, MSG_INITIATION_LEN, WG_DEFAULT_MTU, WG_MAX_PACKET, WG_PADDING_MULTIPLE,
 	WG_TAG_LEN, type WgTunables,
@@ -64,6 +65,7 @@ export const WG_STATS_KEYS = [
 	/* output */
 	'tx_down', 'tx_no_peer', 'tx_no_endpoint', 'tx_bad_packet', 'tx_staged',
 	'tx_staged_dropped', 'tx_too_big', 'tx_data', 'tx_keepalive', 'tx_error',
+	'tx_icmp_unreach', 'tx_icmp_ratelimited',
 	/* timers */
 	'tick_error', 'keys_zeroed',
 ] as const;
@@ -73,7 +75,7 @@ export type WgStatKey = typeof WG_STATS_KEYS[number];
 const TXBUF_LEN = MSG_DATA_HDR_LEN + WG_MAX_PACKET + WG_PADDING_MULTIPLE + WG_TAG_LEN;
 
 export class WgSoftc {
-	readonly stats: Record<string, number> = {};
+	readonly stats = Object.fromEntries(WG_STATS_KEYS.map((k) => [k, 0])) as Record<WgStatKey, number>;
 	readonly ident: WgStaticIdentity = { private_key: null, public_key: null };
 	readonly index: WgIndexTable<WgHandshake | WgKeypair>;
 	readonly pubkeys = new WgPubkeyTable<WgPeer>();
@@ -90,6 +92,8 @@ export class WgSoftc {
 	readonly ratelimiter = new WgRateLimiter();
 	readonly cookie_ratelimiter = new WgRateLimiter();
 	readonly cookie_bucket = new WgTokenBucket(COOKIE_REPLIES_PER_SECOND, COOKIE_REPLIES_BURSTABLE);
+	/* ICMP errors for packets no peer takes (icmp.ts). */
+	readonly icmp_bucket = new WgTokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERRORS_BURSTABLE);
 	up = false;
 	mtu = WG_DEFAULT_MTU;
 
@@ -97,14 +101,13 @@ export class WgSoftc {
 	readonly txbuf = new Uint8Array(TXBUF_LEN);
 	readonly rxbuf = new Uint8Array(WG_MAX_PACKET + WG_PADDING_MULTIPLE);
 	readonly hsbuf = new Uint8Array(MSG_INITIATION_LEN);
+	readonly icmpbuf = new Uint8Array(IPV6_MMTU);
 
 	/* Timer heap of peers, keyed by WgPeer.deadline (timers.ts). */
 	readonly heap: WgPeer[] = [];
 
 	constructor(readonly crypto: WgCrypto, readonly io: WgIo, readonly clock: WgClock,
 	    readonly tunables: WgTunables) {
-		for (const k of WG_STATS_KEYS)
-			this.stats[k] = 0;
 		this.index = new WgIndexTable(crypto);
 		this.cookie_checker = new WgCookieChecker(crypto);
 	}
