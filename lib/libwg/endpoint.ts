@@ -4,7 +4,9 @@
  *   [v6]:port     brackets
  *   v4:port       one colon
  *   v6:port       several colons: the last one separates the port
- * ADDR may be a host name (resolved once, here, as getaddrinfo does).
+ * ADDR may be a host name: resolved here to its first answer, as
+ * getaddrinfo does, and returned as `host` too, for the driver to keep
+ * and resolve again (wg(4)).
  */
 
 import { lookup } from 'node:dns/promises';
@@ -85,7 +87,7 @@ export function endpoint_split(text: string): { addr: string; port: string } {
 	return { addr: text.slice(0, last), port: text.slice(last + 1) };
 }
 
-export async function endpoint_parse(text: string): Promise<sockaddr_inet> {
+export async function endpoint_parse(text: string): Promise<sockaddr_inet & { host?: string }> {
 	const { addr, port: port_text } = endpoint_split(text);
 	const port = strtouint16(port_text);
 	if (port === 0)
@@ -106,5 +108,5 @@ export async function endpoint_parse(text: string): Promise<sockaddr_inet> {
 	const resolved = numeric_sockaddr(res.address, port);
 	if (resolved === null)
 		errx(1, `getaddrinfo: ${addr}:${port_text} (${gai_strerror('EAI_FAMILY')})`);
-	return resolved;
+	return { ...resolved, host: addr };
 }

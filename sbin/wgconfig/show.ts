@@ -23,7 +23,7 @@ import { WG_KEY_LEN } from '../../sys/crypto/crypto.js';
 import { sockaddr_decode, sockaddr_format } from '../../lib/libwg/sockaddr.js';
 import { AF_INET, AF_INET6 } from '../../sys/sys/socket.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_SEC,
+	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_SEC,
 	WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY,
 	WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES,
 } from '../../sys/net/if_wg.h.js';
@@ -95,7 +95,9 @@ export function show_peer_lines(peer: PropDictionary, prefix: string, show_psk: 
 	}
 	out.push(`${prefix}public-key: ${format_key(pub)}`);
 	const ep = prop_dictionary_get(peer, WGK_ENDPOINT);
-	out.push(`${prefix}endpoint: ${ep === undefined ? '(none)' : format_endpoint(ep)}`);
+	const host = prop_dictionary_get_string(peer, WGK_ENDPOINT_HOST);
+	out.push(`${prefix}endpoint: ${ep === undefined ? '(none)' : format_endpoint(ep)}` +
+	    (host !== null ? ` (${host})` : ''));
 	out.push(`${prefix}preshared-key: ${show_psk ? format_key(prop_dictionary_get(peer, WGK_PRESHARED_KEY)) : '(hidden)'}`);
 	const aips = format_allowed_ips(peer);
 	if (aips !== null)

@@ -34,7 +34,7 @@ import {
 import { sockaddr_encode } from '../../lib/libwg/sockaddr.js';
 import { strtouint16 } from '../../lib/libwg/strtonum.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
+	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
 	WGK_MAX_PEERS, WGK_NAME,
 	WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT,
@@ -219,7 +219,10 @@ type OptionHandler = (value: string, d: PropDictionary) => Promise<void> | void;
 
 const ADD_PEER_OPTIONS: ReadonlyArray<[string, OptionHandler]> = [
 	['--endpoint=', async (v, d) => {
-		prop_dictionary_set_data(d, WGK_ENDPOINT, sockaddr_encode(await endpoint_parse(v)));
+		const sa = await endpoint_parse(v);
+		prop_dictionary_set_data(d, WGK_ENDPOINT, sockaddr_encode(sa));
+		if (sa.host !== undefined)
+			prop_dictionary_set_string(d, WGK_ENDPOINT_HOST, sa.host);
 	}],
 	['--allowed-ips=', (v, d) => {
 		const items = allowedips_parse(v).map((a) => {

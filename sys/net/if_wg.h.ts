@@ -36,6 +36,8 @@ export const WGK_LAST_HANDSHAKE_NSEC = 'last_handshake_time_nsec';
 export const WGK_PERSISTENT_KEEPALIVE = 'persistent_keepalive_interval';
 export const WGK_RX_BYTES = 'rx_bytes';
 export const WGK_TX_BYTES = 'tx_bytes';
+/* The host name the endpoint came from, kept and resolved again (if_wg_dns.ts). */
+export const WGK_ENDPOINT_HOST = 'endpoint_host';
 /* Paged gets (wg(4) GET): where a page starts, how many peers at most. */
 export const WGK_CURSOR = 'cursor';
 export const WGK_MAX_PEERS = 'max_peers';

@@ -52,10 +52,11 @@ import type { if_clone, ifnet } from './if.js';
 import {
 	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_MAX_PEERS, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_NSEC,
 	WGK_LAST_HANDSHAKE_SEC, WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE,
-	WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES,
+	WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES, WGK_ENDPOINT_HOST,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_SET_LISTEN_PORT,
 	WG_IOCTL_SET_PEER, WG_IOCTL_SET_PRIVATE_KEY, WG_MAX_PROPLEN, WG_PEER_NAME_MAXLEN,
 } from './if_wg.h.js';
+import { wg_dns, wg_host_valid } from './if_wg_dns.js';
 import type {
 	wg_intr_event, wg_intr_init, wg_intr_reply, wg_intr_req,
 } from './if_wg_intr.js';
@@ -120,9 +121,19 @@ export class wg_softc implements ifnet {
 	private wg_dying = false;
 	private wg_exited: Promise<void>;
 	wg_uapi: wg_uapi | null = null;
+	/* Endpoints given by host name (wgconfig --endpoint=HOST:PORT). */
+	private readonly wg_dns: wg_dns;
 
 	constructor(ifname: string) {
 		this.if_xname = ifname;
+		this.wg_dns = new wg_dns(ifname, {
+			peer_state: async (name) => {
+				const p = (await this.wg_call({ op: 'get', cursor: 0, max: 1, name })).state?.peers[0];
+				p?.preshared_key?.fill(0);
+				return p ?? null;
+			},
+			set_endpoint: async (name, endpoint) => (await this.wg_call({ op: 'peer_set', name, endpoint })).errno,
+		});
 		const tun = wg_tun_attach(ifname);
 		this.wg_tunfd = tun.fd;
 		try {
@@ -371,9 +382,14 @@ export class wg_softc implements ifnet {
 		const cfg = wg_peer_config_of(d);
 		if (typeof cfg === 'string')
 			return { errno: EINVAL, msg: cfg };
+		const host = wg_endpoint_host_of(d, cfg);
+		if (typeof host === 'object')
+			return host;
 		const r = await this.wg_call({ op: 'peer_add', cfg });
 		cfg.preshared_key?.fill(0);
 		this.wg_note_peers(r);
+		if (r.errno === 0 && host !== '')
+			this.wg_dns.set(cfg.name ?? '', host, cfg.public_key);
 		return { errno: r.errno };
 	}
 
@@ -383,6 +399,8 @@ export class wg_softc implements ifnet {
 			return { errno: EINVAL, msg: 'name: a string expected' };
 		const r = await this.wg_call({ op: 'peer_delete', name });
 		this.wg_note_peers(r);
+		if (r.errno === 0)
+			this.wg_dns.delete(name);
 		return { errno: r.errno };
 	}
 
@@ -448,7 +466,7 @@ export class wg_softc implements ifnet {
 		st.private_key?.fill(0);
 		const peers: PropObject[] = [];
 		for (const p of st.peers)
-			peers.push(wg_peer_dictionary(p, privileged));
+			peers.push(wg_peer_dictionary(p, privileged, this.wg_dns));
 		let next = r.next ?? 0;
 		if (cursor < 0) {
 			/* The whole list, as NetBSD. */
@@ -458,7 +476,7 @@ export class wg_softc implements ifnet {
 					return { errno: more.errno !== 0 ? more.errno : EIO };
 				more.state.private_key?.fill(0);
 				for (const p of more.state.peers)
-					peers.push(wg_peer_dictionary(p, privileged));
+					peers.push(wg_peer_dictionary(p, privileged, this.wg_dns));
 				next = more.next ?? 0;
 			}
 		} else if (next !== 0) {
@@ -478,6 +496,7 @@ export class wg_softc implements ifnet {
 		if (this.wg_dying)
 			return;
 		this.wg_dying = true;
+		this.wg_dns.stop();
 		if (this.wg_uapi !== null) {
 			wg_uapi_detach(this.wg_uapi);
 			this.wg_uapi = null;
@@ -572,7 +591,22 @@ export function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
 	return cfg;
 }
 
-function wg_peer_dictionary(p: WgPeerInfo, privileged: boolean): PropDictionary {
+/*
+ * ADD_PEER's "endpoint_host": the name the endpoint was resolved from,
+ * '' when none; only with an endpoint (its port) and a peer name.
+ */
+function wg_endpoint_host_of(d: PropDictionary, cfg: WgPeerConfig): string | ShimReply {
+	if (prop_dictionary_get(d, WGK_ENDPOINT_HOST) === undefined)
+		return '';
+	const host = prop_dictionary_get_string(d, WGK_ENDPOINT_HOST);
+	if (host === null || !wg_host_valid(host))
+		return { errno: EINVAL, msg: 'endpoint_host: a host name expected' };
+	if (cfg.endpoint == null || (cfg.name ?? '') === '')
+		return { errno: EINVAL, msg: 'endpoint_host: needs an endpoint and a peer name' };
+	return host;
+}
+
+function wg_peer_dictionary(p: WgPeerInfo, privileged: boolean, dns: wg_dns): PropDictionary {
 	const d = prop_dictionary_create();
 	if (p.name !== '')
 		prop_dictionary_set_string(d, WGK_NAME, p.name);
@@ -584,6 +618,9 @@ function wg_peer_dictionary(p: WgPeerInfo, privileged: boolean): PropDictionary 
 	}
 	if (p.endpoint !== null)
 		prop_dictionary_set_data(d, WGK_ENDPOINT, sockaddr_encode(p.endpoint));
+	const host = dns.host_of(p.name);
+	if (host !== undefined)
+		prop_dictionary_set_string(d, WGK_ENDPOINT_HOST, host);
 	prop_dictionary_set_uint64(d, WGK_LAST_HANDSHAKE_SEC, p.last_handshake_sec);
 	prop_dictionary_set_uint32(d, WGK_LAST_HANDSHAKE_NSEC, p.last_handshake_nsec);
 	if (p.allowed_ips.length > 0) {

@@ -80,7 +80,7 @@ export interface wg_intr_init {
 export type wg_intr_req =
 	| { op: 'set_private_key'; key: Uint8Array | null }
 	| { op: 'peer_add'; cfg: WgPeerConfig }
-	| { op: 'peer_set'; name: string; persistent_keepalive?: number }
+	| { op: 'peer_set'; name: string; persistent_keepalive?: number; endpoint?: WgEndpoint }
 	| { op: 'peer_delete'; name: string }
 	/*
 	 * Listings come in pages (cursor 0 first, then each reply's next
@@ -369,6 +369,8 @@ class wg_intr {
 				return { id, errno: ENOENT };
 			if (req.persistent_keepalive !== undefined)
 				dev.peer_set_persistent_keepalive(peer, req.persistent_keepalive);
+			if (req.endpoint !== undefined)
+				dev.peer_set_endpoint(peer, req.endpoint);
 			return { id, errno: 0 };
 		}
 		case 'peer_delete': {
