@@ -54,7 +54,7 @@ import { tcp_coalescer } from '../netinet/tcp_coalesce.js';
 import { WgDevice, wg_tunables_default } from './wg/device.js';
 import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
-	WgEndpoint, WgEvent, WgPeer, WgPeerConfig, WgPeerInfo, WgTunables,
+	WgEndpoint, WgEvent, WgPeer, WgPeerConfig, WgPeerInfo, WgStatKey, WgTunables,
 } from './wg/device.js';
 import { uapi_get_page, uapi_set } from './wg/uapi.js';
 import { wg_event_text } from './if_wg_event.js';
@@ -101,7 +101,7 @@ export interface wg_intr_state {
 	private_key: Uint8Array | null;
 	public_key: Uint8Array | null;
 	peers: WgPeerInfo[];
-	stats: Record<string, number>;
+	stats: Record<WgStatKey | wg_intr_stat_key, number>;
 }
 
 export interface wg_intr_reply {
@@ -148,6 +148,7 @@ const INTR_STATS_KEYS = [
 	'gso_bad_type', 'gso_bad_size', 'gso_bad_hdr_len', 'gso_bad_csum', 'gso_bad_ip', 'tun_short',
 	'tun_gso_rx', 'tun_gso_tx', 'rx_tun_error', 'rx_too_big', 'tx_udp_error',
 ] as const;
+export type wg_intr_stat_key = typeof INTR_STATS_KEYS[number];
 
 class wg_intr {
 	private readonly init: wg_intr_init;
@@ -162,7 +163,7 @@ class wg_intr {
 	private readonly ptrs = new WeakMap<Uint8Array, number>();
 	private last_buf: Uint8Array | null = null;
 	private last_addr = 0;
-	private readonly stats: Record<string, number> = {};
+	private readonly stats = Object.fromEntries(INTR_STATS_KEYS.map((k) => [k, 0])) as Record<wg_intr_stat_key, number>;
 	/* Offloads: the tun's (fixed at attach), UDP GRO (per socket pair). */
 	private readonly vnet: boolean;
 	private udp_gro: boolean;
@@ -187,9 +188,6 @@ class wg_intr {
 		this.tunfd = init.tunfd;
 		this.tunbuf_addr = ptr_of(this.tunbuf);
 		this.udp = new UdpIo(init.fd4, init.fd6);
-		/* Room for any UDP datagram: no 2048-byte receive limit as NetBSD has. */
-		for (const k of INTR_STATS_KEYS)
-			this.stats[k] = 0;
 		this.vnet = init.vnet_hdr;
 		/* Room for any UDP datagram, or GRO train of them. */
 		this.rx = new MmsgRing(BATCH, 65536, false, CMSG_SPACE_RX);

@@ -32,7 +32,8 @@ export const EGSO_HDRLEN = -3;	/* headers past the end of the packet */
 export const EGSO_CSUM = -4;	/* csum_start/csum_offset outside the packet or not the L4 header */
 export const EGSO_IP = -5;	/* malformed IP header */
 
-export const gso_error_names: Readonly<Record<number, string>> = {
+export type gso_error_name = 'gso_bad_type' | 'gso_bad_size' | 'gso_bad_hdr_len' | 'gso_bad_csum' | 'gso_bad_ip';
+export const gso_error_names: Readonly<Record<number, gso_error_name>> = {
 	[EGSO_TYPE]: 'gso_bad_type', [EGSO_SIZE]: 'gso_bad_size', [EGSO_HDRLEN]: 'gso_bad_hdr_len',
 	[EGSO_CSUM]: 'gso_bad_csum', [EGSO_IP]: 'gso_bad_ip',
 };

@@ -28,9 +28,10 @@ import { wg_handshake_work, wg_input } from './receive.js';
 import { wg_peer_clear_sessions } from './keypair.js';
 import { wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
 import { type WgClock, type WgEvent, type WgIo, WgSoftc, type WgStatKey, WG_STATS_KEYS } from './softc.js';
-import { wg_timers_next_deadline, wg_timers_run, wg_timers_stop, wg_timers_update } from './timers.js';
+import { wg_timers_next_deadline, wg_timers_stop, wg_timers_update } from './timers.js';
+import { wg_timers_run } from './timers_expire.js';
 
-export type { WgAllowedIp, WgClock, WgEndpoint, WgEvent, WgIo, WgTunables };
+export type { WgAllowedIp, WgClock, WgEndpoint, WgEvent, WgIo, WgStatKey, WgTunables };
 export { WgPeer, wg_tunables_default, WG_STATS_KEYS };
 
 
