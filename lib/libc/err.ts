@@ -24,10 +24,6 @@ export function getprogname(): string {
 	return progname;
 }
 
-export function setprogname(name: string): void {
-	progname = name;
-}
-
 /*
  * A user-level failure: what err()/errx() would have printed, and the
  * exit status.  Never carries a stack trace to the user.

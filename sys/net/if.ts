@@ -117,11 +117,6 @@ export function if_clone_attach(ifc: if_clone): void {
 	if_cloners.set(ifc.ifc_name, ifc);
 }
 
-export function if_clone_detach(ifc: if_clone): void {
-	if (if_cloners.get(ifc.ifc_name) === ifc)
-		if_cloners.delete(ifc.ifc_name);
-}
-
 export function if_clone_list(): string[] {
 	return [...if_cloners.keys()];
 }

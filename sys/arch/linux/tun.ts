@@ -99,12 +99,6 @@ export function tun_set_offload(fd: number, features: number): void {
 	check(ioctl_int(fd, TUNSETOFFLOAD, features), 'ioctl(TUNSETOFFLOAD)', 'tun');
 }
 
-/* TUNSETVNETHDRSZ: 10, or 12 for the mergeable-buffers header. */
-export function tun_set_vnet_hdr_sz(fd: number, size: number): void {
-	const v = new Int32Array([size]);
-	check(ioctl(fd, TUNSETVNETHDRSZ, v), 'ioctl(TUNSETVNETHDRSZ)', 'tun');
-}
-
 /*
  * Offloads on a tun attached with vnet_hdr: the 10-byte header, then
  * checksum + TSO4/6 and, where the kernel has them (Linux 6.2), USO4/6.

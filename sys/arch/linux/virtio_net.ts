@@ -64,9 +64,3 @@ export function vnet_put(b: Uint8Array, h: number, flags: number, gso_type: numb
 	b[h + 8] = csum_offset & 0xff;
 	b[h + 9] = csum_offset >>> 8;
 }
-
-/* A plain packet: no offload, checksums already complete. */
-export function vnet_put_none(b: Uint8Array, h: number): void {
-	for (let i = 0; i < VIRTIO_NET_HDR_LEN; i++)
-		b[h + i] = 0;
-}
