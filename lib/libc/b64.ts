@@ -2,11 +2,16 @@
 /*
  * b64_ntop/b64_pton (resolv(3)): RFC 4648 base64 with padding.
  *
- * Hand-written rather than Buffer.from(s, 'base64') for two reasons:
+ * Hand-written rather than Buffer.from(s, 'base64') for three reasons:
  * Node's decoder silently skips invalid characters (we must reject
- * them), and small Buffers come from a shared pool, where decoded key
- * bytes would linger after the caller wiped its copy.
+ * them); small Buffers come from a shared pool, where decoded key bytes
+ * would linger after the caller wiped its copy; and a key file's text
+ * is decoded from the bytes read, never made a JS string (strings
+ * cannot be wiped).  What b64_pton returns is off the V8 heap
+ * (crypto_key_alloc), so wiping it leaves no copy behind.
  */
+
+import { crypto_key_alloc } from '../../sys/crypto/crypto_util.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const PAD = 0x3d;	/* '=' */
@@ -40,16 +45,19 @@ export function b64_ntop(src: Uint8Array): string {
 }
 
 /*
- * Decode; null when the text is not valid base64 (bad character,
- * misplaced or excess padding, a length that is not a multiple of 4).
- * Whitespace is skipped when skip_space is set, as resolv's b64_pton does.
+ * Decode text, or the bytes of text (a key file as read); null when it
+ * is not valid base64 (bad character, misplaced or excess padding, a
+ * length that is not a multiple of 4).  Whitespace is skipped when
+ * skip_space is set, as resolv's b64_pton does.
  */
-export function b64_pton(text: string, skip_space = false): Uint8Array | null {
+export function b64_pton(src: string | Uint8Array, skip_space = false): Uint8Array | null {
+	const text = typeof src === 'string';
+	const len = src.length;
 	/* Count significant characters first so the output is allocated once. */
 	let n = 0;
 	let pad = 0;
-	for (let i = 0; i < text.length; i++) {
-		const c = text.charCodeAt(i);
+	for (let i = 0; i < len; i++) {
+		const c = text ? src.charCodeAt(i) : src[i];
 		if (skip_space && is_space(c))
 			continue;
 		if (c === PAD) {
@@ -62,12 +70,12 @@ export function b64_pton(text: string, skip_space = false): Uint8Array | null {
 	}
 	if (n % 4 !== 0 || pad > 2)
 		return null;
-	const out = new Uint8Array((n / 4) * 3 - pad);
+	const out = crypto_key_alloc((n / 4) * 3 - pad);
 	let acc = 0;
 	let bits = 0;
 	let o = 0;
-	for (let i = 0; i < text.length; i++) {
-		const c = text.charCodeAt(i);
+	for (let i = 0; i < len; i++) {
+		const c = text ? src.charCodeAt(i) : src[i];
 		if (c === PAD)
 			break;
 		if (skip_space && is_space(c))

@@ -3,7 +3,12 @@
  * ioctl(2), sysctl(3) and reboot(2) for userland: the client side of the
  * ioctl shim (sys/sys/shim.ts).  A request goes to the kernel instance
  * named by WG_USERSPACE_ID (default 0) over its abstract UNIX socket,
- * framed as a 4-byte big-endian length and JSON.
+ * framed as sys/sys/shim.ts says: a 4-byte big-endian length, JSON, and
+ * the binary attachments that carry a dictionary's data (keys among
+ * them).  A request's attachments are wiped once framed, the frame once
+ * written; a reply's attachments are views into the received frame,
+ * which the caller wipes (prop_data_wipe of the dictionary they make)
+ * once used, and every other copy of the received bytes is wiped here.
  *
  * The kernel is authenticated before a byte is sent: an abstract name has
  * no permissions, so any local user can bind one while no instance holds
@@ -24,7 +29,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 
-import { shim_socket_name, type ShimReply, type ShimRequest } from '../../sys/sys/shim.js';
+import {
+	shim_frame_decode, shim_frame_encode, shim_socket_name, type ShimReply, type ShimRequest,
+} from '../../sys/sys/shim.js';
 import { SIOCIFCREATE } from '../../sys/sys/sockio.js';
 import { EINVAL, EIO, ENOENT, ECONNREFUSED, ENXIO, EPERM } from '../../sys/sys/errno.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
@@ -126,27 +133,26 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 				need = head.readUInt32BE(0);
 			}
 			if (need >= 0 && have >= 4 + need) {
-				const all = Buffer.concat(chunks);
-				let v: unknown;
-				try {
-					v = JSON.parse(all.toString('utf8', 4, 4 + need));
-				} catch {
-					v = undefined;
-				}
-				/* A root get carries keys: the bytes go, the parsed strings cannot. */
-				all.fill(0);
-				for (const c of chunks)
+				/* Out of the shared pool, so that the caller's wipe of the attachments is the only copy's. */
+				const all = Buffer.allocUnsafeSlow(have);
+				let at = 0;
+				for (const c of chunks) {
+					at += c.copy(all, at);
 					c.fill(0);
-				finish(is_reply(v) ? v : { errno: EIO, msg: 'malformed reply from the kernel' });
+				}
+				const f = shim_frame_decode(all.subarray(4, 4 + need));
+				if (f === null || !is_reply(f.msg)) {
+					all.fill(0);
+					finish({ errno: EIO, msg: 'malformed reply from the kernel' });
+					return;
+				}
+				/* The reply's keys are in the attachments (the JSON has none): the caller wipes them. */
+				finish(f.attach.length > 0 ? { ...f.msg, attach: f.attach } : f.msg);
 			}
 		});
 		sock.on('error', (e) => finish({ errno: errno_of(e) }));
 		sock.on('close', () => finish({ errno: EIO, msg: 'the kernel closed the connection' }));
-		const body = Buffer.from(JSON.stringify(req), 'utf8');
-		const head = Buffer.alloc(4);
-		head.writeUInt32BE(body.length, 0);
-		const frame = Buffer.concat([head, body]);
-		body.fill(0);
+		const frame = shim_frame_encode(req);
 		sock.write(frame, () => frame.fill(0));
 	});
 }

@@ -14,6 +14,14 @@
  * ones in decimal; <data> is base64; empty containers are <dict/> and
  * <array/>; booleans are <true/> and <false/>.
  *
+ * The attached form, an extension for the ioctl shim (sys/sys/shim.ts):
+ * the same text, except that no <data> value is written out; each one is
+ * handed over as a separate byte array, an attachment, and the text says
+ * <data ref="N"/> in its place (N counts from 0 in document order).  Key
+ * bytes then never become base64 text, which, as a JS string, could not
+ * be wiped.  Internalizing takes both forms; a ref must come in order
+ * and every attachment must be used.
+ *
  * Internalizing never throws: malformed text gives null.  The kernel
  * parses what any local user sends, so the parser is linear, keeps no
  * recursion deeper than PROP_MAX_DEPTH and accepts only the elements above.
@@ -143,6 +151,11 @@ export function prop_dictionary_set_string(d: PropDictionary, key: string, s: st
 
 export function prop_dictionary_set_data(d: PropDictionary, key: string, bytes: Uint8Array): void {
 	d.value.set(key, prop_data_create(bytes));
+}
+
+/* The bytes themselves (NetBSD's prop_dictionary_set_data_nocopy): a key kept off the V8 heap stays there. */
+export function prop_dictionary_set_data_nocopy(d: PropDictionary, key: string, bytes: Uint8Array): void {
+	d.value.set(key, prop_data_create_nocopy(bytes));
 }
 
 export function prop_dictionary_set_bool(d: PropDictionary, key: string, v: boolean): void {
@@ -297,8 +310,8 @@ function indent(depth: number): string {
 	return indents[depth];
 }
 
-/* Pieces go into one array, joined once: linear in the output size. */
-function externalize_object(o: PropObject, depth: number, out: string[]): void {
+/* Pieces go into one array, joined once: linear in the output size.  attach: the attached form. */
+function externalize_object(o: PropObject, depth: number, out: string[], attach: Uint8Array[] | null): void {
 	const ind = indent(depth);
 	switch (o.type) {
 	case 'dictionary': {
@@ -311,7 +324,7 @@ function externalize_object(o: PropObject, depth: number, out: string[]): void {
 		const keys = [...o.value.keys()].sort();
 		for (const k of keys) {
 			out.push(inner, '<key>', xml_escape(k), '</key>\n');
-			externalize_object(o.value.get(k) as PropObject, depth + 1, out);
+			externalize_object(o.value.get(k) as PropObject, depth + 1, out, attach);
 		}
 		out.push(ind, '</dict>\n');
 		break;
@@ -323,14 +336,19 @@ function externalize_object(o: PropObject, depth: number, out: string[]): void {
 		}
 		out.push(ind, '<array>\n');
 		for (const e of o.value)
-			externalize_object(e, depth + 1, out);
+			externalize_object(e, depth + 1, out, attach);
 		out.push(ind, '</array>\n');
 		break;
 	case 'string':
 		out.push(ind, '<string>', xml_escape(o.value), '</string>\n');
 		break;
 	case 'data':
-		out.push(ind, '<data>', b64_ntop(o.value), '</data>\n');
+		if (attach !== null) {
+			out.push(ind, '<data ref="', String(attach.length), '"/>\n');
+			attach.push(o.value);
+		} else {
+			out.push(ind, '<data>', b64_ntop(o.value), '</data>\n');
+		}
 		break;
 	case 'number':
 		out.push(ind, '<integer>',
@@ -345,7 +363,7 @@ function externalize_object(o: PropObject, depth: number, out: string[]): void {
 
 export function prop_object_externalize(o: PropObject): string {
 	const out: string[] = [XML_HEADER];
-	externalize_object(o, 0, out);
+	externalize_object(o, 0, out, null);
 	out.push(XML_FOOTER);
 	return out.join('');
 }
@@ -354,14 +372,35 @@ export function prop_dictionary_externalize(d: PropDictionary): string {
 	return prop_object_externalize(d);
 }
 
+/*
+ * The attached form (see the top): the text, and the data values
+ * themselves, not copies, in the order the text refers to them.
+ */
+export function prop_object_externalize_attach(o: PropObject): { text: string; attach: Uint8Array[] } {
+	const out: string[] = [XML_HEADER];
+	const attach: Uint8Array[] = [];
+	externalize_object(o, 0, out, attach);
+	out.push(XML_FOOTER);
+	return { text: out.join(''), attach };
+}
+
+export function prop_dictionary_externalize_attach(d: PropDictionary): { text: string; attach: Uint8Array[] } {
+	return prop_object_externalize_attach(d);
+}
+
 /* Internalization. */
 
 class Malformed extends Error {}
 
+/* <data ref="N"/>: N without leading zeros. */
+const DATA_REF = /^data ref="(0|[1-9][0-9]{0,8})"\/$/;
+
 class PropParser {
 	private i = 0;
+	private next_ref = 0;
 
-	constructor(private readonly s: string) {}
+	/* attach: the attached form's data, used as they are (no copy); null for plain text. */
+	constructor(private readonly s: string, private readonly attach: readonly Uint8Array[] | null) {}
 
 	private fail(): never {
 		throw new Malformed();
@@ -420,8 +459,11 @@ class PropParser {
 		});
 	}
 
-	/* An element name at '<', returning it and whether it was empty ("<x/>"). */
-	private open_tag(): { name: string; empty: boolean } {
+	/*
+	 * An element name at '<', returning it and whether it was empty
+	 * ("<x/>"); for a <data ref="N"/> of the attached form, the data.
+	 */
+	private open_tag(): { name: string; empty: boolean } | PropData {
 		if (this.s.charCodeAt(this.i) !== 0x3c)	/* '<' */
 			this.fail();
 		const end = this.s.indexOf('>', this.i);
@@ -429,6 +471,9 @@ class PropParser {
 			this.fail();
 		let inner = this.s.slice(this.i + 1, end);
 		this.i = end + 1;
+		const ref = this.attach === null ? null : DATA_REF.exec(inner);
+		if (ref !== null)
+			return this.take_ref(Number(ref[1]));
 		const empty = inner.endsWith('/');
 		if (empty)
 			inner = inner.slice(0, -1);
@@ -456,10 +501,21 @@ class PropParser {
 		return this.fail();
 	}
 
+	private take_ref(n: number): PropData {
+		const a = this.attach;
+		if (a === null || n !== this.next_ref || n >= a.length)
+			this.fail();
+		this.next_ref++;
+		return prop_data_create_nocopy(a[n]);
+	}
+
 	object(depth: number): PropObject {
 		if (depth > PROP_MAX_DEPTH)
 			this.fail();
-		const { name, empty } = this.open_tag();
+		const tag = this.open_tag();
+		if ('type' in tag)
+			return tag;
+		const { name, empty } = tag;
 		switch (name) {
 		case 'dict': {
 			const d = prop_dictionary_create();
@@ -542,24 +598,25 @@ class PropParser {
 		/* The kernel NUL-terminates what it copied in. */
 		while (this.i < this.s.length && this.s.charCodeAt(this.i) === 0)
 			this.i++;
-		if (this.i !== this.s.length)
+		if (this.i !== this.s.length || (this.attach !== null && this.next_ref !== this.attach.length))
 			this.fail();
 		return o;
 	}
 }
 
-export function prop_object_internalize(text: string): PropObject | null {
+/* attach: the attachments of the attached form (see the top), used without a copy. */
+export function prop_object_internalize(text: string, attach?: readonly Uint8Array[]): PropObject | null {
 	if (typeof text !== 'string')
 		return null;
 	try {
-		return new PropParser(text).document();
+		return new PropParser(text, attach ?? null).document();
 	} catch {
 		/* Malformed, or a RangeError from pathological input: either way, not a plist. */
 		return null;
 	}
 }
 
-export function prop_dictionary_internalize(text: string): PropDictionary | null {
-	const o = prop_object_internalize(text);
+export function prop_dictionary_internalize(text: string, attach?: readonly Uint8Array[]): PropDictionary | null {
+	const o = prop_object_internalize(text, attach);
 	return o !== null && o.type === 'dictionary' ? o : null;
 }

@@ -8,13 +8,14 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 import { WG_KEY_LEN } from '../../sys/crypto/crypto.js';
 import { EISDIR } from '../../sys/sys/errno.js';
+import { crypto_key_alloc } from '../../sys/crypto/crypto_util.js';
 import { b64_ntop, b64_pton } from '../libc/b64.js';
 import { err, errno_of, errx, warnx } from '../libc/err.js';
 
 export const WG_KEY_B64_LEN = 44;
 
-/* Exactly 44 characters that decode to exactly 32 bytes, else null. */
-export function wg_key_from_base64(s: string): Uint8Array | null {
+/* Exactly 44 characters (text, or its bytes) that decode to exactly 32 bytes, else null. */
+export function wg_key_from_base64(s: string | Uint8Array): Uint8Array | null {
 	if (s.length !== WG_KEY_B64_LEN)
 		return null;
 	const k = b64_pton(s);
@@ -45,7 +46,8 @@ export function wg_key_redact(s: string): string {
  * newline wg-keygen writes, or anything else) is ignored, as NetBSD's
  * wgconfig reads it.  It is read here, with the caller's own rights, and
  * only the key bytes go to the kernel: the kernel never opens a path a
- * user named.  A file group or others can read gets a warning, as
+ * user named.  The file's bytes are decoded as bytes and wiped; no JS
+ * string of the key is made.  A file group or others can read gets a warning, as
  * wg-quick(8) gives one for a world-accessible configuration.  Errors
  * name the file:
  *   PATH: fopen: <strerror>, PATH: base64 key len is short: N,
@@ -59,7 +61,8 @@ export function wg_read_key_file(path: string): Uint8Array {
 	} catch (e) {
 		err(1, `${name}: fopen`, errno_of(e));
 	}
-	const buf = Buffer.alloc(WG_KEY_B64_LEN);	/* alloc, not allocUnsafe: never the shared pool */
+	/* Off the V8 heap and out of the shared pool: wiped, it leaves no copy (crypto_key_alloc). */
+	const buf = crypto_key_alloc(WG_KEY_B64_LEN);
 	let n = 0;
 	let exposed = -1;	/* the mode of a regular file group or others can read */
 	try {
@@ -85,9 +88,9 @@ export function wg_read_key_file(path: string): Uint8Array {
 		buf.fill(0);
 		errx(1, `${name}: base64 key len is short: ${n}`);
 	}
-	const text = buf.toString('latin1');
+	/* Decoded from the bytes: the key's text never becomes a JS string. */
+	const key = wg_key_from_base64(buf);
 	buf.fill(0);
-	const key = wg_key_from_base64(text);
 	if (key === null)
 		errx(1, `${name}: b64_pton failed`);
 	if (exposed >= 0)

@@ -18,10 +18,10 @@
  */
 
 import {
-	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
+	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
 	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_dictionary_internalize,
-	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_string, prop_dictionary_set_uint16,
-	prop_dictionary_set_uint64, prop_dictionary_set_uint8,
+	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
+	prop_dictionary_set_uint16, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
 import { QuietExit, errx, getprogname, strerror } from '../../lib/libc/err.js';
 import { ioctl } from '../../lib/libc/ioctl.js';
@@ -84,20 +84,24 @@ async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: numbe
 		prop_dictionary_set_uint64(qd, WGK_MAX_PEERS, q.max_peers);
 	if (q.name !== undefined)
 		prop_dictionary_set_string(qd, WGK_NAME, q.name);
-	const r = await ioctl({ op: 'ioctl', req: SIOCGDRVSPEC, name: ifname, cmd: WG_IOCTL_GET,
-	    data: prop_dictionary_externalize(qd) });
+	const { text, attach } = prop_dictionary_externalize_attach(qd);
+	const r = await ioctl({ op: 'ioctl', req: SIOCGDRVSPEC, name: ifname, cmd: WG_IOCTL_GET, data: text, attach });
 	if (r.errno !== 0)
 		ioctl_error('ioctl(SIOCGDRVSPEC)', r.errno, r.msg);
-	const d = prop_dictionary_internalize(r.data ?? '');
-	if (d === null)
+	/* The keys are attachments, views into the reply: the caller's prop_data_wipe wipes them. */
+	const d = prop_dictionary_internalize(r.data ?? '', r.attach);
+	if (d === null) {
+		r.attach?.forEach((a) => a.fill(0));
 		errx(1, 'prop_dictionary_internalize failed');
+	}
 	const next = prop_dictionary_get_number(d, WGK_CURSOR);
 	return { d, next: next !== null && Number.isSafeInteger(next) && next > 0 ? next : 0 };
 }
 
+/* The dictionary's data goes as attachments (keys as bytes, never text), wiped once sent. */
 async function ioctl_set(ifname: string, cmd: number, d: PropDictionary): Promise<void> {
-	const data = prop_dictionary_externalize(d);
-	const r = await ioctl({ op: 'ioctl', req: SIOCSDRVSPEC, name: ifname, cmd, data });
+	const { text, attach } = prop_dictionary_externalize_attach(d);
+	const r = await ioctl({ op: 'ioctl', req: SIOCSDRVSPEC, name: ifname, cmd, data: text, attach });
 	if (r.errno !== 0)
 		ioctl_error('ioctl(SIOCSDRVSPEC)', r.errno, r.msg);
 }
@@ -191,10 +195,8 @@ async function show_public_key(d: PropDictionary): Promise<number> {
 async function cmd_set_private_key(ifname: string, args: string[]): Promise<number> {
 	if (args.length !== 1)
 		usage();
-	const key = wg_read_key_file(args[0]);
 	const d = prop_dictionary_create();
-	prop_dictionary_set_data(d, WGK_PRIVATE_KEY, key);
-	key.fill(0);
+	prop_dictionary_set_data_nocopy(d, WGK_PRIVATE_KEY, wg_read_key_file(args[0]));
 	try {
 		await ioctl_set(ifname, WG_IOCTL_SET_PRIVATE_KEY, d);
 	} finally {
@@ -235,9 +237,7 @@ const ADD_PEER_OPTIONS: ReadonlyArray<[string, OptionHandler]> = [
 		prop_dictionary_set(d, WGK_ALLOWEDIPS, prop_array_create(items));
 	}],
 	['--preshared-key=', (v, d) => {
-		const psk = wg_read_key_file(v);
-		prop_dictionary_set_data(d, WGK_PRESHARED_KEY, psk);
-		psk.fill(0);
+		prop_dictionary_set_data_nocopy(d, WGK_PRESHARED_KEY, wg_read_key_file(v));
 	}],
 	/* Extension: seconds between keepalives, 0 (the default) for none (paper §6.5). */
 	['--persistent-keepalive=', (v, d) => {

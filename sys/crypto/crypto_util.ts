@@ -54,6 +54,25 @@ export function crypto_wipe(...bufs: (Uint8Array | null | undefined)[]): void {
 			b.fill(0);
 }
 
+/*
+ * Room for key material that can really be wiped: off the V8 heap.  A
+ * typed array of up to 64 bytes made with `new Uint8Array(n)`, `slice()`
+ * or `Buffer.alloc(n)` lives inside the JS heap, where the collector
+ * moves it and leaves copies behind that no fill(0) reaches; an
+ * ArrayBuffer's store stays where it was allocated, and can be
+ * transferred to another thread without a copy.
+ */
+export function crypto_key_alloc(len: number = WG_KEY_LEN): Uint8Array {
+	return new Uint8Array(new ArrayBuffer(len));
+}
+
+/* A copy of k in crypto_key_alloc's memory. */
+export function crypto_key_copy(k: Uint8Array): Uint8Array {
+	const c = crypto_key_alloc(k.length);
+	c.set(k);
+	return c;
+}
+
 /* X25519 private key clamping (RFC 7748 §5; paper §5.4, DH-Generate), in place. */
 export function crypto_clamp(k: Uint8Array): Uint8Array {
 	k[0] &= 248;

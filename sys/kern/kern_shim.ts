@@ -23,14 +23,21 @@
  * it, the connection that went over is closed).  A non-root request must
  * arrive whole within SHIM_REQUEST_TIMEOUT_MS of its first byte, and its
  * reply be taken within as long, or the connection is closed
- * (slow-loris).  Root is trusted with its own time.  So a uid's cost is at most SHIM_UID_INFLIGHT of requests
+ * (slow-loris).  So a uid's cost is at most SHIM_UID_INFLIGHT of requests
  * plus one reply per connection, and SHIM_MAX_USER_CONNECTIONS bounds all
- * non-root users together.
+ * non-root users together.  Root gets SHIM_ROOT_REQUEST_TIMEOUT_MS, a
+ * generous time, for a request (a stuck or killed-midway tool must not
+ * hold its buffer for ever), and unbounded time to read a reply (a long
+ * listing to a slow terminal).
+ *
+ * Keys arrive as attachments (sys/sys/shim.ts): views into the frame,
+ * which is wiped once the request has been served, whatever the outcome.
  */
 
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-	SHIM_MAX_REQUEST, SHIM_MAX_USER_REQUEST, shim_socket_name, type ShimIfaddr, type ShimReply, type ShimRequest,
+	SHIM_MAX_REQUEST, SHIM_MAX_USER_REQUEST, shim_frame_decode, shim_frame_encode, shim_socket_name,
+	type ShimIfaddr, type ShimReply, type ShimRequest,
 } from '../sys/shim.js';
 import { EADDRINUSE, EINVAL, EIO } from '../sys/errno.js';
 import { peercred, socket_fd } from '../arch/linux/peercred.js';
@@ -49,6 +56,7 @@ export const SHIM_MAX_USER_CONNECTIONS = 256;
 export const SHIM_UID_CONNECTIONS = 16;
 export const SHIM_UID_INFLIGHT = 64 * 1024;
 export const SHIM_REQUEST_TIMEOUT_MS = 5_000;
+export const SHIM_ROOT_REQUEST_TIMEOUT_MS = 30_000;
 /* Request strings (interface names, sysctl names and values) longer than this are EINVAL. */
 const SHIM_MAX_NAME = 1024;
 
@@ -78,10 +86,13 @@ function is_str(v: unknown): v is string {
 
 /*
  * A fresh request holding only the contract's fields, each of the right
- * type; a string saying what is wrong otherwise.  Data (the proplib
+ * type, with the frame's attachments (only an ioctl's data may have
+ * any); a string saying what is wrong otherwise.  Data (the proplib
  * dictionary) is bounded by the frame size only; the driver checks it.
  */
-export function shim_request_check(v: unknown): ShimRequest | string {
+export function shim_request_check(v: unknown, attach: Uint8Array[] = []): ShimRequest | string {
+	if (attach.length > 0 && (!is_obj(v) || v.op !== 'ioctl' || typeof v.data !== 'string'))
+		return 'attachments without ioctl data';
 	if (!is_obj(v))
 		return 'request is not an object';
 	switch (v.op) {
@@ -100,6 +111,8 @@ export function shim_request_check(v: unknown): ShimRequest | string {
 			if (typeof v.data !== 'string')
 				return 'ioctl: bad data';
 			req.data = v.data;
+			if (attach.length > 0)
+				req.attach = attach;
 		}
 		if (v.flags !== undefined) {
 			if (!is_int(v.flags))
@@ -144,13 +157,6 @@ export function shim_request_check(v: unknown): ShimRequest | string {
 
 /* --- framing --- */
 
-export function shim_frame(reply: ShimReply): Buffer {
-	const body = Buffer.from(JSON.stringify(reply), 'utf8');
-	const head = Buffer.alloc(4);
-	head.writeUInt32BE(body.length, 0);
-	return Buffer.concat([head, body]);
-}
-
 /* What the non-root connections of one uid hold. */
 interface shim_uid {
 	conns: number;
@@ -173,6 +179,14 @@ function shim_set_buffered(c: shim_conn, n: number): void {
 	if (c.user !== null)
 		c.user.inflight += n - c.buffered;
 	c.buffered = n;
+}
+
+/* Forget what c has buffered, wiped: part of a request may be keys. */
+function shim_drop(c: shim_conn): void {
+	for (const b of c.chunks)
+		b.fill(0);
+	c.chunks = [];
+	shim_set_buffered(c, 0);
 }
 
 /* The chunks joined into one; the pieces wiped (a request may carry keys). */
@@ -206,15 +220,15 @@ function shim_take_frame(c: shim_conn): Buffer | null | 'oversize' {
 	return body;
 }
 
-/* Close c unless what it is doing ends (shim_disarm) within SHIM_REQUEST_TIMEOUT_MS. */
-function shim_arm(c: shim_conn, what: string): void {
+/* Close c unless what it is doing ends (shim_disarm) within ms. */
+function shim_arm(c: shim_conn, what: string, ms = SHIM_REQUEST_TIMEOUT_MS): void {
 	if (c.timer !== null)
 		return;
 	c.timer = setTimeout(() => {
 		log_ratecheck('shim.timeout', LOG_WARNING, 'control connection from uid %d pid %d: %s timed out, closed',
 		    c.cred.uid, c.cred.pid, what);
 		c.sock.destroy();
-	}, SHIM_REQUEST_TIMEOUT_MS);
+	}, ms);
 	c.timer.unref();
 }
 
@@ -228,14 +242,17 @@ function shim_disarm(c: shim_conn): void {
 /* Resolves once the reply is handed to the kernel; a non-root reader gets SHIM_REQUEST_TIMEOUT_MS to take it. */
 function shim_write(c: shim_conn, reply: ShimReply): Promise<void> {
 	return new Promise((resolve) => {
-		if (c.sock.destroyed || !c.sock.writable)
+		if (c.sock.destroyed || !c.sock.writable) {
+			reply.attach?.forEach((a) => a.fill(0));
 			return resolve();
+		}
 		if (c.user !== null)
 			shim_arm(c, 'reading the reply');
+		/* Wipes the reply's attachments (a root get carries keys); the frame is wiped once written. */
+		const frame = shim_frame_encode(reply);
 		/* Called with an error too, when the socket is destroyed first. */
-		const frame = shim_frame(reply);
 		c.sock.write(frame, () => {
-			frame.fill(0);	/* a root get carries keys */
+			frame.fill(0);
 			shim_disarm(c);
 			resolve();
 		});
@@ -331,8 +348,7 @@ export class shim_server {
 		this.conns.add(c);
 		sock.on('close', () => {
 			shim_disarm(c);
-			shim_set_buffered(c, 0);
-			c.chunks = [];
+			shim_drop(c);
 			if (this.conns.delete(c) && user !== null) {
 				this.user_conns--;
 				if (--user.conns === 0)
@@ -364,9 +380,9 @@ export class shim_server {
 			for (;;) {
 				const frame = shim_take_frame(c);
 				if (frame === null) {
-					/* Part of a request: a non-root one has SHIM_REQUEST_TIMEOUT_MS to arrive whole. */
-					if (c.buffered > 0 && c.user !== null)
-						shim_arm(c, 'request');
+					/* Part of a request: it has a time to arrive whole (see the top). */
+					if (c.buffered > 0)
+						shim_arm(c, 'request', c.user === null ? SHIM_ROOT_REQUEST_TIMEOUT_MS : SHIM_REQUEST_TIMEOUT_MS);
 					break;
 				}
 				shim_disarm(c);
@@ -374,8 +390,7 @@ export class shim_server {
 					log_ratecheck('shim.oversize', LOG_WARNING,
 					    'control connection from uid %d pid %d: frame over %d bytes, closed',
 					    c.cred.uid, c.cred.pid, c.max);
-					shim_set_buffered(c, 0);
-					c.chunks = [];
+					shim_drop(c);
 					await shim_write(c, { errno: EINVAL, msg: 'message too long' });
 					c.sock.destroy();
 					return;
@@ -394,20 +409,22 @@ export class shim_server {
 		}
 	}
 
+	/* The frame (its attachments may be keys) is wiped on every way out. */
 	private async serve(frame: Buffer, cred: kauth_cred): Promise<shim_result> {
-		let v: unknown;
 		try {
-			v = JSON.parse(frame.toString('utf8'));
-		} catch {
-			v = undefined;
+			return await this.serve_1(frame, cred);
 		} finally {
-			frame.fill(0);	/* the bytes a request came in are wiped; see sys/sys/shim.ts */
+			frame.fill(0);
 		}
-		if (v === undefined) {
+	}
+
+	private async serve_1(frame: Buffer, cred: kauth_cred): Promise<shim_result> {
+		const f = shim_frame_decode(frame);
+		if (f === null) {
 			log_ratecheck('shim.json', LOG_WARNING, 'control request from pid %d: not JSON', cred.pid);
 			return { reply: { errno: EINVAL, msg: 'malformed request' } };
 		}
-		const req = shim_request_check(v);
+		const req = shim_request_check(f.msg, f.attach);
 		if (typeof req === 'string') {
 			log_ratecheck('shim.shape', LOG_WARNING, 'control request from pid %d: %s', cred.pid, req);
 			return { reply: { errno: EINVAL, msg: req } };

@@ -19,6 +19,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
 import { ErrnoError } from '../sys/errno.js';
+import { crypto_key_copy } from '../crypto/crypto_util.js';
 import { eventfd_open, eventfd_signal } from '../arch/linux/poll.js';
 import { errno_name } from '../arch/linux/libc.js';
 import { tun_attach, tun_detach, tun_offload_enable } from '../arch/linux/tun.js';
@@ -39,10 +40,10 @@ import {
 	IFF_MULTICAST, SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFMTU,
 } from '../sys/sockio.js';
 import {
-	prop_array_create, prop_data_create, prop_data_wipe, prop_dictionary_create, prop_dictionary_externalize,
+	prop_array_create, prop_data_create, prop_data_wipe, prop_dictionary_create, prop_dictionary_externalize_attach,
 	prop_dictionary_get, prop_dictionary_get_array, prop_dictionary_get_data,
 	prop_dictionary_get_number, prop_dictionary_get_string, prop_dictionary_internalize,
-	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_string,
+	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
 	prop_dictionary_set_uint16, prop_dictionary_set_uint32, prop_dictionary_set_uint64,
 	prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
@@ -207,13 +208,21 @@ export class wg_softc implements ifnet {
 		}
 	}
 
-	wg_call(req: wg_intr_req): Promise<wg_intr_reply> {
-		if (this.wg_dying && req.op !== 'stop')
+	/*
+	 * transfer: the key buffers in req (their own ArrayBuffers, off the V8
+	 * heap: crypto_key_copy), moved to the thread without a copy and
+	 * detached here; the thread wipes them once used.
+	 */
+	wg_call(req: wg_intr_req, transfer: ArrayBuffer[] = []): Promise<wg_intr_reply> {
+		if (this.wg_dying && req.op !== 'stop') {
+			for (const b of transfer)
+				new Uint8Array(b).fill(0);
 			return Promise.resolve({ id: 0, errno: EIO });
+		}
 		const id = this.wg_next_id++;
 		return new Promise((resolve) => {
 			this.wg_pending.set(id, resolve);
-			this.wg_port.postMessage({ id, req });
+			this.wg_port.postMessage({ id, req }, transfer);
 			eventfd_signal(this.wg_efd);
 		});
 	}
@@ -243,9 +252,9 @@ export class wg_softc implements ifnet {
 		case SIOCSDRVSPEC:
 			if (!kauth_cred_isroot(cred))
 				return { errno: EPERM };
-			return this.wg_ioctl_set(req.cmd ?? -1, req.data ?? '');
+			return this.wg_ioctl_set(req.cmd ?? -1, req.data ?? '', req.attach ?? []);
 		case SIOCGDRVSPEC:
-			return this.wg_ioctl_get(kauth_cred_isroot(cred), req.data ?? '');
+			return this.wg_ioctl_get(kauth_cred_isroot(cred), req.data ?? '', req.attach ?? []);
 		case SIOCSIFMTU:
 			/*
 			 * The generic code applies it to the tun (the request is
@@ -259,17 +268,19 @@ export class wg_softc implements ifnet {
 		}
 	}
 
-	private async wg_ioctl_set(cmd: number, text: string): Promise<ShimReply> {
-		if (Buffer.byteLength(text) >= WG_MAX_PROPLEN)
+	/*
+	 * The dictionary comes in the attached form (sys/sys/shim.ts): its
+	 * data, keys among them, are views into the request's frame, which
+	 * the kernel wipes once this returns; what goes on to the thread is
+	 * copied out of it first.
+	 */
+	private async wg_ioctl_set(cmd: number, text: string, attach: readonly Uint8Array[]): Promise<ShimReply> {
+		if (wg_proplen(text, attach) >= WG_MAX_PROPLEN)
 			return { errno: E2BIG };
-		const d = prop_dictionary_internalize(text);
+		const d = prop_dictionary_internalize(text, attach);
 		if (d === null)
 			return { errno: EINVAL, msg: 'malformed property list' };
-		/*
-		 * The dictionary's data is the keys themselves (internalized
-		 * without a copy): wiped on every way out, refusals included.
-		 * The request text itself is a string and cannot be wiped.
-		 */
+		/* Wiped on every way out, refusals included (the plain-text form's data are copies). */
 		try {
 			switch (cmd) {
 			case WG_IOCTL_SET_PRIVATE_KEY:
@@ -294,8 +305,8 @@ export class wg_softc implements ifnet {
 		const key = prop_dictionary_get_data(d, WGK_PRIVATE_KEY);
 		if (key === null || key.length !== WG_KEY_LEN)
 			return { errno: EINVAL, msg: 'private_key: 32 bytes of data expected' };
-		const r = await this.wg_call({ op: 'set_private_key', key });
-		key.fill(0);
+		const k = crypto_key_copy(key);
+		const r = await this.wg_call({ op: 'set_private_key', key: k }, [k.buffer as ArrayBuffer]);
 		this.wg_note_peers(r);
 		return { errno: r.errno };
 	}
@@ -385,8 +396,8 @@ export class wg_softc implements ifnet {
 		const host = wg_endpoint_host_of(d, cfg);
 		if (typeof host === 'object')
 			return host;
-		const r = await this.wg_call({ op: 'peer_add', cfg });
-		cfg.preshared_key?.fill(0);
+		const psk = cfg.preshared_key;
+		const r = await this.wg_call({ op: 'peer_add', cfg }, psk == null ? [] : [psk.buffer as ArrayBuffer]);
 		this.wg_note_peers(r);
 		if (r.errno === 0 && host !== '')
 			this.wg_dns.set(cfg.name ?? '', host, cfg.public_key);
@@ -426,12 +437,12 @@ export class wg_softc implements ifnet {
 	 * and port.  "max_peers" makes pages smaller (0: the interface alone);
 	 * "name" asks for that one peer.
 	 */
-	private async wg_ioctl_get(privileged: boolean, text: string): Promise<ShimReply> {
+	private async wg_ioctl_get(privileged: boolean, text: string, attach: readonly Uint8Array[]): Promise<ShimReply> {
 		let cursor = -1;
 		let max = WG_GET_PAGE;
 		let name: string | undefined;
 		if (text !== '') {
-			const q = prop_dictionary_internalize(text);
+			const q = prop_dictionary_internalize(text, attach);
 			if (q === null)
 				return { errno: EINVAL, msg: 'malformed property list' };
 			const c = prop_dictionary_get(q, WGK_CURSOR) !== undefined ? prop_dictionary_get_number(q, WGK_CURSOR) : 0;
@@ -454,16 +465,24 @@ export class wg_softc implements ifnet {
 		const st = r.state;
 		if (r.errno !== 0 || st === undefined)
 			return { errno: r.errno !== 0 ? r.errno : EIO };
+		/*
+		 * The keys came from the thread as transferred buffers, off the
+		 * V8 heap; they go into the dictionary as they are, and out as
+		 * attachments, which the kernel wipes once framed.
+		 */
 		const d = prop_dictionary_create();
 		if (cursor <= 0) {
 			if (st.private_key !== null && privileged)
-				prop_dictionary_set_data(d, WGK_PRIVATE_KEY, st.private_key);
+				prop_dictionary_set_data_nocopy(d, WGK_PRIVATE_KEY, st.private_key);
+			else
+				st.private_key?.fill(0);
 			if (st.public_key !== null)
 				prop_dictionary_set_data(d, WGK_PUBLIC_KEY, st.public_key);
 			if (this.wg_listen_port !== 0)
 				prop_dictionary_set_uint16(d, WGK_LISTEN_PORT, this.wg_listen_port);
+		} else {
+			st.private_key?.fill(0);
 		}
-		st.private_key?.fill(0);
 		const peers: PropObject[] = [];
 		for (const p of st.peers)
 			peers.push(wg_peer_dictionary(p, privileged, this.wg_dns));
@@ -484,10 +503,8 @@ export class wg_softc implements ifnet {
 		}
 		if (peers.length > 0)
 			prop_dictionary_set(d, WGK_PEERS, prop_array_create(peers));
-		/* The dictionary holds copies of the keys; the text it becomes cannot be wiped. */
-		const data = prop_dictionary_externalize(d);
-		prop_data_wipe(d);
-		return { errno: 0, data };
+		const { text: data, attach: out } = prop_dictionary_externalize_attach(d);
+		return { errno: 0, data, attach: out };
 	}
 
 	/* --- life cycle --- */
@@ -534,13 +551,26 @@ function wg_is_zero(b: Uint8Array): boolean {
 	return acc === 0;
 }
 
-/* An ADD_PEER dictionary to a peer configuration, or what is wrong with it. */
-export function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
+/* NetBSD's limit on a dictionary is on its text; here text and attachments together. */
+function wg_proplen(text: string, attach: readonly Uint8Array[]): number {
+	let n = Buffer.byteLength(text);
+	for (const a of attach)
+		n += a.length;
+	return n;
+}
+
+/*
+ * An ADD_PEER dictionary to a peer configuration, or what is wrong with
+ * it.  Every array in it is a copy of its own, never a view into the
+ * request (posting a view would clone the whole frame it is in); the
+ * preshared key's is off the V8 heap, to be transferred.
+ */
+function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
 	const cfg: WgPeerConfig = { public_key: new Uint8Array(0) };
 	const pub = prop_dictionary_get_data(d, WGK_PUBLIC_KEY);
 	if (pub === null || pub.length !== WG_KEY_LEN)
 		return 'public_key: 32 bytes of data expected';
-	cfg.public_key = pub;
+	cfg.public_key = pub.slice();
 	if (prop_dictionary_get(d, WGK_NAME) !== undefined) {
 		const name = prop_dictionary_get_string(d, WGK_NAME);
 		if (name === null || Buffer.byteLength(name) > WG_PEER_NAME_MAXLEN)
@@ -551,14 +581,14 @@ export function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
 		const psk = prop_dictionary_get_data(d, WGK_PRESHARED_KEY);
 		if (psk === null || psk.length !== WG_KEY_LEN)
 			return 'preshared_key: 32 bytes of data expected';
-		cfg.preshared_key = wg_is_zero(psk) ? null : psk;
+		cfg.preshared_key = wg_is_zero(psk) ? null : crypto_key_copy(psk);
 	}
 	if (prop_dictionary_get(d, WGK_ENDPOINT) !== undefined) {
 		const raw = prop_dictionary_get_data(d, WGK_ENDPOINT);
 		const sa = raw === null ? null : sockaddr_decode(raw);
 		if (sa === null)
 			return 'endpoint: a sockaddr_in or sockaddr_in6 expected';
-		cfg.endpoint = { family: sa.family, addr: sa.addr, port: sa.port };
+		cfg.endpoint = { family: sa.family, addr: sa.addr, port: sa.port };	/* sockaddr_decode copies */
 	}
 	if (prop_dictionary_get(d, WGK_PERSISTENT_KEEPALIVE) !== undefined) {
 		const ka = prop_dictionary_get_number(d, WGK_PERSISTENT_KEEPALIVE);
@@ -580,9 +610,9 @@ export function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
 			if (fam === null || ip === null || cidr === null)
 				return 'allowedips: family, ip and cidr expected';
 			if (fam === AF_INET && ip.length === 4 && cidr >= 0 && cidr <= 32)
-				aips.push({ family: 4, addr: ip, cidr });
+				aips.push({ family: 4, addr: ip.slice(), cidr });
 			else if (fam === AF_INET6 && ip.length === 16 && cidr >= 0 && cidr <= 128)
-				aips.push({ family: 6, addr: ip, cidr });
+				aips.push({ family: 6, addr: ip.slice(), cidr });
 			else
 				return `allowedips: bad entry (family ${fam}, ${ip.length} bytes, cidr ${cidr})`;
 		}
@@ -613,8 +643,9 @@ function wg_peer_dictionary(p: WgPeerInfo, privileged: boolean, dns: wg_dns): Pr
 	prop_dictionary_set_data(d, WGK_PUBLIC_KEY, p.public_key);
 	if (p.preshared_key !== null) {
 		if (privileged)
-			prop_dictionary_set_data(d, WGK_PRESHARED_KEY, p.preshared_key);
-		p.preshared_key.fill(0);
+			prop_dictionary_set_data_nocopy(d, WGK_PRESHARED_KEY, p.preshared_key);
+		else
+			p.preshared_key.fill(0);
 	}
 	if (p.endpoint !== null)
 		prop_dictionary_set_data(d, WGK_ENDPOINT, sockaddr_encode(p.endpoint));

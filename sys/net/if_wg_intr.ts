@@ -333,20 +333,26 @@ class wg_intr {
 					    msg: `${this.init.ifname}: ${req.op}: ${(e as Error).message}` });
 				reply = { id, errno };
 			}
-			this.init.port.postMessage(reply);
-			/* postMessage sent a copy: the keys of a get reply here are temporaries. */
+			/*
+			 * A get reply's keys are copies off the V8 heap (WgDevice):
+			 * moved to the main thread, not cloned, so no copy stays here.
+			 */
+			const keys: ArrayBuffer[] = [];
 			if (reply.state !== undefined) {
-				reply.state.private_key?.fill(0);
+				if (reply.state.private_key !== null)
+					keys.push(reply.state.private_key.buffer as ArrayBuffer);
 				for (const p of reply.state.peers)
-					p.preshared_key?.fill(0);
+					if (p.preshared_key !== null)
+						keys.push(p.preshared_key.buffer as ArrayBuffer);
 			}
+			this.init.port.postMessage(reply, keys);
 		}
 	}
 
 	private handle(id: number, req: wg_intr_req): wg_intr_reply {
 		const dev = this.dev;
 		switch (req.op) {
-		/* The keys in a request are this thread's own copies (structured clone): the device copies them. */
+		/* The keys in a request were transferred to this thread (wg_softc.wg_call): the device copies them. */
 		case 'set_private_key':
 			try {
 				dev.set_private_key(req.key);

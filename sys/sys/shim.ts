@@ -6,24 +6,31 @@
  * socket named by shim_socket_name(id).  Abstract names are per network
  * namespace, so every namespace is its own machine, as a rump kernel is.
  *
- * Framing: every message, each way, is a 4-byte big-endian length then
- * that many bytes of UTF-8 JSON.  One connection may carry any number of
+ * Framing: every message, each way, is a 4-byte big-endian length, then
+ * that many bytes: UTF-8 JSON, optionally followed by a NUL byte (JSON
+ * text never holds one) and the message's attachments, each a 4-byte
+ * big-endian length and that many bytes (shim_frame_encode,
+ * shim_frame_decode).  One connection may carry any number of
  * request/reply pairs, strictly alternating.
  *
  * A request names an operation:
  *   ioctl:  a socket ioctl on an interface: request number from
  *           sys/sys/sockio.ts, interface name, and for SIOC[SG]DRVSPEC the
- *           ifd_cmd and the externalized proplib dictionary (XML plist
- *           text) as ifd_data.  ifreq-style arguments travel as fields.
+ *           ifd_cmd and the externalized proplib dictionary as ifd_data,
+ *           in the attached form (lib/libprop/prop.ts): the XML text in
+ *           the JSON, every <data> value an attachment.  ifreq-style
+ *           arguments travel as fields.
  *   sysctl: read or write net.wg.* (sysctl(3)).
  *   ifconf: list the instance's interfaces with their state.
  *   reboot: halt the instance (rump.halt / reboot(2)).
  * A reply is an errno (0 on success) plus the out-data.
  *
- * Keys travel inside the dictionary text (base64 in <data>), so both ends
- * wipe the bytes of every frame once it is parsed or written.  The
- * strings JSON and the plist parser make of them cannot be wiped; they
- * live until the collector reuses their memory.
+ * Secrets: keys are <data> values, so they travel as attachments, as
+ * bytes, never as text.  Whoever frames a message wipes the attachments
+ * it was given once they are copied into the frame, and the frame once
+ * it is written; whoever receives one wipes the frame once the request
+ * is served (kernel) or the dictionary used (tools).  share/doc/DESIGN.md
+ * §10 lists the copies that remain.
  */
 
 
@@ -43,6 +50,8 @@ export type ShimRequest =
 	| { op: 'ioctl'; req: number; name: string;
 	    /* SIOC[SG]DRVSPEC; data alone for SIOCIFCREATE: the cloner, for any Linux name */
 	    cmd?: number; data?: string;
+	    /* The attachments data refers to; never in the JSON. */
+	    attach?: Uint8Array[];
 	    /* SIOCSIFFLAGS */
 	    flags?: number;
 	    /* SIOCSIFMTU */
@@ -67,7 +76,8 @@ export interface ShimIfState {
 
 export interface ShimReply {
 	errno: number;
-	data?: string;			/* SIOCGDRVSPEC: externalized dictionary */
+	data?: string;			/* SIOCGDRVSPEC: externalized dictionary, attached form */
+	attach?: Uint8Array[];		/* what data refers to; never in the JSON */
 	flags?: number;			/* SIOCGIFFLAGS */
 	mtu?: number;			/* SIOCGIFMTU */
 	cloners?: string[];		/* SIOCIFGCLONERS */
@@ -86,3 +96,65 @@ export interface ShimReply {
  */
 export const SHIM_MAX_REQUEST = 256 * 1024;
 export const SHIM_MAX_USER_REQUEST = 16 * 1024;
+
+/* 4-byte big-endian length (of a frame, of an attachment). */
+const SHIM_LEN = 4;
+
+/*
+ * A whole frame, length included: msg as JSON (without its attach
+ * field), then the attachments.  The attachments are wiped once copied
+ * (they may be keys); the caller wipes the frame once it is written.
+ */
+export function shim_frame_encode(msg: ShimRequest | ShimReply): Buffer {
+	const attach = 'attach' in msg ? msg.attach ?? [] : [];
+	const json = Buffer.from(JSON.stringify({ ...msg, attach: undefined }), 'utf8');
+	let len = json.length;
+	if (attach.length > 0) {
+		len++;
+		for (const a of attach)
+			len += SHIM_LEN + a.length;
+	}
+	/* Never the shared pool: the frame is wiped whole, and nothing else shares its memory. */
+	const frame = Buffer.allocUnsafeSlow(SHIM_LEN + len);
+	frame.writeUInt32BE(len, 0);
+	let at = SHIM_LEN + json.copy(frame, SHIM_LEN);
+	if (attach.length > 0) {
+		frame[at++] = 0;
+		for (const a of attach) {
+			frame.writeUInt32BE(a.length, at);
+			frame.set(a, at + SHIM_LEN);
+			at += SHIM_LEN + a.length;
+			a.fill(0);
+		}
+	}
+	return frame;
+}
+
+/*
+ * A frame's body (what follows the length): the parsed JSON, with the
+ * attachments as views into body (no copy: wiping body wipes them);
+ * null when it is not JSON or the attachments do not add up.  The views
+ * are plain Uint8Arrays, so that slice() copies (a Buffer's is a view).
+ */
+export function shim_frame_decode(body: Buffer): { msg: unknown; attach: Uint8Array[] } | null {
+	const nul = body.indexOf(0);
+	const end = nul < 0 ? body.length : nul;
+	let msg: unknown;
+	try {
+		msg = JSON.parse(body.toString('utf8', 0, end));
+	} catch {
+		return null;
+	}
+	const attach: Uint8Array[] = [];
+	for (let at = end + 1; at < body.length;) {
+		if (at + SHIM_LEN > body.length)
+			return null;
+		const n = body.readUInt32BE(at);
+		at += SHIM_LEN;
+		if (n > body.length - at)
+			return null;
+		attach.push(new Uint8Array(body.buffer, body.byteOffset + at, n));
+		at += n;
+	}
+	return { msg, attach };
+}

@@ -2,7 +2,8 @@
 /*
  * A fake kernel instance for userland tests: it listens on the shim's
  * abstract socket under a random high instance id (never a real one),
- * records every request and answers with scripted replies.  Programs
+ * records every request (attachments copied into attach) and answers
+ * with scripted replies, framed as the kernel frames them.  Programs
  * under test are the compiled entry files, run as child processes with
  * WG_USERSPACE_ID pointing at the fake.
  */
@@ -11,7 +12,9 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-import { shim_socket_name, type ShimReply, type ShimRequest } from '../../sys/sys/shim.js';
+import {
+	shim_frame_decode, shim_frame_encode, shim_socket_name, type ShimReply, type ShimRequest,
+} from '../../sys/sys/shim.js';
 
 export type FakeHandler = (req: ShimRequest) => ShimReply;
 
@@ -47,13 +50,15 @@ export class FakeKernel {
 			buf = Buffer.concat([buf, chunk]);
 			while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
 				const len = buf.readUInt32BE(0);
-				const req = JSON.parse(buf.toString('utf8', 4, 4 + len)) as ShimRequest;
+				const f = shim_frame_decode(buf.subarray(4, 4 + len));
 				buf = buf.subarray(4 + len);
+				if (f === null)
+					throw new Error('fake kernel: malformed frame');
+				const req = f.msg as ShimRequest;
+				if (f.attach.length > 0 && req.op === 'ioctl')
+					req.attach = f.attach.map((a) => a.slice());
 				this.requests.push(req);
-				const body = Buffer.from(JSON.stringify(this.handler(req)), 'utf8');
-				const head = Buffer.alloc(4);
-				head.writeUInt32BE(body.length, 0);
-				c.write(Buffer.concat([head, body]));
+				c.write(shim_frame_encode(this.handler(req)));
 			}
 		});
 	}

@@ -13,7 +13,7 @@
 
 import type { WgDeviceApi } from './api.js';
 import type { WgCrypto } from '../../crypto/crypto.js';
-import { crypto_clamp, crypto_const_eq, crypto_wipe } from '../../crypto/crypto_util.js';
+import { crypto_clamp, crypto_const_eq, crypto_key_copy, crypto_wipe } from '../../crypto/crypto_util.js';
 import { type RadixTree, prefix_mask } from '../radix.js';
 import {
 	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, EIO, EMSGSIZE, ENETDOWN, ENOENT, ErrnoError,
@@ -149,7 +149,7 @@ export class WgDevice implements WgDeviceApi {
 		const sc = this.sc;
 		let priv: Uint8Array | null = null;
 		if (key !== null) {
-			priv = crypto_clamp(check_key(key, 'private key').slice());
+			priv = crypto_clamp(crypto_key_copy(check_key(key, 'private key')));
 			if (sc.ident.private_key !== null && crypto_const_eq(priv, sc.ident.private_key)) {
 				priv.fill(0);
 				return;
@@ -190,8 +190,10 @@ export class WgDevice implements WgDeviceApi {
 		}
 	}
 
+	/* Copies off the V8 heap (crypto_key_copy): the caller wipes them, or transfers them to another thread. */
 	private_key(): Uint8Array | null {
-		return this.sc.ident.private_key?.slice() ?? null;
+		const k = this.sc.ident.private_key;
+		return k === null ? null : crypto_key_copy(k);
 	}
 
 	public_key(): Uint8Array | null {
@@ -233,7 +235,7 @@ export class WgDevice implements WgDeviceApi {
 
 		const peer = new WgPeer(sc.crypto, pub, name, sc.ident);
 		if (psk !== null)
-			peer.preshared_key = psk.slice();
+			peer.preshared_key = crypto_key_copy(psk);
 		peer.endpoint = ep === null ? null : wg_endpoint_copy(ep);
 		peer.persistent_keepalive = ka;
 		sc.pubkeys.insert(peer.public_key, peer);
@@ -311,7 +313,7 @@ export class WgDevice implements WgDeviceApi {
 		return {
 			name: peer.name,
 			public_key: peer.public_key.slice(),
-			preshared_key: peer.preshared_key?.slice() ?? null,
+			preshared_key: peer.preshared_key === null ? null : crypto_key_copy(peer.preshared_key),
 			endpoint: peer.endpoint === null ? null : wg_endpoint_copy(peer.endpoint),
 			allowed_ips,
 			last_handshake_sec: sec,
@@ -329,7 +331,7 @@ export class WgDevice implements WgDeviceApi {
 
 	peer_set_preshared_key(peer: WgPeer, psk: Uint8Array | null): void {
 		this.check_peer(peer);
-		const k = psk === null ? null : check_key(psk, 'preshared key').slice();
+		const k = psk === null ? null : crypto_key_copy(check_key(psk, 'preshared key'));
 		crypto_wipe(peer.preshared_key);
 		peer.preshared_key = k;
 	}

@@ -56,7 +56,7 @@ function sent(t: Test): { cmd: number; dict: PropDictionary; xml: string } {
 	t.equal(sets.length, 1, 'one SIOCSDRVSPEC');
 	const r = sets[0];
 	t.equal(r.name, 'wg0');
-	const dict = prop_dictionary_internalize(r.data ?? '');
+	const dict = prop_dictionary_internalize(r.data ?? '', r.attach);
 	t.ok(dict, 'payload is a dictionary');
 	return { cmd: r.cmd ?? -1, dict: dict as PropDictionary, xml: r.data ?? '' };
 }
@@ -132,7 +132,9 @@ t.test('set private-key', async (t) => {
 	t.equal(xml, '<?xml version="1.0" encoding="UTF-8"?>\n' +
 	    '<!DOCTYPE plist PUBLIC "-//Apple Computer//DTD PLIST 1.0//EN" ' +
 	    '"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n' +
-	    `<dict>\n\t<key>private_key</key>\n\t<data>${PRIV}</data>\n</dict>\n</plist>\n`);
+	    '<dict>\n\t<key>private_key</key>\n\t<data ref="0"/>\n</dict>\n</plist>\n',
+	    'the key is an attachment, not text');
+	t.same(fk.requests[0].op === 'ioctl' ? fk.requests[0].attach : null, [b(PRIV)], 'the key, as bytes');
 
 	const nonl = join(dir, 'nonl');
 	writeFileSync(nonl, PRIV, { mode: 0o600 });
