@@ -333,11 +333,11 @@ export class wg_softc implements ifnet {
 	 * A configuration request prepares its port before it changes
 	 * anything else, so a port in use fails it whole.
 	 */
-	wg_port_prepare(port: number): udp_pair | null | number {
+	wg_port_prepare(port: number, mark = this.wg_fwmark): udp_pair | null | number {
 		if ((port !== 0 && port === this.wg_so.port) || (port === 0 && this.wg_listen_port === 0))
 			return null;
 		try {
-			return udp_open_pair(port, { nonblock: true, mark: this.wg_fwmark });
+			return udp_open_pair(port, { nonblock: true, mark });
 		} catch (e) {
 			return e instanceof ErrnoError ? e.errno : EADDRINUSE;
 		}
@@ -345,21 +345,32 @@ export class wg_softc implements ifnet {
 
 	/* Switch to a prepared pair (or just record port, for null); 0 or an errno. */
 	async wg_port_commit(so: udp_pair | null, port: number): Promise<number> {
+		if (so !== null) {
+			const r = await this.wg_call({ op: 'sockets', fd4: so.fd4, fd6: so.fd6 });
+			if (r.errno !== 0) {
+				wg_close_pair(so);
+				return r.errno;
+			}
+		}
+		this.wg_port_switched(so, port, this.wg_fwmark);
+		return 0;
+	}
+
+	/*
+	 * The thread has taken the prepared pair so (bound with mark), or
+	 * for null, there was none to take: so is ours, the old pair goes.
+	 */
+	wg_port_switched(so: udp_pair | null, port: number, mark: number): void {
 		if (so === null) {
 			if (port !== 0)
 				this.wg_listen_port = port;
-			return 0;
+			return;
 		}
 		const old = this.wg_so;
-		const r = await this.wg_call({ op: 'sockets', fd4: so.fd4, fd6: so.fd6, port: so.port });
-		if (r.errno !== 0) {
-			wg_close_pair(so);
-			return r.errno;
-		}
 		this.wg_so = so;
 		this.wg_listen_port = port;
+		this.wg_fwmark = mark;
 		wg_close_pair(old);
-		return 0;
 	}
 
 	/* Drop a prepared pair that will not be used. */
@@ -377,12 +388,18 @@ export class wg_softc implements ifnet {
 		return this.wg_fwmark;
 	}
 
+	/* SO_MARK on both sockets, or on neither: 0 or an errno. */
 	wg_set_fwmark(mark: number): number {
+		const done: number[] = [];
 		try {
 			for (const fd of [this.wg_so.fd4, this.wg_so.fd6])
-				if (fd >= 0)
+				if (fd >= 0) {
 					udp_set_mark(fd, mark);
+					done.push(fd);
+				}
 		} catch (e) {
+			for (const fd of done)
+				udp_set_mark(fd, this.wg_fwmark);
 			return e instanceof ErrnoError ? e.errno : EINVAL;
 		}
 		this.wg_fwmark = mark;

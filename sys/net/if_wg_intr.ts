@@ -92,9 +92,13 @@ export type wg_intr_req =
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
 	| { op: 'tunables'; tunables: Partial<WgTunables>; udp_gso: boolean; udp_gro: boolean }
-	| { op: 'sockets'; fd4: number; fd6: number; port: number }
+	| { op: 'sockets'; fd4: number; fd6: number }
 	| { op: 'uapi_get'; listen_port: number; fwmark: number; cursor: number; max: number }
-	| { op: 'uapi_set'; text: string }
+	/*
+	 * A UAPI set's body (transferred; wiped here), and the sockets to take
+	 * once it is applied: both or neither (sys/net/if_wg_uapi.ts).
+	 */
+	| { op: 'uapi_set'; body: Uint8Array; sockets?: { fd4: number; fd6: number } }
 	| { op: 'stop' };
 
 export interface wg_intr_state {
@@ -424,9 +428,16 @@ class wg_intr {
 			return { id, errno: 0, text: p.text, next: p.next };
 		}
 		case 'uapi_set': {
-			/* The main thread applied listen_port and fwmark already (sockets are its own). */
+			/* listen_port and fwmark are the main thread's: it bound and marked the sockets given here. */
 			const hooks: uapi_hooks = { set_listen_port: () => 0, set_fwmark: () => 0 };
-			const errno = uapi_set(dev, req.text, hooks);
+			let errno: number;
+			try {
+				errno = uapi_set(dev, req.body, hooks);
+			} finally {
+				req.body.fill(0);
+			}
+			if (errno === 0 && req.sockets !== undefined)
+				this.set_sockets(req.sockets.fd4, req.sockets.fd6);
 			return { id, errno, npeers: dev.peer_count() };
 		}
 		case 'stop':

@@ -153,18 +153,21 @@ export function wg_uapi_detach(u: wg_uapi): void {
 }
 
 /*
- * What a connection has sent and the server has not consumed yet.  A
- * request is an operation line, and for set=1 everything up to the blank
- * line.  Chunks are scanned once as they come and joined only when a
- * request is complete, so a client streaming one huge line costs linear
- * time; rescanning (and, for a string built with +=, copying) all of it
- * per chunk stalled the instance for seconds on 64 MiB.
+ * What a connection has sent and the server has not consumed yet, as
+ * bytes: a set request carries keys, and bytes can be wiped where a JS
+ * string cannot.  A request is an operation line, and for set=1
+ * everything up to the blank line.  Chunks are scanned once as they come
+ * and joined only when a request is complete, so a client streaming one
+ * huge line costs linear time.  Every byte is wiped once consumed, or
+ * when the connection goes (wipe()); a set's body is handed out as a
+ * copy in memory of its own (off the V8 heap, transferable), which its
+ * taker wipes.
  */
 export class uapi_rxbuf {
-	private text = '';		/* joined */
-	private parts: string[] = [];	/* received after text, not yet joined */
-	private len = 0;		/* text and parts */
-	private last = 0;		/* the last character code, 0 when empty */
+	private buf: Uint8Array = new Uint8Array(0);	/* joined, unconsumed */
+	private parts: Uint8Array[] = [];	/* received after buf, not yet joined */
+	private len = 0;		/* buf and parts */
+	private last = 0;		/* the last byte, 0 when empty */
 	private nl = -1;		/* first "\n", -1 until there is one */
 	private nl2 = -1;		/* first "\n\n" */
 	private op: string | null = null;	/* the first line, once complete */
@@ -173,38 +176,48 @@ export class uapi_rxbuf {
 		return this.len;
 	}
 
-	push(chunk: string): void {
+	push(chunk: Uint8Array): void {
 		if (chunk.length === 0)
 			return;
 		const at = this.len;
 		if (this.nl < 0) {
-			const i = chunk.indexOf('\n');
+			const i = chunk.indexOf(0x0a);
 			if (i >= 0)
 				this.nl = at + i;
 		}
 		if (this.nl2 < 0) {
-			if (this.last === 0x0a && chunk.charCodeAt(0) === 0x0a)
+			if (this.last === 0x0a && chunk[0] === 0x0a)
 				this.nl2 = at - 1;
 			else {
-				const i = chunk.indexOf('\n\n');
+				const i = nl2_in(chunk, 0);
 				if (i >= 0)
 					this.nl2 = at + i;
 			}
 		}
 		this.parts.push(chunk);
 		this.len += chunk.length;
-		this.last = chunk.charCodeAt(chunk.length - 1);
+		this.last = chunk[chunk.length - 1];
 		if (this.op === null && this.nl >= 0) {
 			this.join();
-			this.op = this.text.slice(0, this.nl);
+			this.op = latin1(this.buf, 0, this.nl);
 		}
 	}
 
+	/* One array of its own for buf and parts; the pieces wiped. */
 	private join(): void {
-		if (this.parts.length > 0) {
-			this.text += this.parts.join('');
-			this.parts = [];
+		if (this.parts.length === 0)
+			return;
+		const all = new Uint8Array(new ArrayBuffer(this.len));
+		all.set(this.buf, 0);
+		let at = this.buf.length;
+		this.buf.fill(0);
+		for (const p of this.parts) {
+			all.set(p, at);
+			at += p.length;
+			p.fill(0);
 		}
+		this.parts = [];
+		this.buf = all;
 	}
 
 	/* Enough to act on: a complete request, or an operation line that is not one. */
@@ -219,23 +232,25 @@ export class uapi_rxbuf {
 	}
 
 	/*
-	 * The next request: get, set with its body (the lines after set=1, each
-	 * ending in "\n"), 'bad' for a get=1 not followed by the blank line,
-	 * 'unknown' for any other operation; null when none is complete yet.
+	 * The next request: get, set with its body (the lines after set=1,
+	 * each ending in "\n"), 'bad' for a get=1 not followed by the blank
+	 * line, 'unknown' for any other operation; null when none is
+	 * complete yet.
 	 */
-	take(): { op: 'get' } | { op: 'set'; body: string } | 'bad' | 'unknown' | null {
+	take(): { op: 'get' } | { op: 'set'; body: Uint8Array } | 'bad' | 'unknown' | null {
 		if (!this.ready())
 			return null;
 		this.join();
 		const nl = this.nl;
 		if (this.op === 'get=1') {
-			if (this.text.charCodeAt(nl + 1) !== 0x0a)
+			if (this.buf[nl + 1] !== 0x0a)
 				return 'bad';
 			this.consume(nl + 2);
 			return { op: 'get' };
 		}
 		if (this.op === 'set=1') {
-			const body = this.text.slice(nl + 1, this.nl2 + 1);
+			const body = new Uint8Array(new ArrayBuffer(this.nl2 - nl));
+			body.set(this.buf.subarray(nl + 1, this.nl2 + 1));
 			this.consume(this.nl2 + 2);
 			return { op: 'set', body };
 		}
@@ -243,13 +258,37 @@ export class uapi_rxbuf {
 	}
 
 	private consume(n: number): void {
-		this.text = this.text.slice(n);
-		this.len = this.text.length;
-		this.last = this.len > 0 ? this.text.charCodeAt(this.len - 1) : 0;
-		this.nl = this.text.indexOf('\n');
-		this.nl2 = this.nl < 0 ? -1 : this.text.indexOf('\n\n', this.nl);
-		this.op = this.nl < 0 ? null : this.text.slice(0, this.nl);
+		this.buf.fill(0, 0, n);
+		this.buf = this.buf.subarray(n);
+		this.len = this.buf.length;
+		this.last = this.len > 0 ? this.buf[this.len - 1] : 0;
+		this.nl = this.buf.indexOf(0x0a);
+		this.nl2 = this.nl < 0 ? -1 : nl2_in(this.buf, this.nl);
+		this.op = this.nl < 0 ? null : latin1(this.buf, 0, this.nl);
 	}
+
+	/* The connection is gone: what it left (part of a set, maybe keys) is wiped. */
+	wipe(): void {
+		this.buf.fill(0);
+		for (const p of this.parts)
+			p.fill(0);
+		this.parts = [];
+		this.buf = new Uint8Array(0);
+		this.len = 0;
+		this.last = 0;
+		this.nl = this.nl2 = -1;
+		this.op = null;
+	}
+}
+
+/* The first "\n\n" in b at or after from, -1 if none. */
+function nl2_in(b: Uint8Array, from: number): number {
+	return Buffer.from(b.buffer, b.byteOffset, b.length).indexOf('\n\n', from, 'latin1');
+}
+
+/* An operation line: never a key. */
+function latin1(b: Uint8Array, start: number, end: number): string {
+	return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
 }
 
 /* One connection: any number of get/set operations, each ended by a blank line. */
@@ -288,7 +327,7 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 				if (r.op === 'get')
 					await uapi_do_get(sc, so);
 				else
-					so.write(`errno=${await uapi_do_set(sc, r.body)}\n\n`);
+					so.write(`errno=${await wg_uapi_set(sc, r.body)}\n\n`);
 			}
 		} finally {
 			busy = false;
@@ -296,8 +335,8 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
 		if (rx.ready() && !so.destroyed)
 			void pump();
 	};
-	so.setEncoding('utf8');
-	so.on('data', (chunk: string) => {
+	so.on('close', () => rx.wipe());
+	so.on('data', (chunk: Buffer) => {
 		rx.push(chunk);
 		if (rx.length > UAPI_MAX_REQUEST) {
 			so.destroy();
@@ -344,15 +383,22 @@ async function uapi_do_get(sc: wg_softc, so: Socket): Promise<void> {
 }
 
 /*
- * All or nothing (sys/net/wg/uapi.ts): the request is parsed whole
- * first, then a new listen_port is bound (the only step that can fail
- * for a well-formed request), and only then does the data-path thread
- * apply the rest.  The sockets switch, and fwmark is set, after it has.
+ * All or nothing (sys/net/wg/uapi.ts), the sockets included.  The
+ * request is parsed whole first.  Then everything that can fail for a
+ * well-formed request is done in a form that can be undone: a new
+ * listen_port is bound, with the new fwmark, beside the old sockets; a
+ * new fwmark alone is set on the old sockets (and set back should the
+ * rest fail).  Then the data-path thread applies the request and takes
+ * the new sockets in one step, which cannot fail half way; only then
+ * are the old sockets closed.  body (its own memory, holding keys) is
+ * transferred to the thread, which wipes it.
  */
-async function uapi_do_set(sc: wg_softc, body: string): Promise<number> {
+async function wg_uapi_set(sc: wg_softc, body: Uint8Array): Promise<number> {
 	const ops = uapi_set_parse(body);
-	if (typeof ops === 'number')
+	if (typeof ops === 'number') {
+		body.fill(0);
 		return ops;
+	}
 	let port: number | undefined;
 	let mark: number | undefined;
 	for (const op of ops) {
@@ -364,20 +410,26 @@ async function uapi_do_set(sc: wg_softc, body: string): Promise<number> {
 			mark = op.n;
 	}
 	uapi_ops_wipe(ops);
-	const so = port === undefined ? null : sc.wg_port_prepare(port);
-	if (typeof so === 'number')
-		return -so;
-	const r = await sc.wg_call({ op: 'uapi_set', text: body });
+	const old_mark = sc.wg_get_fwmark();
+	const so = port === undefined ? null : sc.wg_port_prepare(port, mark ?? old_mark);
+	let e = typeof so === 'number' ? so : 0;
+	if (e === 0 && so === null && mark !== undefined)
+		e = sc.wg_set_fwmark(mark);
+	if (e !== 0 || typeof so === 'number') {
+		body.fill(0);
+		return -e;
+	}
+	const r = await sc.wg_call({ op: 'uapi_set', body,
+	    sockets: so === null ? undefined : { fd4: so.fd4, fd6: so.fd6 } }, [body.buffer as ArrayBuffer]);
 	if (r.npeers !== undefined)
 		sc.if_link_up = r.npeers > 0;
 	if (r.errno !== 0) {
 		sc.wg_port_abort(so);
+		if (so === null && mark !== undefined)
+			sc.wg_set_fwmark(old_mark);
 		return r.errno;
 	}
-	let e = port === undefined ? 0 : await sc.wg_port_commit(so, port);
-	if (e === 0 && mark !== undefined)
-		e = sc.wg_set_fwmark(mark);
-	if (e !== 0)
-		log(LOG_ERR, '%s: UAPI set applied, but its sockets failed: errno %d', sc.if_xname, e);
-	return -e;
+	if (port !== undefined)
+		sc.wg_port_switched(so, port, mark ?? old_mark);
+	return 0;
 }

@@ -51,15 +51,25 @@ export async function boot_test_kernel(h: Host, id: number, env?: Record<string,
 
 export type client_step = { req: unknown } | { raw: string; wait?: boolean } | { new: true } | { hold: number };
 
+/* Attachments come from h_client as base64: bytes again. */
+function attach_decode<T extends ShimReply>(out: T[]): T[] {
+	for (const o of out)
+		if (Array.isArray(o.attach))
+			o.attach = (o.attach as unknown as string[]).map((a) => new Uint8Array(Buffer.from(a, 'base64')));
+	return out;
+}
+
 /* Run steps over one control connection; one outcome per waiting step. */
 export async function client(h: Host, id: number, steps: client_step[], opts: ExecOptions = {}):
     Promise<Array<ShimReply & { closed?: boolean; timeout?: boolean; connect?: string }>> {
 	const r = await h.exec([NODE, H_CLIENT, String(id), JSON.stringify(steps)], opts);
+	let out: Array<ShimReply & { closed?: boolean }>;
 	try {
-		return JSON.parse(r.stdout) as Array<ShimReply & { closed?: boolean }>;
+		out = JSON.parse(r.stdout) as Array<ShimReply & { closed?: boolean }>;
 	} catch {
 		throw new Error(`h_client: ${r.stdout} ${r.stderr}`);
 	}
+	return attach_decode(out);
 }
 
 /* One request, its reply. */
@@ -107,7 +117,7 @@ export class kclient {
 	async steps(steps: client_step[]): Promise<outcome[]> {
 		this.#child.stdin.write(JSON.stringify(steps) + '\n');
 		const line = this.#lines.shift() ?? await new Promise<string>((resolve) => this.#waiters.push(resolve));
-		return JSON.parse(line) as outcome[];
+		return attach_decode(JSON.parse(line) as outcome[]);
 	}
 
 	async req(req: unknown): Promise<outcome> {

@@ -24,6 +24,7 @@
 
 import type { WgAllowedIp, WgDevice, WgEndpoint, WgPeer } from './device.js';
 import { EINVAL, EPROTO, ErrnoError } from '../../sys/errno.js';
+import { crypto_key_alloc } from '../../crypto/crypto_util.js';
 import { inet_ntop, inet_pton4, inet_pton6 } from '../../../lib/libc/inet.js';
 
 
@@ -43,17 +44,20 @@ function hex(b: Uint8Array): string {
 }
 
 /*
- * Decoded straight into a fresh array: Buffer.from(s, 'hex') would leave
- * a copy of a private or preshared key in Node's shared Buffer pool,
- * beyond the reach of the caller's fill(0).
+ * 64 hex digits, b[start..end), decoded straight from the request's
+ * bytes into a fresh array: no JS string of the key is made, and
+ * Buffer.from(s, 'hex') would leave a copy in Node's shared Buffer
+ * pool, beyond the reach of the caller's fill(0).  A secret (private or
+ * preshared key) goes off the V8 heap (crypto_key_alloc), where the
+ * collector cannot copy it.
  */
-function unhex32(s: string): Uint8Array | null {
-	if (s.length !== 64)
+function unhex32(b: Uint8Array, start: number, end: number, secret: boolean): Uint8Array | null {
+	if (end - start !== 64)
 		return null;
-	const k = new Uint8Array(32);
+	const k = secret ? crypto_key_alloc(32) : new Uint8Array(32);
 	for (let i = 0; i < 32; i++) {
-		const hi = hexval(s.charCodeAt(2 * i));
-		const lo = hexval(s.charCodeAt(2 * i + 1));
+		const hi = hexval(b[start + 2 * i]);
+		const lo = hexval(b[start + 2 * i + 1]);
 		if ((hi | lo) < 0) {
 			k.fill(0);
 			return null;
@@ -215,51 +219,43 @@ function uapi_number(value: string, max: number): number | null {
 	return n <= max ? n : null;
 }
 
-/* A device line (before the first public_key), null if bad. */
-function uapi_parse_device(key: string, value: string): uapi_op | null {
+/* A device line (before the first public_key), null if bad; value() makes the value text. */
+function uapi_parse_device(key: string, value: () => string): uapi_op | null {
 	switch (key) {
-	case 'private_key': {
-		const k = unhex32(value);
-		return k === null ? null : { key, k };
-	}
 	case 'listen_port': {
-		const n = uapi_number(value, 65535);
+		const n = uapi_number(value(), 65535);
 		return n === null ? null : { key, n };
 	}
 	case 'fwmark': {
-		const n = uapi_number(value, 0xffffffff);
+		const n = uapi_number(value(), 0xffffffff);
 		return n === null ? null : { key, n };
 	}
 	case 'replace_peers':
-		return value === 'true' ? { key } : null;
+		return value() === 'true' ? { key } : null;
 	default:
 		return null;
 	}
 }
 
 /* A line of a peer section, null if bad. */
-function uapi_parse_peer(key: string, value: string): uapi_op | null {
+function uapi_parse_peer(key: string, value: () => string): uapi_op | null {
 	switch (key) {
 	case 'remove':
 	case 'update_only':
 	case 'replace_allowed_ips':
-		return value === 'true' ? { key } : null;
+		return value() === 'true' ? { key } : null;
 	case 'protocol_version':
-		return value === '1' ? { key } : null;
-	case 'preshared_key': {
-		const k = unhex32(value);
-		return k === null ? null : { key, k };
-	}
+		return value() === '1' ? { key } : null;
 	case 'endpoint': {
-		const ep = uapi_parse_endpoint(value);
+		const ep = uapi_parse_endpoint(value());
 		return ep === null ? null : { key, ep };
 	}
 	case 'persistent_keepalive_interval': {
-		const n = uapi_number(value, 65535);
+		const n = uapi_number(value(), 65535);
 		return n === null ? null : { key, n };
 	}
 	case 'allowed_ip': {
-		const aip = uapi_parse_allowed_ip(value);
+		const aip = uapi_parse_allowed_ip(value());
 		return aip === null ? null : { key, aip };
 	}
 	default:
@@ -277,32 +273,39 @@ export function uapi_ops_wipe(ops: uapi_op[]): void {
 /*
  * The lines after "set=1", up to the blank line, parsed and checked: the
  * operations, or a negative errno (-EPROTO for a line without "=",
- * -EINVAL for any other bad line) with nothing kept.
+ * -EINVAL for any other bad line) with nothing kept.  From the bytes
+ * received (text is for tests and tools): the three keys are decoded
+ * from them directly, only names and the other values become strings.
  */
-export function uapi_set_parse(text: string): uapi_op[] | number {
+export function uapi_set_parse(src: Uint8Array | string): uapi_op[] | number {
+	const b = typeof src === 'string' ? Buffer.from(src, 'utf8') : src;
 	const ops: uapi_op[] = [];
 	let in_peer = false;
 	/* Line by line without splitting first: a set of 10^5 peers is 4 * 10^5 lines. */
-	for (let at = 0; at < text.length;) {
-		let end = text.indexOf('\n', at);
+	for (let at = 0; at < b.length;) {
+		let end = b.indexOf(0x0a, at);
 		if (end < 0)
-			end = text.length;
-		const line = text.slice(at, end);
+			end = b.length;
+		const line = at;
 		at = end + 1;
-		if (line === '')
+		if (end === line)
 			continue;
-		const eq = line.indexOf('=');
-		let op: uapi_op | null;
+		const eq = b.subarray(line, end).indexOf(0x3d);	/* '=' */
 		if (eq < 0) {
 			uapi_ops_wipe(ops);
 			return -EPROTO;
 		}
-		const key = line.slice(0, eq);
-		const value = line.slice(eq + 1);
+		const key = text_of(b, line, line + eq);
+		const v = line + eq + 1;
+		const value = (): string => text_of(b, v, end);
+		let op: uapi_op | null;
 		if (key === 'public_key') {
-			const k = unhex32(value);
-			op = k === null ? null : { key, k };
 			in_peer = true;
+			const k = unhex32(b, v, end, false);
+			op = k === null ? null : { key, k };
+		} else if (key === (in_peer ? 'preshared_key' : 'private_key')) {
+			const k = unhex32(b, v, end, true);
+			op = k === null ? null : { key, k };
 		} else {
 			op = in_peer ? uapi_parse_peer(key, value) : uapi_parse_device(key, value);
 		}
@@ -315,12 +318,17 @@ export function uapi_set_parse(text: string): uapi_op[] | number {
 	return ops;
 }
 
+/* Names and values other than keys, as the text wg(8) sent (UTF-8). */
+function text_of(b: Uint8Array, start: number, end: number): string {
+	return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
+}
+
 /*
  * Applies a set request (the lines after "set=1", up to the blank line):
  * all of it, or nothing when a line is bad.  Returns 0 or a negative
  * errno, as the reply's errno= wants it.
  */
-export function uapi_set(dev: WgDevice, text: string, hooks: uapi_hooks): number {
+export function uapi_set(dev: WgDevice, text: Uint8Array | string, hooks: uapi_hooks): number {
 	const ops = uapi_set_parse(text);
 	if (typeof ops === 'number')
 		return ops;

@@ -66,6 +66,10 @@ t.test('a failed configuration changes nothing, on every path', async (t) => {
 		    `replace_peers=true\npublic_key=${hex(other.pub)}\nallowed_ip=10.9.0.0/33\n\n`, 'errno=-22\n\n'],
 		['a line without "="', `set=1\nprivate_key=${hex(other.priv)}\nreplace_peers=true\ngarbage\n\n`, 'errno=-71\n\n'],
 		['a port in use', `set=1\nprivate_key=${hex(other.priv)}\nreplace_peers=true\nlisten_port=5556\n\n`, 'errno=-98\n\n'],
+		/* The sockets switch last: a port that cannot be bound leaves key, peers and fwmark as they were. */
+		['a port in use, with a new fwmark and peers', `set=1\nfwmark=77\nprivate_key=${hex(other.priv)}\n` +
+		    `listen_port=5556\nreplace_peers=true\npublic_key=${hex(other.pub)}\nallowed_ip=10.9.0.0/16\n\n`,
+		    'errno=-98\n\n'],
 	];
 	for (const [what, req, reply] of uapi_cases) {
 		t.equal(await uapi(sock, req), reply, `UAPI ${what}: ${reply.trim()}`);

@@ -238,17 +238,19 @@ t.test('framing: requests split anywhere; a huge line is held, not rescanned', a
 	/* Every split point, and one character at a time. */
 	const want = JSON.stringify([{ op: 'get' }, { op: 'set', body: `private_key=${K1}\nlisten_port=1\n` },
 	    { op: 'get' }, { op: 'set', body: '' }]);
+	/* Bodies are bytes (they hold keys); as text here to compare. */
 	const drain = (rx: uapi_rxbuf, out: unknown[]): void => {
 		for (let r = rx.take(); r !== null; r = rx.take())
-			out.push(r);
+			out.push(typeof r === 'object' && r.op === 'set' ? { op: 'set', body: Buffer.from(r.body).toString() } : r);
 	};
+	const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 	let ok = 0;
 	for (let i = 0; i <= reqs.length; i++) {
 		const rx = new uapi_rxbuf();
 		const out: unknown[] = [];
-		rx.push(reqs.slice(0, i));
+		rx.push(bytes(reqs.slice(0, i)));
 		drain(rx, out);
-		rx.push(reqs.slice(i));
+		rx.push(bytes(reqs.slice(i)));
 		drain(rx, out);
 		if (JSON.stringify(out) === want && rx.length === 0)
 			ok++;
@@ -257,24 +259,24 @@ t.test('framing: requests split anywhere; a huge line is held, not rescanned', a
 	const rx1 = new uapi_rxbuf();
 	const out1: unknown[] = [];
 	for (const ch of reqs) {
-		rx1.push(ch);
+		rx1.push(bytes(ch));
 		drain(rx1, out1);
 	}
 	t.equal(JSON.stringify(out1), want, 'one character at a time');
 
 	const bad = new uapi_rxbuf();
-	bad.push('get=1\nx');
+	bad.push(bytes('get=1\nx'));
 	t.equal(bad.take(), 'bad', 'get=1 not followed by a blank line');
 	const unk = new uapi_rxbuf();
-	unk.push('hello');
+	unk.push(bytes('hello'));
 	t.equal(unk.take(), null, 'nothing before the first newline');
-	unk.push('\n');
+	unk.push(bytes('\n'));
 	t.equal(unk.take(), 'unknown', 'an unknown operation');
 
 	/* 64 MiB in 64 KiB chunks without a newline: nothing is ready, and nothing is rescanned. */
 	const big = new uapi_rxbuf();
-	big.push('set=1\n');
-	const chunk = 'a'.repeat(65536);
+	big.push(bytes('set=1\n'));
+	const chunk = bytes('a'.repeat(65536));
 	for (let i = 0; i < 1024; i++) {
 		big.push(chunk);
 		if (big.ready())
@@ -282,7 +284,7 @@ t.test('framing: requests split anywhere; a huge line is held, not rescanned', a
 	}
 	t.notOk(big.ready(), 'a set without its blank line is not ready');
 	t.equal(big.length, 6 + 1024 * 65536, 'all of it counted (the server closes past its limit)');
-	big.push('\n\n');
+	big.push(bytes('\n\n'));
 	const r = big.take();
 	t.ok(r !== null && typeof r === 'object' && r.op === 'set' && r.body.length === 1024 * 65536 + 1,
 	    'and it completes with the blank line');

@@ -6,14 +6,16 @@
  *	node h_client.js ID 'STEPS'
  *
  * STEPS is a JSON array run in order over one connection:
- *   {"req": {...}}          send a framed request, wait for the reply
+ *   {"req": {...}}          send a framed request, wait for the reply; its
+ *                           "attach", base64 strings, go as attachments
  *   {"raw": "BASE64"}       write these bytes as they are
  *   {"raw": "...", "wait": true}   ... then wait for a reply or the close
  *   {"new": true}           close the connection and open a fresh one
  *   {"hold": N}             open N more connections, each asked one sysctl
  *                           read, kept open until the process ends:
  *                           {"answered": A, "closed": C}
- * and prints a JSON array with one entry per waiting step: the reply, or
+ * and prints a JSON array with one entry per waiting step: the reply (its
+ * attachments as "attach", base64 strings), or
  * {"closed": true}, or {"timeout": true}.  Exit 0 unless it could not
  * connect at all (exit 2, {"connect": "ECONNREFUSED"}).
  *
@@ -26,7 +28,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { shim_socket_name } from '../../../sys/sys/shim.js';
+import { shim_frame_decode, shim_frame_encode, shim_socket_name, type ShimRequest } from '../../../sys/sys/shim.js';
 
 type step = { req: unknown } | { raw: string; wait?: boolean } | { new: true } | { hold: number };
 type outcome = Record<string, unknown>;
@@ -81,13 +83,15 @@ class conn {
 				if (this.buf.length >= 4) {
 					const n = this.buf.readUInt32BE(0);
 					if (this.buf.length >= 4 + n) {
-						const body = this.buf.subarray(4, 4 + n).toString('utf8');
+						const body = this.buf.subarray(4, 4 + n);
 						this.buf = this.buf.subarray(4 + n);
-						try {
-							return finish(JSON.parse(body) as outcome);
-						} catch {
-							return finish({ bad_reply: body });
-						}
+						const f = shim_frame_decode(body);
+						if (f === null || typeof f.msg !== 'object' || f.msg === null)
+							return finish({ bad_reply: body.toString('utf8') });
+						const o = f.msg as outcome;
+						if (f.attach.length > 0)
+							o.attach = f.attach.map((a) => Buffer.from(a).toString('base64'));
+						return finish(o);
 					}
 				}
 				if (this.closed)
@@ -104,10 +108,10 @@ class conn {
 }
 
 function frame(v: unknown): Buffer {
-	const body = Buffer.from(JSON.stringify(v), 'utf8');
-	const head = Buffer.alloc(4);
-	head.writeUInt32BE(body.length, 0);
-	return Buffer.concat([head, body]);
+	const r = v as ShimRequest & { attach?: unknown };
+	if (r.op === 'ioctl' && Array.isArray(r.attach))
+		return shim_frame_encode({ ...r, attach: (r.attach as unknown as string[]).map((a) => Buffer.from(a, 'base64')) });
+	return shim_frame_encode(v as ShimRequest);
 }
 
 async function run_steps(id: number, steps: step[]): Promise<{ out: outcome[]; ok: boolean }> {

@@ -210,7 +210,7 @@ t.test('random and malformed SIOCSDRVSPEC: errno replies, the instance lives', a
 				errnos.set(r.errno, (errnos.get(r.errno) ?? 0) + 1);
 		});
 		const g = rs[rs.length - 1];
-		if (g.errno !== 0 || typeof g.data !== 'string' || prop_dictionary_internalize(g.data) === null)
+		if (g.errno !== 0 || typeof g.data !== 'string' || prop_dictionary_internalize(g.data, g.attach) === null)
 			t.fail(`seed ${seed}, batch ${batch}: root's get: ${JSON.stringify(g).slice(0, 200)}`);
 	}
 	const hist = [...errnos].sort((a, b) => a[0] - b[0]).map(([e, n]) => `${e}: ${n}`).join(', ');
@@ -227,11 +227,11 @@ t.test('random and malformed SIOCSDRVSPEC: errno replies, the instance lives', a
 	t.equal(pk.errno, 0, 'a private key set');
 	t.ok(pp.errno === 0 || pp.errno === 17, 'a peer with a preshared key added (or there already)');
 	const rg = await root.req(get.req);
-	const dr = prop_dictionary_internalize(rg.data ?? '');
+	const dr = prop_dictionary_internalize(rg.data ?? '', rg.attach);
 	t.ok(dr !== null && prop_dictionary_get_data(dr, WGK_PRIVATE_KEY) !== null, 'root sees the private key');
 	const ng = await nobody.req(get.req);
 	t.equal(ng.errno, 0, 'nobody may read');
-	const dn = prop_dictionary_internalize(ng.data ?? '');
+	const dn = prop_dictionary_internalize(ng.data ?? '', ng.attach);
 	t.ok(dn !== null, 'a dictionary');
 	if (dn !== null) {
 		t.equal(prop_dictionary_get_data(dn, WGK_PRIVATE_KEY), null, 'no private key for nobody');

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Secrets in transit on the ioctl shim (share/doc/DESIGN.md §10): a key
+ * travels as a binary attachment, never as text in the JSON, and every
+ * buffer it passed through is zero once the request is done, in the
+ * tool (lib/libc/ioctl.ts) and in the kernel (sys/kern/kern_shim.ts).
+ *
+ * The kernel here is a shim_server in this process with a recording
+ * driver: the client authenticates it by SO_PEERCRED, so this needs
+ * root, as CI runs it.
+ */
+
+import { Socket } from 'node:net';
+import t from 'tap';
+
+import {
+	prop_dictionary_create, prop_dictionary_externalize_attach, prop_dictionary_get_data,
+	prop_dictionary_internalize, prop_dictionary_set_data_nocopy,
+} from '../../../lib/libprop/prop.js';
+import { shim_request } from '../../../lib/libc/ioctl.js';
+import { shim_server, type shim_result } from '../../../sys/kern/kern_shim.js';
+import { shim_frame_decode, shim_frame_encode, type ShimRequest } from '../../../sys/sys/shim.js';
+import { SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
+import { crypto_key_alloc } from '../../../sys/crypto/crypto_util.js';
+import { WGK_PRIVATE_KEY, WG_IOCTL_SET_PRIVATE_KEY } from '../../../sys/net/if_wg.h.js';
+
+/* A key whose base64 and hex forms could not appear in a frame by chance. */
+function key(): Uint8Array {
+	const k = crypto_key_alloc(32);
+	for (let i = 0; i < 32; i++)
+		k[i] = (i * 37 + 11) & 0xff;
+	return k;
+}
+const KEY = key();
+const KEY_B64 = Buffer.from(KEY).toString('base64');
+const KEY_HEX = Buffer.from(KEY).toString('hex');
+
+const is_zero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+
+/* What wgconfig set private-key sends. */
+function set_private_key_request(): ShimRequest {
+	const d = prop_dictionary_create();
+	prop_dictionary_set_data_nocopy(d, WGK_PRIVATE_KEY, key());
+	const { text, attach } = prop_dictionary_externalize_attach(d);
+	return { op: 'ioctl', req: SIOCSDRVSPEC, name: 'wg0', cmd: WG_IOCTL_SET_PRIVATE_KEY, data: text, attach };
+}
+
+/* Where needle is in hay, -1 if nowhere. */
+function find(hay: Uint8Array, needle: Uint8Array): number {
+	return Buffer.from(hay.buffer, hay.byteOffset, hay.length).indexOf(needle);
+}
+
+t.test('a set private-key frame: the key is an attachment, not text', async (t) => {
+	const req = set_private_key_request();
+	const attach = req.op === 'ioctl' ? req.attach ?? [] : [];
+	t.equal(attach.length, 1, 'one attachment');
+	const frame = shim_frame_encode(req);
+	t.ok(attach.every(is_zero), 'the attachment given is wiped once framed');
+	const body = frame.subarray(4);
+	const nul = body.indexOf(0);
+	t.ok(nul > 0, 'JSON, then a NUL');
+	const json = body.toString('latin1', 0, nul);
+	t.notOk(json.includes(KEY_B64), 'no base64 of the key in the JSON');
+	t.notOk(json.toLowerCase().includes(KEY_HEX), 'no hex of the key in the JSON');
+	t.notOk(json.includes('"attach"'), 'the attachments are not in the JSON either');
+	t.match(json, /<data ref=\\"0\\"\/>/, 'the dictionary refers to the attachment');
+	t.equal(find(body, KEY), nul + 1 + 4, 'the key bytes are the attachment, after its length');
+	const f = shim_frame_decode(body);
+	t.ok(f !== null, 'decodes');
+	if (f === null)
+		return;
+	const d = prop_dictionary_internalize((f.msg as { data: string }).data, f.attach);
+	t.same(d === null ? null : prop_dictionary_get_data(d, WGK_PRIVATE_KEY), KEY, 'and internalizes to the key');
+	frame.fill(0);
+	t.ok(is_zero(f.attach[0]), 'the decoded attachment is a view: wiping the frame wipes it');
+});
+
+t.test('malformed attachments are refused', async (t) => {
+	const json = Buffer.from('{"errno":0}');
+	const cases: Array<[string, Buffer]> = [
+		['a length cut short', Buffer.concat([json, Buffer.from([0, 0, 0])])],
+		['a length past the end', Buffer.concat([json, Buffer.from([0, 0, 0, 0, 9, 1, 2])])],
+		['garbage after the NUL', Buffer.concat([Buffer.from('{"errno":0'), Buffer.from([0, 0, 0, 0, 0])])],
+	];
+	for (const [what, body] of cases)
+		t.equal(shim_frame_decode(body), null, what);
+	t.same(shim_frame_decode(Buffer.concat([json, Buffer.from([0, 0, 0, 0, 0])]))?.attach, [new Uint8Array(0)],
+	    'an empty attachment is one');
+	const d = prop_dictionary_create();
+	prop_dictionary_set_data_nocopy(d, WGK_PRIVATE_KEY, key());
+	const { text, attach } = prop_dictionary_externalize_attach(d);
+	t.equal(prop_dictionary_internalize(text), null, 'a ref without attachments is malformed');
+	t.equal(prop_dictionary_internalize(text, [...attach, new Uint8Array(1)]), null, 'an attachment left over is malformed');
+	t.equal(prop_dictionary_internalize(text.replace('ref="0"', 'ref="1"'), [attach[0], attach[0]]), null,
+	    'refs come in order');
+});
+
+t.test('client and kernel wipe every buffer the key passed through', async (t) => {
+	if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+		t.fail('needs root: the client accepts only a kernel whose socket is root\'s');
+		return;
+	}
+	/* Every frame written on a socket, both ways, kept to look at afterwards. */
+	const written: Buffer[] = [];
+	const proto = Socket.prototype as unknown as { write: (this: Socket, ...a: unknown[]) => boolean };
+	const write = proto.write;
+	proto.write = function (this: Socket, ...a: unknown[]): boolean {
+		/* Shim frames only (a length, then that many bytes), not the test's own output. */
+		const chunk = a[0];
+		if (Buffer.isBuffer(chunk) && chunk.length >= 4 && chunk.readUInt32BE(0) === chunk.length - 4)
+			written.push(chunk);
+		return write.apply(this, a);
+	};
+	t.teardown(() => { proto.write = write; });
+
+	/* The driver: records what it was given, and answers a get with the key as an attachment. */
+	const seen: Uint8Array[] = [];
+	const replied: Uint8Array[] = [];
+	const driver = (req: ShimRequest): Promise<shim_result> => {
+		if (req.op !== 'ioctl')
+			return Promise.resolve({ reply: { errno: 22 } });
+		if (req.req === SIOCSDRVSPEC) {
+			const d = prop_dictionary_internalize(req.data ?? '', req.attach);
+			const k = d === null ? null : prop_dictionary_get_data(d, WGK_PRIVATE_KEY);
+			seen.push(...(req.attach ?? []));
+			return Promise.resolve({ reply: { errno: k !== null && Buffer.compare(k, KEY) === 0 ? 0 : 22 } });
+		}
+		const d = prop_dictionary_create();
+		prop_dictionary_set_data_nocopy(d, WGK_PRIVATE_KEY, key());
+		const { text, attach } = prop_dictionary_externalize_attach(d);
+		replied.push(...attach);
+		return Promise.resolve({ reply: { errno: 0, data: text, attach } });
+	};
+	const id = 900000000 + Math.floor(Math.random() * 90000000);
+	const k = new shim_server(id, driver);
+	await k.listen();
+	t.teardown(() => k.close());
+
+	const req = set_private_key_request();
+	const sent = req.op === 'ioctl' ? req.attach ?? [] : [];
+	const r = await shim_request(id, req);
+	t.equal(r.errno, 0, 'the kernel got the key, as bytes');
+	t.ok(sent.every(is_zero), 'client: the request\'s attachments are zero');
+	t.equal(seen.length, 1, 'kernel: one attachment seen');
+	/* The kernel wipes the frame once served, before it writes the reply. */
+	t.ok(seen.every(is_zero), 'kernel: the request frame (and so the attachment) is zero once served');
+
+	const g = await shim_request(id, { op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0 });
+	t.equal(g.errno, 0, 'a get');
+	const d = prop_dictionary_internalize(g.data ?? '', g.attach);
+	t.same(d === null ? null : prop_dictionary_get_data(d, WGK_PRIVATE_KEY), KEY, 'the reply carries the key as an attachment');
+	t.notOk((g.data ?? '').includes(KEY_B64), 'and not as text');
+	t.ok(replied.length === 1 && replied.every(is_zero), 'kernel: the reply\'s attachments are zero once framed');
+	g.attach?.forEach((a) => a.fill(0));
+
+	/* Write callbacks (which wipe) have run once the reply is in; a moment for the last one. */
+	await new Promise((resolve) => setTimeout(resolve, 50));
+	t.ok(written.length >= 4, `${written.length} frames written`);
+	t.ok(written.every(is_zero), 'every frame written, either way, is zero once written');
+	t.ok(written.every((w) => find(w, KEY) < 0), 'no written buffer still holds the key');
+});
