@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Secrets in transit on the ioctl shim (share/doc/DESIGN.md §10): a key
- * travels as a binary attachment, never as text in the JSON, and every
- * buffer it passed through is zero once the request is done, in the
- * tool (lib/libc/ioctl.ts) and in the kernel (sys/kern/kern_shim.ts).
- *
- * The kernel here is a shim_server in this process with a recording
- * driver: the client authenticates it by SO_PEERCRED, so this needs
+ * The ioctl shim in one process, a shim_server (sys/kern/kern_shim.ts)
+ * with a recording driver and the real client (lib/libc/ioctl.ts):
+ *   - secrets in transit (share/doc/DESIGN.md §10): a key travels as a
+ *     binary attachment, never as text in the JSON, and every buffer it
+ *     passed through is zero once the request is done, in the tool and
+ *     in the kernel;
+ *   - a request from root that never completes is cut after
+ *     SHIM_ROOT_REQUEST_TIMEOUT_MS (its timer is fired here, not waited
+ *     for).
+ * The client authenticates the kernel by SO_PEERCRED, so this needs
  * root, as CI runs it.
  */
 
-import { Socket } from 'node:net';
+import { Socket, connect } from 'node:net';
 import t from 'tap';
 
 import {
@@ -18,8 +21,8 @@ import {
 	prop_dictionary_internalize, prop_dictionary_set_data_nocopy,
 } from '../../../lib/libprop/prop.js';
 import { shim_request } from '../../../lib/libc/ioctl.js';
-import { shim_server, type shim_result } from '../../../sys/kern/kern_shim.js';
-import { shim_frame_decode, shim_frame_encode, type ShimRequest } from '../../../sys/sys/shim.js';
+import { SHIM_REQUEST_TIMEOUT_MS, SHIM_ROOT_REQUEST_TIMEOUT_MS, shim_server, type shim_result } from '../../../sys/kern/kern_shim.js';
+import { shim_frame_decode, shim_frame_encode, shim_socket_name, type ShimRequest } from '../../../sys/sys/shim.js';
 import { SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
 import { crypto_key_alloc } from '../../../sys/crypto/crypto_util.js';
 import { WGK_PRIVATE_KEY, WG_IOCTL_SET_PRIVATE_KEY } from '../../../sys/net/if_wg.h.js';
@@ -36,6 +39,9 @@ const KEY_B64 = Buffer.from(KEY).toString('base64');
 const KEY_HEX = Buffer.from(KEY).toString('hex');
 
 const is_zero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+
+/* An instance id no real instance uses. */
+const random_id = (): number => 900000000 + Math.floor(Math.random() * 90000000);
 
 /* What wgconfig set private-key sends. */
 function set_private_key_request(): ShimRequest {
@@ -95,8 +101,10 @@ t.test('malformed attachments are refused', async (t) => {
 	    'refs come in order');
 });
 
+const is_root = typeof process.geteuid !== 'function' || process.geteuid() === 0;
+
 t.test('client and kernel wipe every buffer the key passed through', async (t) => {
-	if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+	if (!is_root) {
 		t.fail('needs root: the client accepts only a kernel whose socket is root\'s');
 		return;
 	}
@@ -131,7 +139,7 @@ t.test('client and kernel wipe every buffer the key passed through', async (t) =
 		replied.push(...attach);
 		return Promise.resolve({ reply: { errno: 0, data: text, attach } });
 	};
-	const id = 900000000 + Math.floor(Math.random() * 90000000);
+	const id = random_id();
 	const k = new shim_server(id, driver);
 	await k.listen();
 	t.teardown(() => k.close());
@@ -158,4 +166,39 @@ t.test('client and kernel wipe every buffer the key passed through', async (t) =
 	t.ok(written.length >= 4, `${written.length} frames written`);
 	t.ok(written.every(is_zero), 'every frame written, either way, is zero once written');
 	t.ok(written.every((w) => find(w, KEY) < 0), 'no written buffer still holds the key');
+});
+
+t.test('root: a request that never completes is cut after SHIM_ROOT_REQUEST_TIMEOUT_MS', async (t) => {
+	if (!is_root) {
+		t.fail('needs root: the timeout is root\'s');
+		return;
+	}
+	const id = random_id();
+	const k = new shim_server(id, () => Promise.resolve({ reply: { errno: 0 } }));
+	await k.listen();
+	t.teardown(() => k.close());
+	/* The timers the kernel arms, caught instead of waited for. */
+	const armed: Array<{ fn: () => void; ms: number }> = [];
+	const set_timeout = globalThis.setTimeout;
+	globalThis.setTimeout = ((fn: () => void, ms: number) => {
+		armed.push({ fn, ms });
+		return set_timeout(() => { /* never: fired by hand below */ }, 1e9);
+	}) as typeof setTimeout;
+	t.teardown(() => { globalThis.setTimeout = set_timeout; });
+
+	const c = connect({ path: shim_socket_name(id) });
+	const closed = new Promise<void>((resolve) => c.on('close', () => resolve()));
+	c.on('error', () => { /* the close says it */ });
+	await new Promise<void>((resolve) => c.once('connect', () => resolve()));
+	c.write(Buffer.from([0, 0, 0, 10, 0x7b]));	/* 10 bytes announced, 1 sent */
+	for (let i = 0; i < 100 && armed.length === 0; i++)
+		await new Promise((resolve) => setImmediate(resolve));
+	globalThis.setTimeout = set_timeout;
+	const mine = armed.filter((a) => a.ms === SHIM_ROOT_REQUEST_TIMEOUT_MS);
+	t.equal(mine.length, 1, `a timer of ${SHIM_ROOT_REQUEST_TIMEOUT_MS} ms is armed`);
+	t.notOk(armed.some((a) => a.ms === SHIM_REQUEST_TIMEOUT_MS), 'not the non-root one');
+	t.ok(SHIM_ROOT_REQUEST_TIMEOUT_MS >= 30_000, 'generous: at least 30 s');
+	mine[0]?.fn();
+	await closed;
+	t.pass('when it fires, the connection is closed');
 });
