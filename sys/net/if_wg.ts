@@ -413,8 +413,10 @@ export class wg_softc implements ifnet {
 		const host = wg_endpoint_host_of(d, cfg);
 		if (typeof host === 'object')
 			return host;
-		const psk = cfg.preshared_key;
-		const r = await this.wg_call({ op: 'peer_add', cfg }, psk == null ? [] : [psk.buffer as ArrayBuffer]);
+		/* Copied off the heap only now that nothing can refuse it: the thread wipes the copy. */
+		const psk = cfg.preshared_key == null ? null : crypto_key_copy(cfg.preshared_key);
+		cfg.preshared_key = psk;
+		const r = await this.wg_call({ op: 'peer_add', cfg }, psk === null ? [] : [psk.buffer as ArrayBuffer]);
 		this.wg_note_peers(r);
 		if (r.errno === 0 && host !== '')
 			this.wg_dns.set(cfg.name ?? '', host, cfg.public_key);
@@ -579,8 +581,9 @@ function wg_proplen(text: string, attach: readonly Uint8Array[]): number {
 /*
  * An ADD_PEER dictionary to a peer configuration, or what is wrong with
  * it.  Every array in it is a copy of its own, never a view into the
- * request (posting a view would clone the whole frame it is in); the
- * preshared key's is off the V8 heap, to be transferred.
+ * request (posting a view would clone the whole frame it is in), except
+ * the preshared key, which the caller copies off the V8 heap to
+ * transfer it.
  */
 function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
 	const cfg: WgPeerConfig = { public_key: new Uint8Array(0) };
@@ -598,7 +601,7 @@ function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
 		const psk = prop_dictionary_get_data(d, WGK_PRESHARED_KEY);
 		if (psk === null || psk.length !== WG_KEY_LEN)
 			return 'preshared_key: 32 bytes of data expected';
-		cfg.preshared_key = wg_is_zero(psk) ? null : crypto_key_copy(psk);
+		cfg.preshared_key = wg_is_zero(psk) ? null : psk;
 	}
 	if (prop_dictionary_get(d, WGK_ENDPOINT) !== undefined) {
 		const raw = prop_dictionary_get_data(d, WGK_ENDPOINT);
