@@ -86,8 +86,8 @@ export class WgSoftc {
 	readonly aip6 = new RadixTree<WgPeer>(128);
 	readonly cookie_checker: WgCookieChecker;
 	/* Handshake messages as they arrived, then those that passed the gate (hsqueue.ts). */
-	readonly hs_in = new WgHandshakeQueue();
-	readonly hsq = new WgHandshakeQueue();
+	readonly hs_in: WgHandshakeQueue;
+	readonly hsq: WgHandshakeQueue;
 	/* Under load: handshakes behind a valid cookie, and the cookie replies we send. */
 	readonly ratelimiter = new WgRateLimiter();
 	readonly cookie_ratelimiter = new WgRateLimiter();
@@ -110,6 +110,10 @@ export class WgSoftc {
 	    readonly tunables: WgTunables) {
 		this.index = new WgIndexTable(crypto);
 		this.cookie_checker = new WgCookieChecker(crypto);
+		const seed = crypto.random_bytes(8);
+		const dv = new DataView(seed.buffer, seed.byteOffset);
+		this.hs_in = new WgHandshakeQueue(dv.getInt32(0));
+		this.hsq = new WgHandshakeQueue(dv.getInt32(4));
 	}
 
 	count(k: WgStatKey): void {
