@@ -24,6 +24,12 @@
  * into WG_HSQUEUE_SLOTS classes, and a class holds at most
  * WG_HSQUEUE_SHARE messages.  A flood from a few addresses then leaves
  * room for everyone else's messages, whose MACs are not known yet.
+ *
+ * Under load, a class also brings at most WG_HSQUEUE_CLASS_RATE
+ * messages a second into the queue of unchecked messages (admit()):
+ * one address can then cost at most that many MAC checks a second,
+ * and a flood from a few addresses leaves the CPU to data.  A peer
+ * sends one initiation per REKEY_TIMEOUT, far below it.
  */
 
 import { MSG_INITIATION_LEN } from './messages.js';
@@ -33,8 +39,10 @@ import type { WgEndpoint } from './peer.js';
 export const WG_HSQUEUE_LEN = 4096;
 export const WG_UNDERLOAD_QUEUE_LEN = WG_HSQUEUE_LEN / 8;
 export const WG_UNDERLOAD_HOLD_MS = 1000;
-export const WG_HSQUEUE_SLOTS = 1024;
+export const WG_HSQUEUE_SLOTS = 4096;
 export const WG_HSQUEUE_SHARE = WG_HSQUEUE_LEN / 8;
+export const WG_HSQUEUE_CLASS_RATE = 1000;
+export const WG_HSQUEUE_CLASS_BURST = 64;
 
 export interface WgQueuedHandshake {
 	readonly buf: Uint8Array;	/* the message, buf[0, len) */
@@ -53,6 +61,9 @@ export class WgHandshakeQueue {
 	private n = 0;
 	private last_under_load = -Infinity;
 	private readonly per_class = new Uint16Array(WG_HSQUEUE_SLOTS);
+	/* admit(): each class's credit in messages, as of credit_at (ms). */
+	private readonly credit = new Float64Array(WG_HSQUEUE_SLOTS).fill(WG_HSQUEUE_CLASS_BURST);
+	private readonly credit_at = new Float64Array(WG_HSQUEUE_SLOTS);
 
 	/* seed: random, so that no one can pick addresses that share a class with a victim's. */
 	constructor(private readonly seed: number) {}
@@ -78,6 +89,20 @@ export class WgHandshakeQueue {
 		x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
 		x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
 		return (x ^ (x >>> 16)) & (WG_HSQUEUE_SLOTS - 1);
+	}
+
+	/* Under load: may a message from src come in now (its class's rate)?  Takes one credit. */
+	admit(src: WgEndpoint, now: number): boolean {
+		const c = this.class_of(src);
+		const credit = Math.min(WG_HSQUEUE_CLASS_BURST,
+		    this.credit[c] + Math.max(0, now - this.credit_at[c]) * (WG_HSQUEUE_CLASS_RATE / 1000));
+		this.credit_at[c] = now;
+		if (credit < 1) {
+			this.credit[c] = credit;
+			return false;
+		}
+		this.credit[c] = credit - 1;
+		return true;
 	}
 
 	/* Copy a message in; false when the queue, or its source's share of it, is full. */

@@ -394,11 +394,15 @@ export function wg_input(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
 		wg_handle_msg_data(sc, buf, off, len, src);
 		return;
 	case MSG_INITIATION:
-	case MSG_RESPONSE:
+	case MSG_RESPONSE: {
 		/* Checked later, in wg_handshake_work(). */
-		if (!sc.hs_in.enqueue(buf, off, len, src, false))
+		const now = sc.clock.now();
+		if (wg_under_load(sc, now) && !sc.hs_in.admit(src, now))
+			sc.count('hs_throttled');
+		else if (!sc.hs_in.enqueue(buf, off, len, src, false))
 			sc.count('hs_queue_full');
 		return;
+	}
 	case MSG_COOKIE:
 		wg_handle_msg_cookie(sc, buf, off);
 		return;

@@ -59,7 +59,7 @@ export const WG_STATS_KEYS = [
 	'hs_init_rx', 'hs_resp_rx', 'hs_cookie_rx', 'hs_no_identity', 'hs_no_ss', 'hs_bad_dh',
 	'hs_decrypt', 'hs_unknown_peer', 'hs_bad_ts', 'hs_flood', 'hs_bad_index', 'hs_bad_state',
 	'hs_ratelimited', 'hs_bad_cookie', 'cookie_sent', 'cookie_rx', 'hs_complete',
-	'hs_queue_full', 'cookie_ratelimited', 'hs_crossing',
+	'hs_queue_full', 'hs_throttled', 'cookie_ratelimited', 'hs_crossing',
 	/* handshakes sent */
 	'hs_init_tx', 'hs_resp_tx', 'hs_init_fail', 'hs_giveup',
 	/* output */

@@ -11,7 +11,8 @@ import t from 'tap';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import { WG_HANDSHAKE_BUDGET } from '../../../sys/net/wg/device.js';
 import {
-	WG_HSQUEUE_LEN, WG_HSQUEUE_SHARE, WG_UNDERLOAD_QUEUE_LEN, WgHandshakeQueue,
+	WG_HSQUEUE_CLASS_BURST, WG_HSQUEUE_CLASS_RATE, WG_HSQUEUE_LEN, WG_HSQUEUE_SHARE, WG_UNDERLOAD_QUEUE_LEN,
+	WgHandshakeQueue,
 } from '../../../sys/net/wg/hsqueue.js';
 import { INIT_OFF_MAC1, MSG_COOKIE, MSG_INITIATION, MSG_INITIATION_LEN } from '../../../sys/net/wg/messages.js';
 import type { WgEndpoint } from '../../../sys/net/wg/peer.js';
@@ -136,7 +137,10 @@ t.test('a flood: cookie replies without DH, bounded; the legitimate peer gets in
 	t.ok(b.stats.cookie_sent > 0, `under load: ${b.stats.cookie_sent} cookie replies`);
 	t.ok(b.stats.cookie_sent <= 4 * (RATELIMIT_PACKETS_BURSTABLE + 4 + 1),
 	    'cookie replies bounded per source (20/s, burst 5)');
-	t.ok(b.stats.cookie_ratelimited > 10000, `${b.stats.cookie_ratelimited} cookie replies withheld`);
+	t.ok(b.stats.hs_throttled > 10000, `${b.stats.hs_throttled} dropped unchecked, over their source's rate`);
+	const checked = b.stats.cookie_sent + b.stats.cookie_ratelimited;
+	t.ok(checked <= WG_UNDERLOAD_QUEUE_LEN + 75 + 4 * (WG_HSQUEUE_CLASS_BURST + WG_HSQUEUE_CLASS_RATE * 0.2),
+	    `MAC checks bounded by the per-source rate under load (${checked} in 200 ms)`);
 	const dh0 = dh_work();
 	t.ok(dh0 <= WG_UNDERLOAD_QUEUE_LEN + 200 * WG_HANDSHAKE_BUDGET,
 	    `DH spent only on what was queued before the load was seen (${dh0})`);
@@ -157,6 +161,21 @@ t.test('a flood: cookie replies without DH, bounded; the legitimate peer gets in
 	t.ok(first !== null && first <= 6000, `first packet after ${first} ms (one cookie round)`);
 	t.equal(b.sent_type(MSG_COOKIE).filter((d) => ep_str(d.dst) === ep_str(p.a.ep)).length, 1,
 	    'one cookie for the legitimate peer');
+	t.end();
+});
+
+t.test('the queue: under load, a source brings in at most its rate', (t) => {
+	const q = new WgHandshakeQueue(7);
+	let ok = 0;
+	for (let i = 0; i < 1000; i++)
+		ok += q.admit(ATTACKERS[0], 0) ? 1 : 0;
+	t.equal(ok, WG_HSQUEUE_CLASS_BURST, 'a burst at once');
+	ok = 0;
+	for (let ms = 1; ms <= 1000; ms++)
+		for (let i = 0; i < 75; i++)
+			ok += q.admit(ATTACKERS[0], ms) ? 1 : 0;
+	t.equal(ok, WG_HSQUEUE_CLASS_RATE, 'then its rate, out of 75,000 a second');
+	t.ok(q.admit(ep4('192.0.2.7', 51820), 1000), 'another source is not held to it');
 	t.end();
 });
 
