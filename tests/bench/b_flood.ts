@@ -12,7 +12,8 @@
  * Per run and implementation: P's ping RTT idle and under the flood, L's
  * time to its first ping reply (ping every 0.2 s from the moment the
  * flood is on), and the CPU the responder's processes used during the
- * flood, in cores, and the machine's 1-minute load average.  One JSON
+ * flood, in cores, the datagrams its kernel dropped for a full socket
+ * buffer, and the machine's 1-minute load average.  One JSON
  * line each, then a summary per implementation.
  * Needs root, wireguard-go and wg(8).
  *
@@ -74,6 +75,19 @@ function ns_cpu(ns: string): number {
 		}
 	}
 	return ticks / CLK_TCK;
+}
+
+/* Datagrams the kernel dropped at the responder's UDP sockets (port 51820): a full receive buffer. */
+function udp_drops(ns: string): number {
+	let n = 0;
+	for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+		for (const line of sh(['cat', f], ns).split('\n').slice(1)) {
+			const c = line.trim().split(/\s+/);
+			if (c.length > 12 && c[1].endsWith(':CA6C'))
+				n += Number(c[c.length - 1]);
+		}
+	}
+	return n;
 }
 
 function keypair(): { priv: string; pub: string } {
@@ -205,6 +219,7 @@ interface Result {
 	rtt_flood_ms: number;
 	rtt_flood_received: number;
 	flood_rate: number;
+	udp_drops: number;
 }
 
 async function run_one(setup: (k: Record<string, { priv: string; pub: string }>) => void): Promise<Result> {
@@ -227,6 +242,7 @@ async function run_one(setup: (k: Record<string, { priv: string; pub: string }>)
 		});
 		const gen_done = new Promise((r) => gen?.on('exit', r));
 		await sleep(1500);
+		const d0 = udp_drops(NS.R);
 		const c0 = ns_cpu(NS.R);
 		const w0 = performance.now();
 		const fp = first_ping(L, R.addr, 10);
@@ -234,12 +250,14 @@ async function run_one(setup: (k: Record<string, { priv: string; pub: string }>)
 		const first = await fp;
 		await sleep(Math.max(0, 10_000 - (performance.now() - w0)));
 		const cores = (ns_cpu(NS.R) - c0) / ((performance.now() - w0) / 1000);
+		const drops = udp_drops(NS.R) - d0;
 		await gen_done;
 		gen = null;
 		const g = JSON.parse(gen_out.trim().split('\n').pop() ?? '{}') as { rate?: number };
 		return {
 			first_ping_ms: first, cpu_cores: +cores.toFixed(2), rtt_idle_ms: idle.avg,
 			rtt_flood_ms: flood.avg, rtt_flood_received: flood.received, flood_rate: g.rate ?? 0,
+			udp_drops: drops,
 		};
 	} finally {
 		gen?.kill('SIGKILL');
