@@ -22,12 +22,17 @@ function is_space(c: number): boolean {
 	return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
-/* The text is made in a buffer of its own (not Node's shared pool), wiped after: it may spell a key. */
+/* Scratch for b64_ntop's characters, wiped after each use (they may spell a key). */
+const ntop_scratch = new Uint8Array(256);
+
 export function b64_ntop(src: Uint8Array): string {
-	const b = Buffer.alloc(b64_ntop_len(src.length));
+	const n = b64_ntop_len(src.length);
+	const b = n <= ntop_scratch.length ? ntop_scratch : new Uint8Array(n);
 	b64_ntop_into(src, b, 0);
-	const s = b.toString('latin1');
-	b.fill(0);
+	let s = '';
+	for (let i = 0; i < n; i += 4096)
+		s += String.fromCharCode.apply(null, b.subarray(i, Math.min(n, i + 4096)) as unknown as number[]);
+	b.fill(0, 0, n);
 	return s;
 }
 

@@ -709,12 +709,17 @@ const ELEMENTS: ReadonlyArray<[string, number]> = [
 	['data', E_DATA], ['integer', E_INTEGER], ['true', E_TRUE], ['false', E_FALSE],
 ];
 
+/* Small values (counters at zero, families, prefix lengths) without a new BigInt each. */
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
 function hex_value(c: number): number {
 	if (c >= 0x30 && c <= 0x39)
 		return c - 0x30;
 	const l = c | 0x20;
 	return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
 }
+
+const KEY_CACHE_SLOTS = 64;
 
 class PropParser {
 	private i = 0;
@@ -723,6 +728,7 @@ class PropParser {
 	private empty = false;
 	/* The attached form: the number the next <data ref="N"/> must have. */
 	private next_ref = 0;
+	private readonly key_cache: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_SLOTS);
 
 	/* attach: the attached form's data, used as they are (no copy); null for plain text. */
 	constructor(private readonly s: string, private readonly attach: readonly Uint8Array[] | null) {}
@@ -813,6 +819,32 @@ class PropParser {
 		return end;
 	}
 
+	/*
+	 * A key's text, then </key>.  The same few keys come back in every
+	 * dictionary of a listing: one seen before is found by a hash of
+	 * its characters and compared in place, so it costs no new string.
+	 */
+	private key(): string {
+		const s = this.s;
+		const end = this.text_end();
+		let h = end - this.i;
+		for (let j = this.i; j < end; j++)
+			h = (h * 31 + s.charCodeAt(j)) | 0;
+		const slot = h & (KEY_CACHE_SLOTS - 1);
+		const k = this.key_cache[slot];
+		if (k !== undefined && k.length === end - this.i && s.startsWith(k, this.i)) {
+			this.i = end;
+			this.close_tag('key');
+			return k;
+		}
+		const len = end - this.i;
+		const v = this.text('key');
+		/* Only a key without entities: its text is itself, to be compared in place. */
+		if (v.length === len)
+			this.key_cache[slot] = v;
+		return v;
+	}
+
 	/* Character data up to the next '<', entities decoded, then </name>. */
 	private text(name: string): string {
 		const s = this.s;
@@ -890,7 +922,7 @@ class PropParser {
 			if (neg)
 				v = -v;
 		} else {
-			v = BigInt(neg ? -n : n);
+			v = !neg && n < SMALL_BIGINTS.length ? SMALL_BIGINTS[n] : BigInt(neg ? -n : n);
 		}
 		this.i = end;
 		this.close_tag('integer');
@@ -940,7 +972,7 @@ class PropParser {
 					return d;
 				if (!this.eat('<key>'))
 					this.fail('expected <key> or </dict>');
-				const key = this.text('key');
+				const key = this.key();
 				this.skip_space();
 				d.value.set(key, this.object(depth + 1));
 			}

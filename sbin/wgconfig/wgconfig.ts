@@ -19,7 +19,7 @@
 
 import {
 	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
-	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_dictionary_internalize,
+	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_object_parse,
 	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_string, prop_dictionary_set_uint16,
 	prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
@@ -100,9 +100,10 @@ async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: numbe
 	    data: prop_dictionary_externalize(qd) });
 	if (r.errno !== 0)
 		ioctl_error('ioctl(SIOCGDRVSPEC)', r.errno, r.msg);
-	const d = prop_dictionary_internalize(r.data ?? '');
-	if (d === null)
-		errx(1, 'prop_dictionary_internalize failed');
+	const p = prop_object_parse(r.data ?? '');
+	if (p.obj === null || p.obj.type !== 'dictionary')
+		errx(1, `prop_dictionary_internalize failed: ${p.error ?? 'not a dictionary'}`);
+	const d = p.obj;
 	const next = prop_dictionary_get_number(d, WGK_CURSOR);
 	return { d, next: next !== null && Number.isSafeInteger(next) && next > 0 ? next : 0 };
 }
