@@ -112,7 +112,7 @@ export interface wg_intr_reply {
 	id: number;
 	errno: number;
 	state?: wg_intr_state;
-	text?: string;		/* uapi_get */
+	text?: Uint8Array;	/* uapi_get: ASCII, keys in hex among it */
 	xml?: Uint8Array;	/* get with xml: the page's peer dictionaries */
 	next?: number;		/* get, uapi_get: the cursor of the next page, 0 at the end */
 	npeers?: number;	/* after a change of peers: the link state follows it */
@@ -346,6 +346,7 @@ class wg_intr {
 					p.preshared_key?.fill(0);
 			}
 			reply.xml?.fill(0);
+			reply.text?.fill(0);
 		}
 	}
 
