@@ -916,16 +916,16 @@ class PropParser {
 			else
 				big = true;
 		}
-		let v: bigint;
-		if (big) {
-			v = hex ? BigInt(s.slice(this.i, end)) : BigInt(s.slice(j, end));
-			if (neg)
-				v = -v;
-		} else {
-			v = !neg && n < SMALL_BIGINTS.length ? SMALL_BIGINTS[n] : BigInt(neg ? -n : n);
-		}
 		this.i = end;
 		this.close_tag('integer');
+		if (!big) {
+			/* Below 2^52: in range whatever the form, no BigInt arithmetic needed. */
+			const v = !neg && n < SMALL_BIGINTS.length ? SMALL_BIGINTS[n] : BigInt(neg ? -n : n);
+			return { type: 'number', value: v, unsigned: hex };
+		}
+		let v = hex ? BigInt(s.slice(j - 2, end)) : BigInt(s.slice(j, end));
+		if (neg)
+			v = -v;
 		if (hex) {
 			if (v > UINT64_MAX)
 				this.fail('integer out of range');
