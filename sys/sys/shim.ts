@@ -34,6 +34,8 @@
  */
 
 
+import { isAscii } from 'node:buffer';
+
 import type { AF_INET, AF_INET6 } from './socket.js';
 
 export function shim_socket_name(id: number): string {
@@ -97,6 +99,21 @@ export interface ShimReply {
 export const SHIM_MAX_REQUEST = 256 * 1024;
 export const SHIM_MAX_USER_REQUEST = 16 * 1024;
 
+/*
+ * A frame's JSON as bytes, and back.  Listings make frames of megabytes,
+ * nearly always ASCII: those are copied as Latin-1 both ways, which is a
+ * plain copy, where UTF-8 would be encoded and validated byte by byte.
+ */
+export function shim_json_bytes(v: unknown): Buffer {
+	const s = JSON.stringify(v);
+	return Buffer.from(s, Buffer.byteLength(s) === s.length ? 'latin1' : 'utf8');
+}
+
+export function shim_json_text(b: Buffer, start = 0, end = b.length): string {
+	const body = b.subarray(start, end);
+	return body.toString(isAscii(body) ? 'latin1' : 'utf8');
+}
+
 /* 4-byte big-endian length (of a frame, of an attachment). */
 const SHIM_LEN = 4;
 
@@ -107,7 +124,7 @@ const SHIM_LEN = 4;
  */
 export function shim_frame_encode(msg: ShimRequest | ShimReply): Buffer {
 	const attach = 'attach' in msg ? msg.attach ?? [] : [];
-	const json = Buffer.from(JSON.stringify({ ...msg, attach: undefined }), 'utf8');
+	const json = shim_json_bytes({ ...msg, attach: undefined });
 	let len = json.length;
 	if (attach.length > 0) {
 		len++;
@@ -141,7 +158,7 @@ export function shim_frame_decode(body: Buffer): { msg: unknown; attach: Uint8Ar
 	const end = nul < 0 ? body.length : nul;
 	let msg: unknown;
 	try {
-		msg = JSON.parse(body.toString('utf8', 0, end));
+		msg = JSON.parse(shim_json_text(body, 0, end));
 	} catch {
 		return null;
 	}
