@@ -146,7 +146,12 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 					finish({ errno: EIO, msg: 'malformed reply from the kernel' });
 					return;
 				}
-				/* The reply's keys are in the attachments (the JSON has none): the caller wipes them. */
+				/*
+				 * The bytes of the JSON go now (a dictionary in the plain
+				 * form may hold keys); the attachments after it are the
+				 * caller's to wipe.
+				 */
+				all.fill(0, 0, f.attach.length > 0 ? f.attach[0].byteOffset - all.byteOffset - 4 : all.length);
 				finish(f.attach.length > 0 ? { ...f.msg, attach: f.attach } : f.msg);
 			}
 		});
