@@ -9,13 +9,10 @@
  * port of the script does) and then moved with `ip link set wgN netns`,
  * so their UDP sockets stay in ns0 and both peers talk over ns0's
  * loopback (127.0.0.1 / ::1) while their tuns live in ns1 and ns2.
- * The daemon keeps the tun fd across the move; what it cannot see any
- * more is the moved link's state (its link watch asks ns0 by name), so
- * in this topology up/down and MTU changes made in ns1/ns2 do not reach
- * the instance: it stays up as created, and pads to the MTU it was
- * created with (padding is capped there, never wrong).  The sections
- * where the selftest creates interfaces in ns1/ns2 directly (NAT,
- * keepalive on link up) do the same here.
+ * The daemon keeps the tun fd across the move, and its link watch
+ * follows the link through it into ns1/ns2 (up/down, MTU: see
+ * t_netns_move.ts).  The sections where the selftest creates interfaces
+ * in ns1/ns2 directly (NAT, keepalive on link up) do the same here.
  *
  * Distinct interface names (wg1 in ns1, wg2 in ns2), as the wireguard-go
  * port: both UAPI sockets are in ns0's /run/wireguard, and `wg` for them
