@@ -584,6 +584,12 @@ class wg_intr {
 		const perf = globalThis.performance;
 		while (this.running) {
 			let timeout = dev.next_deadline() - perf.now();
+			if (timeout <= 0) {
+				/* Timers due or handshakes queued; otherwise a packet's round skips this. */
+				dev.tick();
+				this.flush();
+				timeout = dev.next_deadline() - perf.now();
+			}
 			timeout = timeout > 1000 ? 1000 : timeout < 0 ? 0 : Math.ceil(timeout);
 			const n = ps.poll(timeout);
 			if (n > 0) {
@@ -608,8 +614,6 @@ class wg_intr {
 					this.udp_input(this.udp.fd6);
 				this.flush();
 			}
-			dev.tick();
-			this.flush();
 		}
 		/* Keys wiped, peers gone: nothing of the interface outlives it. */
 		dev.destroy();
