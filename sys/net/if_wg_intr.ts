@@ -119,11 +119,6 @@ export type wg_intr_event =
 
 /* --- the thread --- */
 
-/* Node's memcpy between typed arrays, without a subarray per call. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
-const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
-    sourceStart: number, sourceEnd: number) => number;
-
 /* Datagrams per recvmmsg and per transmit batch (wireguard-go's IdealBatchSize). */
 const BATCH = 128;
 /* recvmmsg batches per round while the socket has more (see udp_input). */
@@ -205,6 +200,8 @@ class wg_intr {
 			tunables,
 			io: {
 				udp_send: (ep, buf, off, len) => this.udp_send(ep, buf, off, len),
+				udp_reserve: (len) => this.udp_reserve(len),
+				udp_arena: this.tx.data,
 				tun_write: (buf, off, len) => this.tun_write(buf, off, len),
 				event: (ev) => this.event(ev),
 			},
@@ -233,13 +230,26 @@ class wg_intr {
 		this.init.port.postMessage({ op: 'log', level: 'info', key, msg: `${this.init.ifname}: ${msg}` });
 	}
 
+	/* Room for a datagram in the transmit batch, the round so far sent first if need be. */
+	private udp_reserve(len: number): number {
+		const tx = this.tx;
+		if (!tx.fits(len))
+			this.udp_flush();
+		return tx.fits(len) ? tx.next_at : -1;
+	}
+
 	/*
-	 * Queues a datagram in the transmit batch (the core's buffer is only
-	 * valid during the call, so it is copied); udp_flush() sends the
+	 * Queues a datagram in the transmit batch: where the core built it
+	 * there (udp_reserve), as is; otherwise copied, since the core's
+	 * buffer is only valid during the call.  udp_flush() sends the
 	 * round's datagrams, in order.
 	 */
 	private udp_send(ep: WgEndpoint, buf: Uint8Array, off: number, len: number): void {
 		const tx = this.tx;
+		if (buf === tx.data && off === tx.next_at && tx.fits(len)) {
+			tx.push(ep.family, ep.addr, ep.port, 0, len);
+			return;
+		}
 		if (!tx.fits(len)) {
 			this.udp_flush();
 			if (!tx.fits(len)) {
@@ -249,7 +259,7 @@ class wg_intr {
 			}
 		}
 		const at = tx.push(ep.family, ep.addr, ep.port, 0, len);
-		bcopy.call(buf, tx.data, at, off, off + len);
+		tx.data.set(buf.subarray(off, off + len), at);
 	}
 
 	private udp_flush(): void {

@@ -82,6 +82,11 @@ export class UdpTxBatch {
 		}
 	}
 
+	/* Where the next datagram's bytes go in data. */
+	get next_at(): number {
+		return this.tail;
+	}
+
 	/* Room for a datagram of len bytes?  If not, flush first. */
 	fits(len: number): boolean {
 		return this.n < this.max && this.tail + len <= this.arena_size;
