@@ -31,8 +31,8 @@ import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
 import { errno_of, errx } from './err.js';
 
 export const SHIM_ID_ENV = 'WG_USERSPACE_ID';
-/* How long an on-demand instance may take to accept connections. */
-const SHIM_START_TIMEOUT_MS = 5000;
+/* How long an on-demand instance may take to accept connections (node starts slowly on a loaded machine). */
+const SHIM_START_TIMEOUT_MS = 15000;
 const SHIM_START_POLL_MS = 50;
 
 export type ShimIoctlRequest = Extract<ShimRequest, { op: 'ioctl' }>;

@@ -558,7 +558,7 @@ export function wg_peer_config_of(d: PropDictionary): WgPeerConfig | string {
 		const sa = raw === null ? null : sockaddr_decode(raw);
 		if (sa === null)
 			return 'endpoint: a sockaddr_in or sockaddr_in6 expected';
-		cfg.endpoint = { family: sa.family, addr: sa.addr, port: sa.port };
+		cfg.endpoint = { family: sa.family, addr: sa.addr, port: sa.port, scope_id: sa.scope_id ?? 0 };
 	}
 	if (prop_dictionary_get(d, WGK_PERSISTENT_KEEPALIVE) !== undefined) {
 		const ka = prop_dictionary_get_number(d, WGK_PERSISTENT_KEEPALIVE);

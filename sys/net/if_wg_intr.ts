@@ -35,7 +35,7 @@ import { crypto_attach } from '../crypto/crypto_select.js';
 import type { WgCryptoBackend } from '../crypto/crypto.js';
 import { release } from 'node:os';
 import {
-	EAGAIN, EINTR, errno_name, ptr_of, read_addr, setsockopt_int, stable_bytes, write_addr,
+	EAGAIN, EINTR, errno_name, if_zones, ptr_of, read_addr, setsockopt_int, stable_bytes, write_addr,
 } from '../arch/linux/libc.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, PollSet, eventfd_drain } from '../arch/linux/poll.js';
 import { CMSG_SPACE_RX, MmsgRing, SOL_UDP, UDP_GRO, UdpIo } from '../arch/linux/udp.js';
@@ -173,8 +173,8 @@ class wg_intr {
 		this.tun_write_vnet(b, p, len, g);
 	};
 	/* Sources handed to wg_input, one per family, refilled per datagram. */
-	private readonly src4: WgEndpoint = { family: 4, addr: new Uint8Array(4), port: 0 };
-	private readonly src6: WgEndpoint = { family: 6, addr: new Uint8Array(16), port: 0 };
+	private readonly src4: WgEndpoint = { family: 4, addr: new Uint8Array(4), port: 0, scope_id: 0 };
+	private readonly src6: WgEndpoint = { family: 6, addr: new Uint8Array(16), port: 0, scope_id: 0 };
 	private tunfd: number;
 	private running = true;
 
@@ -247,18 +247,18 @@ class wg_intr {
 	private udp_send(ep: WgEndpoint, buf: Uint8Array, off: number, len: number): void {
 		const tx = this.tx;
 		if (buf === tx.data && off === tx.next_at && tx.fits(len)) {
-			tx.push(ep.family, ep.addr, ep.port, 0, len);
+			tx.push(ep.family, ep.addr, ep.port, ep.scope_id ?? 0, len);
 			return;
 		}
 		if (!tx.fits(len)) {
 			this.udp_flush();
 			if (!tx.fits(len)) {
-				if (this.udp.sendto(ep.family, ep.addr, ep.port, buf, off, len) < 0)
+				if (this.udp.sendto(ep.family, ep.addr, ep.port, buf, off, len, ep.scope_id) < 0)
 					this.stats.tx_udp_error++;
 				return;
 			}
 		}
-		const at = tx.push(ep.family, ep.addr, ep.port, 0, len);
+		const at = tx.push(ep.family, ep.addr, ep.port, ep.scope_id ?? 0, len);
 		tx.data.set(buf.subarray(off, off + len), at);
 	}
 
@@ -424,12 +424,13 @@ class wg_intr {
 			this.set_sockets(req.fd4, req.fd6);
 			return { id, errno: 0 };
 		case 'uapi_get': {
-			const p = uapi_get_page(dev, { listen_port: req.listen_port, fwmark: req.fwmark }, req.cursor, req.max);
+			const p = uapi_get_page(dev, { listen_port: req.listen_port, fwmark: req.fwmark, zones: if_zones },
+			    req.cursor, req.max);
 			return { id, errno: 0, text: p.text, next: p.next };
 		}
 		case 'uapi_set': {
 			/* The main thread applied listen_port and fwmark already (sockets are its own). */
-			const hooks: uapi_hooks = { set_listen_port: () => 0, set_fwmark: () => 0 };
+			const hooks: uapi_hooks = { set_listen_port: () => 0, set_fwmark: () => 0, zones: if_zones };
 			const errno = uapi_set(dev, req.text, hooks);
 			return { id, errno, npeers: dev.peer_count() };
 		}
@@ -583,6 +584,7 @@ class wg_intr {
 			const s = this.src6;
 			s.addr.set(ep.addr);
 			s.port = ep.port;
+			s.scope_id = ep.scope_id;
 			return s;
 		}
 		return null;

@@ -31,6 +31,7 @@ import { wg_uapi_alive, wg_uapi_dir, wg_uapi_path } from '../../lib/libwg/uapi_s
 import type { Server, Socket } from 'node:net';
 
 import { peercred, socket_fd } from '../arch/linux/peercred.js';
+import { if_zones } from '../arch/linux/libc.js';
 import { if_clone_destroy } from './if.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 import type { wg_softc } from './if_wg.js';
@@ -350,7 +351,7 @@ async function uapi_do_get(sc: wg_softc, so: Socket): Promise<void> {
  * apply the rest.  The sockets switch, and fwmark is set, after it has.
  */
 async function uapi_do_set(sc: wg_softc, body: string): Promise<number> {
-	const ops = uapi_set_parse(body);
+	const ops = uapi_set_parse(body, if_zones);
 	if (typeof ops === 'number')
 		return ops;
 	let port: number | undefined;

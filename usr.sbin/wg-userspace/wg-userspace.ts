@@ -50,7 +50,7 @@ const LOG_ENV = 'WG_USERSPACE_LOG';
 const ID_ENV = 'WG_USERSPACE_ID';
 const ID_MAX = 0x7fffffff;
 
-const START_TIMEOUT_MS = 5000;
+const START_TIMEOUT_MS = 15000;
 const STOP_TIMEOUT_MS = 15000;
 const POLL_MS = 50;
 

@@ -34,6 +34,7 @@
 
 import koffi from 'koffi';
 import { ErrnoError } from '../../sys/errno.js';
+import { IFNAMSIZ } from '../../sys/sockio.js';
 
 const lib = koffi.load('libc.so.6');
 
@@ -75,6 +76,7 @@ const c_recvmmsg_addr = lib.func('recvmmsg', 'int', ['int', 'uintptr_t', 'unsign
 const c_poll_addr = lib.func('poll', 'int', ['uintptr_t', 'unsigned long', 'int']) as (p: number, n: number, t: number) => number;
 const c_eventfd = lib.func('int eventfd(unsigned int initval, int flags)') as (v: number, f: number) => number;
 const c_if_nametoindex = lib.func('unsigned int if_nametoindex(const char *name)') as (n: string) => number;
+const c_if_indextoname = lib.func('if_indextoname', 'uintptr_t', ['unsigned int', 'void *']) as (i: number, b: ptr_t) => number;
 const c_setns = lib.func('int setns(int fd, int nstype)') as (fd: number, t: number) => number;
 const c_getpid = lib.func('int getpid(void)') as () => number;
 const c_getppid = lib.func('int getppid(void)') as () => number;
@@ -323,6 +325,24 @@ export function if_nametoindex(name: string): number {
 	const r = c_if_nametoindex(name);
 	return r === 0 ? -koffi.errno() : r;
 }
+
+/* The interface's name, or null (ENXIO) when no interface has that index. */
+export function if_indextoname(index: number): string | null {
+	const buf = new Uint8Array(IFNAMSIZ);
+	if (!Number.isInteger(index) || index <= 0 || index > 0xffffffff || c_if_indextoname(index, buf) === 0)
+		return null;
+	const end = buf.indexOf(0);
+	return Buffer.from(buf.buffer, 0, end < 0 ? IFNAMSIZ : end).toString('latin1');
+}
+
+/*
+ * IPv6 zones as interface names in this thread's netns, where the UDP
+ * sockets are (the UAPI's uapi_zones): 0 / null for an unknown one.
+ */
+export const if_zones = {
+	index: (name: string): number => Math.max(if_nametoindex(name), 0),
+	name: if_indextoname,
+};
 
 /*
  * Moves the calling thread (only it) into the namespace open at fd:

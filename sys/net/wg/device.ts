@@ -71,8 +71,9 @@ function check_endpoint(ep: unknown): WgEndpoint {
 	const e = ep as WgEndpoint;
 	if (typeof e !== 'object' || e === null || (e.family !== 4 && e.family !== 6) ||
 	    !(e.addr instanceof Uint8Array) || e.addr.length !== (e.family === 4 ? 4 : 16) ||
-	    !Number.isInteger(e.port) || e.port < 0 || e.port > 65535)
-		einval('endpoint: expected family 4 or 6, a 4- or 16-byte address and a port');
+	    !Number.isInteger(e.port) || e.port < 0 || e.port > 65535 ||
+	    (e.scope_id !== undefined && !(Number.isInteger(e.scope_id) && e.scope_id >= 0 && e.scope_id <= 0xffffffff)))
+		einval('endpoint: expected family 4 or 6, a 4- or 16-byte address, a port and a 32-bit scope id');
 	return e;
 }
 

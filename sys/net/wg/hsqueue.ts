@@ -65,7 +65,7 @@ export class WgHandshakeQueue {
 			const addr4 = new Uint8Array(4);
 			s = {
 				buf: new Uint8Array(MSG_INITIATION_LEN), len: 0,
-				src: { family: 4, addr: addr4, port: 0 }, addr4, addr6: new Uint8Array(16),
+				src: { family: 4, addr: addr4, port: 0, scope_id: 0 }, addr4, addr6: new Uint8Array(16),
 			};
 			this.slots[i] = s;
 		}
@@ -76,6 +76,7 @@ export class WgHandshakeQueue {
 		s.src.family = src.family;
 		s.src.addr = a;
 		s.src.port = src.port;
+		s.src.scope_id = src.scope_id ?? 0;
 		this.n++;
 		return true;
 	}

@@ -18,6 +18,8 @@ export interface WgEndpoint {
 	family: 4 | 6;
 	addr: Uint8Array;	/* 4 or 16 bytes */
 	port: number;
+	/* IPv6 only: the zone of a link-local address (an interface index), 0 for none. */
+	scope_id?: number;
 }
 
 export interface WgAllowedIp {
@@ -27,7 +29,8 @@ export interface WgAllowedIp {
 }
 
 export function wg_endpoint_copy(ep: WgEndpoint): WgEndpoint {
-	return { family: ep.family, addr: ep.addr.slice(0, ep.family === 4 ? 4 : 16), port: ep.port };
+	return { family: ep.family, addr: ep.addr.slice(0, ep.family === 4 ? 4 : 16), port: ep.port,
+	    scope_id: ep.family === 6 ? ep.scope_id ?? 0 : 0 };
 }
 
 export function wg_endpoint_equal(a: WgEndpoint, b: WgEndpoint): boolean {
@@ -37,7 +40,7 @@ export function wg_endpoint_equal(a: WgEndpoint, b: WgEndpoint): boolean {
 	for (let i = 0; i < n; i++)
 		if (a.addr[i] !== b.addr[i])
 			return false;
-	return true;
+	return a.family === 4 || (a.scope_id ?? 0) === (b.scope_id ?? 0);
 }
 
 let peer_serial = 0;

@@ -31,11 +31,13 @@ export interface uapi_hooks {
 	/* Rebind the sockets; 0 or a positive errno. */
 	set_listen_port(port: number): number;
 	set_fwmark(mark: number): number;
+	zones?: uapi_zones;
 }
 
 export interface uapi_device_state {
 	listen_port: number;
 	fwmark: number;
+	zones?: uapi_zones;
 }
 
 function hex(b: Uint8Array): string {
@@ -82,8 +84,32 @@ function ip_text(a: Uint8Array): string {
 	return inet_ntop(a);
 }
 
-export function uapi_endpoint_text(ep: WgEndpoint): string {
-	return ep.family === 4 ? `${ip_text(ep.addr)}:${ep.port}` : `[${ip_text(ep.addr)}]:${ep.port}`;
+/*
+ * IPv6 zones by interface name ("fe80::1%eth0", as wg(8) writes them
+ * and wireguard-go prints them): the host's interfaces are the driver's
+ * to know, not the core's.
+ */
+export interface uapi_zones {
+	index(name: string): number;		/* 0: no such interface */
+	name(index: number): string | null;	/* null: none with that index */
+}
+
+/* "192.0.2.1:51820", "[2001:db8::1]:51820", "[fe80::1%eth0]:51820" (%N when the index has no name). */
+export function uapi_endpoint_text(ep: WgEndpoint, zones?: uapi_zones): string {
+	if (ep.family === 4)
+		return `${ip_text(ep.addr)}:${ep.port}`;
+	const scope = ep.scope_id ?? 0;
+	const zone = scope === 0 ? '' : `%${zones?.name(scope) ?? scope}`;
+	return `[${ip_text(ep.addr)}${zone}]:${ep.port}`;
+}
+
+/* A zone's interface index: a number, or a name the zones know; 0 if neither. */
+function uapi_zone_index(zone: string, zones?: uapi_zones): number {
+	if (/^[0-9]{1,10}$/.test(zone))
+		return Number(zone) <= 0xffffffff ? Number(zone) : 0;
+	if (zones === undefined || !/^[A-Za-z0-9_.:-]{1,15}$/.test(zone))
+		return 0;
+	return zones.index(zone);
 }
 
 /* Numeric text to 4 or 16 bytes, null if it is neither. */
@@ -95,13 +121,23 @@ export function uapi_parse_ip(s: string): { family: 4 | 6; addr: Uint8Array } | 
 	return a6 === null ? null : { family: 6, addr: a6 };
 }
 
-/* "a.b.c.d:port" or "[v6]:port" (numeric only: wg resolves names itself). */
-export function uapi_parse_endpoint(s: string): WgEndpoint | null {
+/*
+ * "a.b.c.d:port", "[v6]:port" or "[v6%zone]:port" (numeric only: wg
+ * resolves names itself).  A zone must name an interface; it is kept
+ * for IPv6 only, as getaddrinfo does.
+ */
+export function uapi_parse_endpoint(s: string, zones?: uapi_zones): WgEndpoint | null {
 	let host: string, port: string;
-	const m6 = /^\[([^\]%]+)(?:%[^\]]*)?\]:(\d+)$/.exec(s);
+	let scope_id = 0;
+	const m6 = /^\[([^\]%]+)(?:%([^\]]*))?\]:(\d+)$/.exec(s);
 	if (m6 !== null) {
 		host = m6[1];
-		port = m6[2];
+		port = m6[3];
+		if (m6[2] !== undefined) {
+			scope_id = uapi_zone_index(m6[2], zones);
+			if (scope_id === 0)
+				return null;
+		}
 	} else {
 		const i = s.lastIndexOf(':');
 		if (i < 0)
@@ -114,7 +150,7 @@ export function uapi_parse_endpoint(s: string): WgEndpoint | null {
 	const ip = uapi_parse_ip(host);
 	if (ip === null)
 		return null;
-	return { family: ip.family, addr: ip.addr, port: Number(port) };
+	return { family: ip.family, addr: ip.addr, port: Number(port), scope_id: ip.family === 6 ? scope_id : 0 };
 }
 
 export function uapi_parse_allowed_ip(s: string): WgAllowedIp | null {
@@ -171,7 +207,7 @@ export function uapi_get_page(dev: WgDevice, st: uapi_device_state, cursor: numb
 		}
 		out.push('protocol_version=1');
 		if (p.endpoint !== null)
-			out.push(`endpoint=${uapi_endpoint_text(p.endpoint)}`);
+			out.push(`endpoint=${uapi_endpoint_text(p.endpoint, st.zones)}`);
 		out.push(`last_handshake_time_sec=${p.last_handshake_sec}`);
 		out.push(`last_handshake_time_nsec=${p.last_handshake_nsec}`);
 		out.push(`tx_bytes=${p.tx_bytes}`);
@@ -238,7 +274,7 @@ function uapi_parse_device(key: string, value: string): uapi_op | null {
 }
 
 /* A line of a peer section, null if bad. */
-function uapi_parse_peer(key: string, value: string): uapi_op | null {
+function uapi_parse_peer(key: string, value: string, zones?: uapi_zones): uapi_op | null {
 	switch (key) {
 	case 'remove':
 	case 'update_only':
@@ -251,7 +287,7 @@ function uapi_parse_peer(key: string, value: string): uapi_op | null {
 		return k === null ? null : { key, k };
 	}
 	case 'endpoint': {
-		const ep = uapi_parse_endpoint(value);
+		const ep = uapi_parse_endpoint(value, zones);
 		return ep === null ? null : { key, ep };
 	}
 	case 'persistent_keepalive_interval': {
@@ -279,7 +315,7 @@ export function uapi_ops_wipe(ops: uapi_op[]): void {
  * operations, or a negative errno (-EPROTO for a line without "=",
  * -EINVAL for any other bad line) with nothing kept.
  */
-export function uapi_set_parse(text: string): uapi_op[] | number {
+export function uapi_set_parse(text: string, zones?: uapi_zones): uapi_op[] | number {
 	const ops: uapi_op[] = [];
 	let in_peer = false;
 	/* Line by line without splitting first: a set of 10^5 peers is 4 * 10^5 lines. */
@@ -304,7 +340,7 @@ export function uapi_set_parse(text: string): uapi_op[] | number {
 			op = k === null ? null : { key, k };
 			in_peer = true;
 		} else {
-			op = in_peer ? uapi_parse_peer(key, value) : uapi_parse_device(key, value);
+			op = in_peer ? uapi_parse_peer(key, value, zones) : uapi_parse_device(key, value);
 		}
 		if (op === null) {
 			uapi_ops_wipe(ops);
@@ -321,7 +357,7 @@ export function uapi_set_parse(text: string): uapi_op[] | number {
  * errno, as the reply's errno= wants it.
  */
 export function uapi_set(dev: WgDevice, text: string, hooks: uapi_hooks): number {
-	const ops = uapi_set_parse(text);
+	const ops = uapi_set_parse(text, hooks.zones);
 	if (typeof ops === 'number')
 		return ops;
 	try {

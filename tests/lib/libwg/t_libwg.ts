@@ -48,7 +48,9 @@ t.test('sockaddr bytes', async (t) => {
 	t.same([...v6.subarray(24)], [3, 0, 0, 0], 'scope id in host (little-endian) order');
 	const d6 = sockaddr_decode(v6)!;
 	t.same(d6, { family: 6, addr: addr6, port: 1, scope_id: 3 });
-	t.equal(sockaddr_format(d6), '[fd00::1%3]:1');
+	/* A zone prints as its interface's name (getnameinfo's way), the number when none has it. */
+	t.equal(sockaddr_format({ ...d6, scope_id: 1 }), '[fd00::1%lo]:1', 'index 1 is lo');
+	t.equal(sockaddr_format({ ...d6, scope_id: 0xfffffff0 }), '[fd00::1%4294967280]:1');
 	t.equal(sockaddr_format({ ...d6, scope_id: 0 }), '[fd00::1]:1', 'IPv6 is bracketed');
 	for (const bad of [new Uint8Array(0), v4.subarray(0, 15), v6.subarray(0, 27),
 	    Uint8Array.from(v4, (x, i) => (i === 0 ? 28 : x)), Uint8Array.from(v4, (x, i) => (i === 1 ? 24 : x))])
@@ -56,6 +58,10 @@ t.test('sockaddr bytes', async (t) => {
 });
 
 t.test('endpoint forms', async (t) => {
+	const ll1 = new Uint8Array(16);
+	ll1[0] = 0xfe;
+	ll1[1] = 0x80;
+	ll1[15] = 1;
 	t.same(endpoint_split('[fc00::2]:51820'), { addr: 'fc00::2', port: '51820' });
 	t.same(endpoint_split('fc00::2:51820'), { addr: 'fc00::2', port: '51820' });
 	t.same(endpoint_split('1.2.3.4:5'), { addr: '1.2.3.4', port: '5' });
@@ -66,6 +72,11 @@ t.test('endpoint forms', async (t) => {
 	t.equal(sa.family, 6);
 	t.equal(sockaddr_format(sa), '[::ffff:10.0.0.1]:80');
 	await t.rejects(endpoint_parse('1.2.3.4:0'), { message: 'port 0 is not allowed' });
+	t.same(await endpoint_parse('[fe80::1%lo]:7'), { family: 6, addr: ll1, port: 7, scope_id: 1 }, 'zone by name');
+	t.same(await endpoint_parse('[fe80::1%9]:7'), { family: 6, addr: ll1, port: 7, scope_id: 9 }, 'zone by number');
+	t.same(await endpoint_parse('fe80::1%lo:7'), { family: 6, addr: ll1, port: 7, scope_id: 1 }, 'without brackets');
+	await t.rejects(endpoint_parse('[fe80::1%nosuchif0]:7'), { message: /^getaddrinfo: fe80::1%nosuchif0:7 / });
+	await t.rejects(endpoint_parse('[fe80::1%]:7'), { message: /^getaddrinfo: / });
 	await t.rejects(endpoint_parse('[1:2:3]:1'), { message: 'getaddrinfo: 1:2:3:1 (hostname nor servname provided, or not known)' });
 });
 
