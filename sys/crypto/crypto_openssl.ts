@@ -10,10 +10,10 @@
  * measured no faster than libsodium's here, so those stay with the base.
  *
  * EVP takes four calls per message: init (key and nonce), update,
- * final, and a ctrl for the tag; koffi adds ~35 ns to each, and ~12 ns
- * per typed array it passes.  The nonce, tag and length out-parameter
- * therefore live in C memory whose address (a BigInt) is computed once,
- * which saved ~100 ns of a 1420-byte seal.  One EVP_CIPHER_CTX per
+ * final, and a ctrl for the tag; koffi adds ~35 ns to each, more for
+ * each typed array or BigInt it converts.  So every pointer goes as an
+ * address number (crypto_ffi.ts), and messages shorter than
+ * OPENSSL_MIN_LEN go to the base's single call instead.  One EVP_CIPHER_CTX per
  * backend instance (crypto_select.ts makes one per thread) serves every
  * call.  The key goes in with the nonce on each call: ChaCha20 has no
  * key schedule worth caching, and a context trusting a cached key would
@@ -159,10 +159,10 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 	const nonce = mem.subarray(SCRATCH_NONCE, SCRATCH_NONCE + AEAD_NONCE_LEN);
 	const tag = mem.subarray(SCRATCH_TAG, SCRATCH_TAG + WG_AEAD_TAG_LEN);
 	/* One cache per argument: each sees the same buffer call after call. */
-	const addrs = new CryptoAddrCache();
+	const src_addrs = new CryptoAddrCache();
 	const dst_addrs = new CryptoAddrCache();
 	const key_addrs = new CryptoAddrCache();
-	const nonce_p = addrs.addr(mem, SCRATCH_NONCE);
+	const nonce_p = src_addrs.addr(mem, SCRATCH_NONCE);
 	const tag_p = nonce_p - SCRATCH_NONCE + SCRATCH_TAG;
 	const outl_p = nonce_p - SCRATCH_NONCE + SCRATCH_OUTL;
 	/* The data-path key the context holds, for aead_forget. */
@@ -217,7 +217,7 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 
 	/* The address of a buffer that may be empty (koffi has none for a zero-length one). */
 	function addr_of(b: Uint8Array | null, off: number): number {
-		return b === null || b.length === 0 ? 0 : addrs.addr(b, off);
+		return b === null || b.length === 0 ? 0 : src_addrs.addr(b, off);
 	}
 
 	function seal_nonce(key: Uint8Array, n: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
@@ -226,7 +226,7 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 		const out = new Uint8Array(plaintext.length + WG_AEAD_TAG_LEN);
 		try {
 			seal(key_addrs.addr(key, 0), addr_of(plaintext, 0), plaintext.length, addr_of(ad, 0), ad.length,
-			    addrs.addr(out, 0));
+			    dst_addrs.addr(out, 0));
 			out.set(tag, plaintext.length);
 		} finally {
 			ctx_wipe();
@@ -262,7 +262,7 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 			crypto_check_seal_into(key, src, srcOff, len, ad, dst, dstOff);
 			crypto_set_nonce(nonce, counter);
 			held = key;
-			seal(key_addrs.addr(key, 0), addrs.addr(src, srcOff), len, addr_of(ad, 0), ad === null ? 0 : ad.length,
+			seal(key_addrs.addr(key, 0), src_addrs.addr(src, srcOff), len, addr_of(ad, 0), ad === null ? 0 : ad.length,
 			    dst_addrs.addr(dst, dstOff));
 			dst.set(tag, dstOff + len);
 			return len + WG_AEAD_TAG_LEN;
@@ -279,7 +279,7 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 			for (let i = 0, o = srcOff + clen; i < WG_AEAD_TAG_LEN; i++)
 				tag[i] = src[o + i];
 			held = key;
-			return open(key_addrs.addr(key, 0), addrs.addr(src, srcOff), clen, addr_of(ad, 0),
+			return open(key_addrs.addr(key, 0), src_addrs.addr(src, srcOff), clen, addr_of(ad, 0),
 			    ad === null ? 0 : ad.length, dst_addrs.addr(dst, dstOff));
 		},
 
