@@ -53,12 +53,13 @@ export interface WgDeviceApi {
 	 * output: a packet from the tun; 0 when sent or queued, else an errno
 	 * (EHOSTUNREACH: no peer for the destination ...).
 	 * input: a UDP datagram; src is reused by the caller, copy it to keep it.
-	 * It checks mac1 (under load mac2, cookie replies, the rate limit) and
-	 * queues handshake messages for handshake_work().
+	 * Handshake messages are only queued (a bounded share per source);
+	 * handshake_work() checks mac1 (under load mac2, cookie replies, the
+	 * rate limit) and does the DH.
 	 */
 	output(pkt: Uint8Array, off: number, len: number): number;
 	input(buf: Uint8Array, off: number, len: number, src: WgEndpoint): void;
-	/* The queued handshakes' DH work, at most max of them; returns how many. */
+	/* The queued handshakes' work, at most max DH and about 0.5 ms; returns how many DH. */
 	handshake_work(max?: number): number;
 	/* Runs the timers due at clock.now(), then handshake_work(). */
 	tick(): void;

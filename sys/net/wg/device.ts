@@ -116,9 +116,9 @@ function aip_order_drop(tree: RadixTree<WgPeer>, owner: WgPeer, m: Uint8Array, c
 }
 
 /*
- * Handshake messages handled per tick(): about 8 x 0.3 ms of DH, so a
- * driver that ticks between batches of datagrams never holds data back
- * for longer than that.
+ * Handshake messages handled per tick(): at most 8 DH, within the time
+ * slice of receive.ts, so a driver that ticks between batches of
+ * datagrams never holds data back for longer than that.
  */
 export const WG_HANDSHAKE_BUDGET = 8;
 
@@ -510,8 +510,8 @@ export class WgDevice implements WgDeviceApi {
 	/*
 	 * Part of WgDeviceApi (api.ts).  The deferred handshake work: input() only
 	 * queues handshake messages; this checks their MACs (up to 64 x max)
-	 * and does the DH of up to `max` (see hsqueue.ts, receive.ts);
-	 * returns how many DH were done.
+	 * and does the DH of up to `max`, for at most WG_HANDSHAKE_SLICE_MS
+	 * (see hsqueue.ts, receive.ts); returns how many DH were done.
 	 */
 	handshake_work(max: number = WG_HANDSHAKE_BUDGET): number {
 		const sc = this.sc;

@@ -17,7 +17,19 @@
  *
  * A trickle of garbage with a wrong mac1 never reaches it, and a
  * busy server whose handshakes are handled as they come never builds a
- * backlog, so neither sits in cookie mode.  A full queue drops.
+ * backlog, so neither sits in cookie mode.
+ *
+ * A full queue drops what comes, and no source may fill it: the
+ * sources (IPv4 addresses, IPv6 /64s) are hashed, with a secret seed,
+ * into WG_HSQUEUE_SLOTS classes, and a class holds at most
+ * WG_HSQUEUE_SHARE messages.  A flood from a few addresses then leaves
+ * room for everyone else's messages, whose MACs are not known yet.
+ *
+ * Under load, a class also brings at most WG_HSQUEUE_CLASS_RATE
+ * messages a second into the queue of unchecked messages (admit()):
+ * one address can then cost at most that many MAC checks a second,
+ * and a flood from a few addresses leaves the CPU to data.  A peer
+ * sends one initiation per REKEY_TIMEOUT, far below it.
  */
 
 import { MSG_INITIATION_LEN } from './messages.js';
@@ -27,6 +39,10 @@ import type { WgEndpoint } from './peer.js';
 export const WG_HSQUEUE_LEN = 4096;
 export const WG_UNDERLOAD_QUEUE_LEN = WG_HSQUEUE_LEN / 8;
 export const WG_UNDERLOAD_HOLD_MS = 1000;
+export const WG_HSQUEUE_SLOTS = 4096;
+export const WG_HSQUEUE_SHARE = WG_HSQUEUE_LEN / 8;
+export const WG_HSQUEUE_CLASS_RATE = 1000;
+export const WG_HSQUEUE_CLASS_BURST = 64;
 
 export interface WgQueuedHandshake {
 	readonly buf: Uint8Array;	/* the message, buf[0, len) */
@@ -34,6 +50,8 @@ export interface WgQueuedHandshake {
 	readonly src: WgEndpoint;	/* addr is addr4 or addr6 */
 	readonly addr4: Uint8Array;
 	readonly addr6: Uint8Array;
+	mac2_ok: boolean;		/* passed the under-load gate: mac2 carried our cookie */
+	class: number;			/* of the source, see above */
 }
 
 export class WgHandshakeQueue {
@@ -42,6 +60,13 @@ export class WgHandshakeQueue {
 	private head = 0;
 	private n = 0;
 	private last_under_load = -Infinity;
+	private readonly per_class = new Uint16Array(WG_HSQUEUE_SLOTS);
+	/* admit(): each class's credit in messages, as of credit_at (ms). */
+	private readonly credit = new Float64Array(WG_HSQUEUE_SLOTS).fill(WG_HSQUEUE_CLASS_BURST);
+	private readonly credit_at = new Float64Array(WG_HSQUEUE_SLOTS);
+
+	/* seed: random, so that no one can pick addresses that share a class with a victim's. */
+	constructor(private readonly seed: number) {}
 
 	get length(): number {
 		return this.n;
@@ -55,10 +80,39 @@ export class WgHandshakeQueue {
 		return now < this.last_under_load + WG_UNDERLOAD_HOLD_MS;
 	}
 
-	/* Copy a message in; false when the queue is full. */
-	enqueue(buf: Uint8Array, off: number, len: number, src: WgEndpoint): boolean {
+	/* The class of a source: its IPv4 address or IPv6 /64, hashed with the seed. */
+	private class_of(src: WgEndpoint): number {
+		const a = src.addr;
+		let x = ((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) ^ this.seed;
+		if (src.family === 6)
+			x = Math.imul(x, 0x85ebca6b) ^ ((a[4] << 24) | (a[5] << 16) | (a[6] << 8) | a[7]);
+		x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+		x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+		return (x ^ (x >>> 16)) & (WG_HSQUEUE_SLOTS - 1);
+	}
+
+	/* Under load: may a message from src come in now (its class's rate)?  Takes one credit. */
+	admit(src: WgEndpoint, now: number): boolean {
+		const c = this.class_of(src);
+		const credit = Math.min(WG_HSQUEUE_CLASS_BURST,
+		    this.credit[c] + Math.max(0, now - this.credit_at[c]) * (WG_HSQUEUE_CLASS_RATE / 1000));
+		this.credit_at[c] = now;
+		if (credit < 1) {
+			this.credit[c] = credit;
+			return false;
+		}
+		this.credit[c] = credit - 1;
+		return true;
+	}
+
+	/* Copy a message in; false when the queue, or its source's share of it, is full. */
+	enqueue(buf: Uint8Array, off: number, len: number, src: WgEndpoint, mac2_ok: boolean): boolean {
 		if (this.n === WG_HSQUEUE_LEN || len > MSG_INITIATION_LEN)
 			return false;
+		const c = this.class_of(src);
+		if (this.per_class[c] >= WG_HSQUEUE_SHARE)
+			return false;
+		this.per_class[c]++;
 		const i = (this.head + this.n) % WG_HSQUEUE_LEN;
 		let s = this.slots[i];
 		if (s === undefined) {
@@ -66,11 +120,14 @@ export class WgHandshakeQueue {
 			s = {
 				buf: new Uint8Array(MSG_INITIATION_LEN), len: 0,
 				src: { family: 4, addr: addr4, port: 0, scope_id: 0 }, addr4, addr6: new Uint8Array(16),
+				mac2_ok: false, class: 0,
 			};
 			this.slots[i] = s;
 		}
 		s.buf.set(buf.subarray(off, off + len));
 		s.len = len;
+		s.mac2_ok = mac2_ok;
+		s.class = c;
 		const a = src.family === 4 ? s.addr4 : s.addr6;
 		a.set(src.addr.subarray(0, a.length));
 		s.src.family = src.family;
@@ -88,6 +145,8 @@ export class WgHandshakeQueue {
 		const s = this.slots[this.head];
 		this.head = (this.head + 1) % WG_HSQUEUE_LEN;
 		this.n--;
+		if (s !== undefined)
+			this.per_class[s.class]--;
 		return s;
 	}
 
@@ -97,5 +156,6 @@ export class WgHandshakeQueue {
 			this.slots[(this.head + k) % WG_HSQUEUE_LEN]?.buf.fill(0);
 		this.head = 0;
 		this.n = 0;
+		this.per_class.fill(0);
 	}
 }

@@ -55,6 +55,10 @@ function handshake_complete(sc: WgSoftc, peer: WgPeer): void {
 	sc.io.event({ type: 'handshake_complete', peer });
 }
 
+function wg_under_load(sc: WgSoftc, now: number): boolean {
+	return sc.tunables.force_underload || sc.hsq.under_load(now);
+}
+
 /*
  * The DoS gate for handshake messages (paper §5.4.7, §6.6), before they
  * are queued (hsqueue.ts).  Not under load: mac1.  Under load: mac2
@@ -70,7 +74,7 @@ function wg_handshake_enqueue(sc: WgSoftc, buf: Uint8Array, off: number, len: nu
     mac1_off: number, sender_off: number, src: WgEndpoint): void {
 	const now = sc.clock.now();
 	const cc = sc.cookie_checker;
-	if (sc.tunables.force_underload || sc.hsq.under_load(now)) {
+	if (wg_under_load(sc, now)) {
 		if (!cc.mac2_valid(buf, off, mac1_off, src, now)) {
 			wg_send_cookie(sc, buf, off, mac1_off, le32_get(buf, off + sender_off), src, now);
 			return;
@@ -83,11 +87,15 @@ function wg_handshake_enqueue(sc: WgSoftc, buf: Uint8Array, off: number, len: nu
 			sc.count('hs_ratelimited');
 			return;
 		}
-	} else if (!cc.mac1_valid(buf, off, mac1_off)) {
+		if (!sc.hsq.enqueue(buf, off, len, src, true))
+			sc.count('hs_queue_full');
+		return;
+	}
+	if (!cc.mac1_valid(buf, off, mac1_off)) {
 		sc.count('rx_bad_mac1');
 		return;
 	}
-	if (!sc.hsq.enqueue(buf, off, len, src))
+	if (!sc.hsq.enqueue(buf, off, len, src, false))
 		sc.count('hs_queue_full');
 }
 
@@ -194,16 +202,31 @@ function wg_handle_msg_resp(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 
 /* Gate checks (a MAC or two each) done for every DH a call may do. */
 export const WG_CHECKS_PER_DH = 64;
+/*
+ * And at most this long a call, on the device's clock: the gate gets
+ * the first half, the DH the rest (at least one message each), so a
+ * driver that reads its sockets between calls holds data back no
+ * longer than that, however long the backlog.
+ */
+export const WG_HANDSHAKE_SLICE_MS = 0.5;
 
 /*
  * The deferred handshake work, oldest first: gate up to
  * WG_CHECKS_PER_DH x `max` of the messages as they arrived, then do the
- * DH of up to `max` that passed; returns how many were handled.  The
+ * DH of up to `max` that passed; returns how many DH were done.  The
  * device spends its handshake CPU here only, so wg_input() stays cheap
  * enough for a driver to drain its socket ahead of a flood.
+ *
+ * The load is looked at again before each DH (as Linux does, in its
+ * handshake worker): what was queued on mac1 alone before the backlog
+ * showed gets the under-load treatment, a cookie reply and no DH.
  */
 export function wg_handshake_work(sc: WgSoftc, max: number): number {
-	for (let k = 0; k < max * WG_CHECKS_PER_DH; k++) {
+	const checks = max * WG_CHECKS_PER_DH;
+	const t0 = sc.clock.now();
+	for (let k = 0; k < checks; k++) {
+		if ((k & 31) === 31 && sc.clock.now() >= t0 + WG_HANDSHAKE_SLICE_MS / 2)
+			break;
 		const m = sc.hs_in.dequeue();
 		if (m === undefined)
 			break;
@@ -213,14 +236,25 @@ export function wg_handshake_work(sc: WgSoftc, max: number): number {
 			wg_handshake_enqueue(sc, m.buf, 0, m.len, RESP_OFF_MAC1, RESP_OFF_SENDER, m.src);
 	}
 	let n = 0;
-	while (n < max) {
+	for (let k = 0; n < max && k < checks; k++) {
+		const now = sc.clock.now();
+		if (k > 0 && now >= t0 + WG_HANDSHAKE_SLICE_MS)
+			break;
+		/* The backlog as this message sees it, itself included. */
+		const loaded = sc.hsq.length > 0 && wg_under_load(sc, now);
 		const m = sc.hsq.dequeue();
 		if (m === undefined)
 			break;
-		n++;
 		if (!sc.up)
 			continue;
-		if (m.buf[0] === MSG_INITIATION)
+		const init = m.buf[0] === MSG_INITIATION;
+		if (!m.mac2_ok && loaded) {
+			wg_send_cookie(sc, m.buf, 0, init ? INIT_OFF_MAC1 : RESP_OFF_MAC1,
+			    le32_get(m.buf, init ? INIT_OFF_SENDER : RESP_OFF_SENDER), m.src, now);
+			continue;
+		}
+		n++;
+		if (init)
 			wg_handle_msg_init(sc, m.buf, 0, m.len, m.src);
 		else
 			wg_handle_msg_resp(sc, m.buf, 0, m.len, m.src);
@@ -360,11 +394,15 @@ export function wg_input(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
 		wg_handle_msg_data(sc, buf, off, len, src);
 		return;
 	case MSG_INITIATION:
-	case MSG_RESPONSE:
+	case MSG_RESPONSE: {
 		/* Checked later, in wg_handshake_work(). */
-		if (!sc.hs_in.enqueue(buf, off, len, src))
+		const now = sc.clock.now();
+		if (wg_under_load(sc, now) && !sc.hs_in.admit(src, now))
+			sc.count('hs_throttled');
+		else if (!sc.hs_in.enqueue(buf, off, len, src, false))
 			sc.count('hs_queue_full');
 		return;
+	}
 	case MSG_COOKIE:
 		wg_handle_msg_cookie(sc, buf, off);
 		return;

@@ -69,7 +69,7 @@ export const WG_STATS_KEYS = [
 	'hs_init_rx', 'hs_resp_rx', 'hs_cookie_rx', 'hs_no_identity', 'hs_no_ss', 'hs_bad_dh',
 	'hs_decrypt', 'hs_unknown_peer', 'hs_bad_ts', 'hs_flood', 'hs_bad_index', 'hs_bad_state',
 	'hs_ratelimited', 'hs_bad_cookie', 'cookie_sent', 'cookie_rx', 'hs_complete',
-	'hs_queue_full', 'cookie_ratelimited', 'hs_crossing',
+	'hs_queue_full', 'hs_throttled', 'cookie_ratelimited', 'hs_crossing',
 	/* handshakes sent */
 	'hs_init_tx', 'hs_resp_tx', 'hs_init_fail', 'hs_giveup',
 	/* output */
@@ -96,8 +96,8 @@ export class WgSoftc {
 	readonly aip6 = new RadixTree<WgPeer>(128);
 	readonly cookie_checker: WgCookieChecker;
 	/* Handshake messages as they arrived, then those that passed the gate (hsqueue.ts). */
-	readonly hs_in = new WgHandshakeQueue();
-	readonly hsq = new WgHandshakeQueue();
+	readonly hs_in: WgHandshakeQueue;
+	readonly hsq: WgHandshakeQueue;
 	/* Under load: handshakes behind a valid cookie, and the cookie replies we send. */
 	readonly ratelimiter = new WgRateLimiter();
 	readonly cookie_ratelimiter = new WgRateLimiter();
@@ -120,6 +120,10 @@ export class WgSoftc {
 	    readonly tunables: WgTunables) {
 		this.index = new WgIndexTable(crypto);
 		this.cookie_checker = new WgCookieChecker(crypto);
+		const seed = crypto.random_bytes(8);
+		const dv = new DataView(seed.buffer, seed.byteOffset);
+		this.hs_in = new WgHandshakeQueue(dv.getInt32(0));
+		this.hsq = new WgHandshakeQueue(dv.getInt32(4));
 	}
 
 	count(k: WgStatKey): void {

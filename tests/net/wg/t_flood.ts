@@ -10,7 +10,10 @@
 import t from 'tap';
 import { crypto_attach } from '../../../sys/crypto/crypto_select.js';
 import { WG_HANDSHAKE_BUDGET } from '../../../sys/net/wg/device.js';
-import { WG_HSQUEUE_LEN, WG_UNDERLOAD_QUEUE_LEN, WgHandshakeQueue } from '../../../sys/net/wg/hsqueue.js';
+import {
+	WG_HSQUEUE_CLASS_BURST, WG_HSQUEUE_CLASS_RATE, WG_HSQUEUE_LEN, WG_HSQUEUE_SHARE, WG_UNDERLOAD_QUEUE_LEN,
+	WgHandshakeQueue,
+} from '../../../sys/net/wg/hsqueue.js';
 import { INIT_OFF_MAC1, MSG_COOKIE, MSG_INITIATION, MSG_INITIATION_LEN } from '../../../sys/net/wg/messages.js';
 import type { WgEndpoint } from '../../../sys/net/wg/peer.js';
 import { RATELIMIT_PACKETS_BURSTABLE } from '../../../sys/net/wg/ratelimiter.js';
@@ -29,16 +32,24 @@ function garbage_init(pub: Uint8Array): Uint8Array {
 	return m;
 }
 
+/* 2001:db8:1:2::last */
+function ep6(last: number, port: number): WgEndpoint {
+	const a = new Uint8Array(16);
+	a.set([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2]);
+	a[15] = last;
+	return { family: 6, addr: a, port };
+}
+
 const ATTACKERS: WgEndpoint[] = [1, 2, 3, 4].map((i) => ep4(`198.51.100.${i}`, 40000 + i));
 
 t.test('the queue: under load at 1/8 full, for a second after; full drops', (t) => {
-	const q = new WgHandshakeQueue();
+	const q = new WgHandshakeQueue(0);
 	const m = new Uint8Array(MSG_INITIATION_LEN);
 	const src = ep4('192.0.2.1', 1);
 	for (let i = 0; i < WG_UNDERLOAD_QUEUE_LEN - 1; i++)
-		q.enqueue(m, 0, m.length, src);
+		q.enqueue(m, 0, m.length, src, false);
 	t.notOk(q.under_load(0), `${WG_UNDERLOAD_QUEUE_LEN - 1} queued: not under load`);
-	q.enqueue(m, 0, m.length, src);
+	q.enqueue(m, 0, m.length, src, false);
 	t.ok(q.under_load(0), `${WG_UNDERLOAD_QUEUE_LEN}: under load`);
 	while (q.dequeue() !== undefined)
 		;
@@ -46,8 +57,28 @@ t.test('the queue: under load at 1/8 full, for a second after; full drops', (t) 
 	t.notOk(q.under_load(1000), 'then not');
 	let ok = 0;
 	for (let i = 0; i < WG_HSQUEUE_LEN + 10; i++)
-		ok += q.enqueue(m, 0, m.length, src) ? 1 : 0;
+		ok += q.enqueue(m, 0, m.length, ep4(`10.${i >> 8 & 255}.${i & 255}.1`, 1), false) ? 1 : 0;
 	t.equal(ok, WG_HSQUEUE_LEN, 'bounded');
+	t.end();
+});
+
+t.test('the queue: no source takes more than its share', (t) => {
+	const q = new WgHandshakeQueue(0x5eed);
+	const m = new Uint8Array(MSG_INITIATION_LEN);
+	let ok = 0;
+	for (let i = 0; i < WG_HSQUEUE_LEN; i++)
+		ok += q.enqueue(m, 0, m.length, ATTACKERS[i % 4], false) ? 1 : 0;
+	t.equal(ok, 4 * WG_HSQUEUE_SHARE, 'four flooding sources hold four shares');
+	t.ok(q.enqueue(m, 0, m.length, ep4('192.0.2.7', 51820), true), 'another source still gets in');
+	t.ok(q.enqueue(m, 0, m.length, ep6(7, 51820), true), 'and an IPv6 one');
+	t.notOk(q.enqueue(m, 0, m.length, ep4('198.51.100.1', 9), false), 'a flooding address on another port does not');
+	t.notOk(q.enqueue(m, 0, m.length, ep6(8, 51820), false) &&
+	    q.enqueue(m, 0, m.length, ep6(9, 51820), false) &&
+	    Array.from({ length: WG_HSQUEUE_SHARE }).every(() => q.enqueue(m, 0, m.length, ep6(10, 1), false)),
+	    'an IPv6 /64 shares one share');
+	const first = q.dequeue();
+	t.equal(first?.src.port, ATTACKERS[0].port, 'oldest first');
+	t.ok(q.enqueue(m, 0, m.length, ATTACKERS[0], false), 'a dequeued message frees its source\'s room');
 	t.end();
 });
 
@@ -106,7 +137,10 @@ t.test('a flood: cookie replies without DH, bounded; the legitimate peer gets in
 	t.ok(b.stats.cookie_sent > 0, `under load: ${b.stats.cookie_sent} cookie replies`);
 	t.ok(b.stats.cookie_sent <= 4 * (RATELIMIT_PACKETS_BURSTABLE + 4 + 1),
 	    'cookie replies bounded per source (20/s, burst 5)');
-	t.ok(b.stats.cookie_ratelimited > 10000, `${b.stats.cookie_ratelimited} cookie replies withheld`);
+	t.ok(b.stats.hs_throttled > 10000, `${b.stats.hs_throttled} dropped unchecked, over their source's rate`);
+	const checked = b.stats.cookie_sent + b.stats.cookie_ratelimited;
+	t.ok(checked <= WG_UNDERLOAD_QUEUE_LEN + 75 + 4 * (WG_HSQUEUE_CLASS_BURST + WG_HSQUEUE_CLASS_RATE * 0.2),
+	    `MAC checks bounded by the per-source rate under load (${checked} in 200 ms)`);
 	const dh0 = dh_work();
 	t.ok(dh0 <= WG_UNDERLOAD_QUEUE_LEN + 200 * WG_HANDSHAKE_BUDGET,
 	    `DH spent only on what was queued before the load was seen (${dh0})`);
@@ -127,6 +161,37 @@ t.test('a flood: cookie replies without DH, bounded; the legitimate peer gets in
 	t.ok(first !== null && first <= 6000, `first packet after ${first} ms (one cookie round)`);
 	t.equal(b.sent_type(MSG_COOKIE).filter((d) => ep_str(d.dst) === ep_str(p.a.ep)).length, 1,
 	    'one cookie for the legitimate peer');
+	t.end();
+});
+
+t.test('the queue: under load, a source brings in at most its rate', (t) => {
+	const q = new WgHandshakeQueue(7);
+	let ok = 0;
+	for (let i = 0; i < 1000; i++)
+		ok += q.admit(ATTACKERS[0], 0) ? 1 : 0;
+	t.equal(ok, WG_HSQUEUE_CLASS_BURST, 'a burst at once');
+	ok = 0;
+	for (let ms = 1; ms <= 1000; ms++)
+		for (let i = 0; i < 75; i++)
+			ok += q.admit(ATTACKERS[0], ms) ? 1 : 0;
+	t.equal(ok, WG_HSQUEUE_CLASS_RATE, 'then its rate, out of 75,000 a second');
+	t.ok(q.admit(ep4('192.0.2.7', 51820), 1000), 'another source is not held to it');
+	t.end();
+});
+
+t.test('what was queued on mac1 alone before the backlog showed gets a cookie, not a DH', (t) => {
+	const p = make_pair(c);
+	const b = p.b;
+	for (let i = 0; i < WG_UNDERLOAD_QUEUE_LEN + 100; i++)
+		b.dev.input(garbage_init(b.pub), 0, MSG_INITIATION_LEN, ATTACKERS[i % 4]);
+	/* One call: the gate queues until the backlog reaches 1/8; the DH stage then sees the load. */
+	t.equal(b.dev.handshake_work(WG_HANDSHAKE_BUDGET), 0, 'no DH');
+	t.equal(b.stats.hs_decrypt, 0, 'no garbage decrypted');
+	t.ok(b.stats.cookie_sent > 0 && b.stats.cookie_sent <= 4 * RATELIMIT_PACKETS_BURSTABLE,
+	    `cookie replies instead, within each source's burst (${b.stats.cookie_sent})`);
+	for (let k = 0; k < 10; k++)
+		b.dev.handshake_work(WG_HANDSHAKE_BUDGET);
+	t.equal(b.stats.hs_decrypt, 0, 'the whole backlog drained without a DH');
 	t.end();
 });
 

@@ -23,7 +23,7 @@ export const FATE_KEYS = [
 	'rx_auth_fail', 'rx_replay', 'rx_key_expired', 'rx_bad_src', 'rx_bad_inner', 'rx_keepalive',
 	'rx_data', 'rx_error', 'hs_init_rx', 'hs_resp_rx', 'hs_cookie_rx', 'hs_no_identity', 'hs_no_ss',
 	'hs_bad_dh', 'hs_decrypt', 'hs_unknown_peer', 'hs_bad_ts', 'hs_flood', 'hs_bad_index',
-	'hs_bad_state', 'hs_ratelimited', 'hs_queue_full', 'cookie_sent', 'cookie_ratelimited',
+	'hs_bad_state', 'hs_ratelimited', 'hs_queue_full', 'hs_throttled', 'cookie_sent', 'cookie_ratelimited',
 ] as const;
 
 export interface FuzzResult {
