@@ -12,43 +12,71 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const PAD = 0x3d;	/* '=' */
 
 const DECODE = new Int16Array(128).fill(-1);
-for (let i = 0; i < ALPHABET.length; i++)
+const ENCODE = new Uint8Array(64);
+for (let i = 0; i < ALPHABET.length; i++) {
 	DECODE[ALPHABET.charCodeAt(i)] = i;
+	ENCODE[i] = ALPHABET.charCodeAt(i);
+}
 
 function is_space(c: number): boolean {
 	return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
+/* Scratch for b64_ntop's characters, wiped after each use (they may spell a key). */
+const ntop_scratch = new Uint8Array(256);
+
 export function b64_ntop(src: Uint8Array): string {
-	const out: string[] = [];
+	const n = b64_ntop_len(src.length);
+	const b = n <= ntop_scratch.length ? ntop_scratch : new Uint8Array(n);
+	b64_ntop_into(src, b, 0);
+	let s = '';
+	for (let i = 0; i < n; i += 4096)
+		s += String.fromCharCode.apply(null, b.subarray(i, Math.min(n, i + 4096)) as unknown as number[]);
+	b.fill(0, 0, n);
+	return s;
+}
+
+/* The length of b64_ntop's text for n bytes. */
+export function b64_ntop_len(n: number): number {
+	return Math.ceil(n / 3) * 4;
+}
+
+/*
+ * b64_ntop's text as ASCII bytes, written into dst at off (which has
+ * room for b64_ntop_len(src.length) bytes); returns the offset after it.
+ * For writers that build a reply in one buffer (lib/libprop).
+ */
+export function b64_ntop_into(src: Uint8Array, dst: Uint8Array, off: number): number {
 	let i = 0;
 	for (; i + 3 <= src.length; i += 3) {
 		const v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
-		out.push(ALPHABET[v >>> 18] + ALPHABET[(v >>> 12) & 63] +
-		    ALPHABET[(v >>> 6) & 63] + ALPHABET[v & 63]);
+		dst[off++] = ENCODE[v >>> 18];
+		dst[off++] = ENCODE[(v >>> 12) & 63];
+		dst[off++] = ENCODE[(v >>> 6) & 63];
+		dst[off++] = ENCODE[v & 63];
 	}
 	const rest = src.length - i;
-	if (rest === 1) {
-		const v = src[i] << 16;
-		out.push(ALPHABET[v >>> 18] + ALPHABET[(v >>> 12) & 63] + '==');
-	} else if (rest === 2) {
-		const v = (src[i] << 16) | (src[i + 1] << 8);
-		out.push(ALPHABET[v >>> 18] + ALPHABET[(v >>> 12) & 63] +
-		    ALPHABET[(v >>> 6) & 63] + '=');
+	if (rest > 0) {
+		const v = (src[i] << 16) | (rest === 2 ? src[i + 1] << 8 : 0);
+		dst[off++] = ENCODE[v >>> 18];
+		dst[off++] = ENCODE[(v >>> 12) & 63];
+		dst[off++] = rest === 2 ? ENCODE[(v >>> 6) & 63] : PAD;
+		dst[off++] = PAD;
 	}
-	return out.join('');
+	return off;
 }
 
 /*
  * Decode; null when the text is not valid base64 (bad character,
  * misplaced or excess padding, a length that is not a multiple of 4).
  * Whitespace is skipped when skip_space is set, as resolv's b64_pton does.
+ * Only text[start, end) is read, so a parser need not cut the text out first.
  */
-export function b64_pton(text: string, skip_space = false): Uint8Array | null {
+export function b64_pton(text: string, skip_space = false, start = 0, end = text.length): Uint8Array | null {
 	/* Count significant characters first so the output is allocated once. */
 	let n = 0;
 	let pad = 0;
-	for (let i = 0; i < text.length; i++) {
+	for (let i = start; i < end; i++) {
 		const c = text.charCodeAt(i);
 		if (skip_space && is_space(c))
 			continue;
@@ -66,7 +94,7 @@ export function b64_pton(text: string, skip_space = false): Uint8Array | null {
 	let acc = 0;
 	let bits = 0;
 	let o = 0;
-	for (let i = 0; i < text.length; i++) {
+	for (let i = start; i < end; i++) {
 		const c = text.charCodeAt(i);
 		if (c === PAD)
 			break;

@@ -24,7 +24,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 
-import { shim_socket_name, type ShimReply, type ShimRequest } from '../../sys/sys/shim.js';
+import {
+	shim_json_bytes, shim_json_text, shim_socket_name, type ShimReply, type ShimRequest,
+} from '../../sys/sys/shim.js';
 import { SIOCIFCREATE } from '../../sys/sys/sockio.js';
 import { EINVAL, EIO, ENOENT, ECONNREFUSED, ENXIO, EPERM } from '../../sys/sys/errno.js';
 import { peercred, socket_fd } from '../../sys/arch/linux/peercred.js';
@@ -129,7 +131,7 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 				const all = Buffer.concat(chunks);
 				let v: unknown;
 				try {
-					v = JSON.parse(all.toString('utf8', 4, 4 + need));
+					v = JSON.parse(shim_json_text(all, 4, 4 + need));
 				} catch {
 					v = undefined;
 				}
@@ -142,7 +144,7 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 		});
 		sock.on('error', (e) => finish({ errno: errno_of(e) }));
 		sock.on('close', () => finish({ errno: EIO, msg: 'the kernel closed the connection' }));
-		const body = Buffer.from(JSON.stringify(req), 'utf8');
+		const body = shim_json_bytes(req);
 		const head = Buffer.alloc(4);
 		head.writeUInt32BE(body.length, 0);
 		const frame = Buffer.concat([head, body]);

@@ -14,12 +14,22 @@
  * ones in decimal; <data> is base64; empty containers are <dict/> and
  * <array/>; booleans are <true/> and <false/>.
  *
+ * The attached form, an extension for the ioctl shim (sys/sys/shim.ts):
+ * the same text, except that a <data> value is not written out; it is
+ * handed over as a separate byte array, an attachment, and the text says
+ * <data ref="N"/> in its place (N counts from 0 in document order).  Key
+ * bytes then never become base64 text, which, as a JS string, could not
+ * be wiped.  prop_object_externalize_attach makes every value an
+ * attachment; a prop_writer may write public values (public keys,
+ * addresses) inline beside them.  Internalizing takes both forms; a ref
+ * must come in order and every attachment must be used.
+ *
  * Internalizing never throws: malformed text gives null.  The kernel
  * parses what any local user sends, so the parser is linear, keeps no
  * recursion deeper than PROP_MAX_DEPTH and accepts only the elements above.
  */
 
-import { b64_ntop, b64_pton } from '../libc/b64.js';
+import { b64_ntop_into, b64_ntop_len, b64_pton } from '../libc/b64.js';
 
 export interface PropDictionary {
 	readonly type: 'dictionary';
@@ -143,6 +153,11 @@ export function prop_dictionary_set_string(d: PropDictionary, key: string, s: st
 
 export function prop_dictionary_set_data(d: PropDictionary, key: string, bytes: Uint8Array): void {
 	d.value.set(key, prop_data_create(bytes));
+}
+
+/* The bytes themselves (NetBSD's prop_dictionary_set_data_nocopy): a key kept off the V8 heap stays there. */
+export function prop_dictionary_set_data_nocopy(d: PropDictionary, key: string, bytes: Uint8Array): void {
+	d.value.set(key, prop_data_create_nocopy(bytes));
 }
 
 export function prop_dictionary_set_bool(d: PropDictionary, key: string, v: boolean): void {
@@ -274,7 +289,19 @@ export function prop_object_equals(a: PropObject, b: PropObject): boolean {
 	}
 }
 
-/* Externalization. */
+/*
+ * Externalization: prop_writer writes NetBSD's layout as UTF-8 bytes into
+ * one buffer that grows by doubling, so the cost is linear in the output
+ * and no string is made per element.  Callers with data of their own
+ * (the driver's peer listings) write it straight through a writer,
+ * without building dictionaries first; they must give each dictionary's
+ * keys in sorted order, as prop_object_externalize does.
+ *
+ * The buffer is Node's own allocation, not its shared pool: a reply
+ * spells keys in base64, and the writer wipes its bytes when done.
+ */
+
+const utf8 = new TextEncoder();
 
 const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n' +
     '<!DOCTYPE plist PUBLIC "-//Apple Computer//DTD PLIST 1.0//EN" ' +
@@ -282,89 +309,432 @@ const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n' +
     '<plist version="1.0">\n';
 const XML_FOOTER = '</plist>\n';
 
+const B_HEADER = utf8.encode(XML_HEADER);
+const B_FOOTER = utf8.encode(XML_FOOTER);
+const B_DICT = utf8.encode('<dict>\n');
+const B_DICT_END = utf8.encode('</dict>\n');
+const B_DICT_EMPTY = utf8.encode('<dict/>\n');
+const B_ARRAY = utf8.encode('<array>\n');
+const B_ARRAY_END = utf8.encode('</array>\n');
+const B_ARRAY_EMPTY = utf8.encode('<array/>\n');
+const B_KEY = utf8.encode('<key>');
+const B_KEY_END = utf8.encode('</key>\n');
+const B_STRING = utf8.encode('<string>');
+const B_STRING_END = utf8.encode('</string>\n');
+const B_DATA = utf8.encode('<data>');
+const B_DATA_END = utf8.encode('</data>\n');
+const B_DATA_REF = utf8.encode('<data ref="');
+const B_DATA_REF_END = utf8.encode('"/>\n');
+const B_INTEGER_HEX = utf8.encode('<integer>0x');
+const B_INTEGER = utf8.encode('<integer>');
+const B_INTEGER_END = utf8.encode('</integer>\n');
+const B_TRUE = utf8.encode('<true/>\n');
+const B_FALSE = utf8.encode('<false/>\n');
+
+const HEX_DIGITS = utf8.encode('0123456789abcdef');
+
 const ESCAPES: Readonly<Record<string, string>> = {
 	'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\'': '&apos;',
 };
 
-function xml_escape(s: string): string {
-	return /[&<>"']/.test(s) ? s.replace(/[&<>"']/g, (c) => ESCAPES[c]) : s;
+/* The characters that must be escaped in character data: & < > " ' */
+function xml_special(c: number): boolean {
+	return c === 0x26 || c === 0x3c || c === 0x3e || c === 0x22 || c === 0x27;
 }
 
-const indents: string[] = [''];
-function indent(depth: number): string {
-	while (indents.length <= depth)
-		indents.push(indents[indents.length - 1] + '\t');
-	return indents[depth];
-}
+const TAB = 0x09;
 
-/* Pieces go into one array, joined once: linear in the output size. */
-function externalize_object(o: PropObject, depth: number, out: string[]): void {
-	const ind = indent(depth);
-	switch (o.type) {
-	case 'dictionary': {
-		if (o.value.size === 0) {
-			out.push(ind, '<dict/>\n');
-			break;
-		}
-		out.push(ind, '<dict>\n');
-		const inner = indent(depth + 1);
-		const keys = [...o.value.keys()].sort();
-		for (const k of keys) {
-			out.push(inner, '<key>', xml_escape(k), '</key>\n');
-			externalize_object(o.value.get(k) as PropObject, depth + 1, out);
-		}
-		out.push(ind, '</dict>\n');
-		break;
+export class prop_writer {
+	private buf: Buffer;
+	private len = 0;
+	private depth: number;
+	/* Nothing past ASCII written: the text is made as Latin-1, a plain copy, without decoding UTF-8. */
+	private ascii_only = true;
+	/* Per open container: where its opening tag starts, and the last key given (dictionaries). */
+	private readonly open_at: number[] = [];
+	private readonly last_key: (string | null)[] = [];
+	/* "<key>K</key>\n" for the keys seen so far: a listing repeats the same few keys. */
+	private readonly key_bytes = new Map<string, Uint8Array>();
+	/* The attached form: the data values given so far (not copies), and the number of the first. */
+	readonly attach: Uint8Array[] | null;
+	private readonly ref_base: number;
+
+	/*
+	 * header: start with the XML declaration, DOCTYPE and <plist>, as a
+	 * whole document; without it the writer makes a fragment whose
+	 * elements are indented by `depth` tabs (to go into another writer).
+	 * attach: write the attached form, data values going to this.attach;
+	 * a fragment's refs start at ref_base (the attachments before it).
+	 */
+	constructor(opts: { header?: boolean; depth?: number; size?: number; attach?: boolean; ref_base?: number } = {}) {
+		this.buf = Buffer.alloc(Math.max(opts.size ?? 4096, 256));
+		this.depth = opts.depth ?? 0;
+		this.attach = opts.attach === true ? [] : null;
+		this.ref_base = opts.ref_base ?? 0;
+		if (opts.header ?? true)
+			this.put(B_HEADER);
 	}
-	case 'array':
-		if (o.value.length === 0) {
-			out.push(ind, '<array/>\n');
+
+	private reserve(n: number): void {
+		if (this.len + n <= this.buf.length)
+			return;
+		let size = this.buf.length * 2;
+		while (size < this.len + n)
+			size *= 2;
+		const nb = Buffer.alloc(size);
+		nb.set(this.buf.subarray(0, this.len));
+		this.buf.fill(0, 0, this.len);
+		this.buf = nb;
+	}
+
+	private put(b: Uint8Array): void {
+		this.reserve(b.length);
+		if (b.length > 16) {
+			this.buf.set(b, this.len);
+			this.len += b.length;
+			return;
+		}
+		const buf = this.buf;
+		let o = this.len;
+		for (let i = 0; i < b.length; i++)
+			buf[o++] = b[i];
+		this.len = o;
+	}
+
+	private indent(): void {
+		this.reserve(this.depth);
+		const buf = this.buf;
+		for (let i = 0; i < this.depth; i++)
+			buf[this.len++] = TAB;
+	}
+
+	/* Character data: escaped, UTF-8.  ASCII without specials (nearly all of it) is copied as it is. */
+	private text(s: string): void {
+		this.reserve(s.length);
+		const buf = this.buf;
+		let o = this.len;
+		for (let i = 0; i < s.length; i++) {
+			const c = s.charCodeAt(i);
+			if (c >= 0x80 || xml_special(c)) {
+				this.len = o;
+				this.text_slow(s.slice(i));
+				return;
+			}
+			buf[o++] = c;
+		}
+		this.len = o;
+	}
+
+	private text_slow(s: string): void {
+		let e = '';
+		for (const ch of s)
+			e += ESCAPES[ch] ?? ch;
+		const n = Buffer.byteLength(e);
+		this.reserve(n);
+		this.len += this.buf.write(e, this.len, 'utf8');
+		if (n !== e.length)
+			this.ascii_only = false;
+	}
+
+	dict_begin(): void {
+		this.indent();
+		this.open_at.push(this.len - this.depth);
+		this.last_key.push(null);
+		this.put(B_DICT);
+		this.depth++;
+	}
+
+	dict_end(): void {
+		this.container_end(B_DICT, B_DICT_END, B_DICT_EMPTY);
+		this.last_key.pop();
+	}
+
+	array_begin(): void {
+		this.indent();
+		this.open_at.push(this.len - this.depth);
+		this.last_key.push(null);
+		this.put(B_ARRAY);
+		this.depth++;
+	}
+
+	array_end(): void {
+		this.container_end(B_ARRAY, B_ARRAY_END, B_ARRAY_EMPTY);
+		this.last_key.pop();
+	}
+
+	private container_end(open: Uint8Array, close: Uint8Array, empty: Uint8Array): void {
+		const at = this.open_at.pop();
+		if (at === undefined)
+			throw new RangeError('prop_writer: no container to close');
+		this.depth--;
+		if (this.len === at + this.depth + open.length) {
+			/* Nothing inside: "<dict/>" in place of "<dict>". */
+			this.len = at + this.depth;
+			this.put(empty);
+			return;
+		}
+		this.indent();
+		this.put(close);
+	}
+
+	/* A dictionary key; keys must come in sorted order, as NetBSD writes them. */
+	key(k: string): void {
+		const n = this.last_key.length - 1;
+		const last = this.last_key[n];
+		if (n < 0 || last === undefined || (last !== null && last >= k))
+			throw new RangeError(`prop_writer: key "${k}" out of order or outside a dictionary`);
+		this.last_key[n] = k;
+		this.indent();
+		let b = this.key_bytes.get(k);
+		if (b === undefined) {
+			const start = this.len;
+			this.put(B_KEY);
+			this.text(k);
+			this.put(B_KEY_END);
+			b = this.buf.slice(start, this.len);
+			if (this.key_bytes.size < 256)
+				this.key_bytes.set(k, Uint8Array.from(b));
+			return;
+		}
+		this.put(b);
+	}
+
+	string(s: string): void {
+		this.indent();
+		this.put(B_STRING);
+		this.text(s);
+		this.put(B_STRING_END);
+	}
+
+	/* A data value: in the attached form, b itself goes out as an attachment (the caller keeps it until sent). */
+	data(b: Uint8Array): void {
+		if (this.attach === null) {
+			this.data_inline(b);
+			return;
+		}
+		this.indent();
+		this.put(B_DATA_REF);
+		this.ascii(String(this.ref_base + this.attach.length));
+		this.put(B_DATA_REF_END);
+		this.attach.push(b);
+	}
+
+	/* A data value written out as base64 in either form: for what is public (keys of peers, addresses). */
+	data_inline(b: Uint8Array): void {
+		this.indent();
+		this.put(B_DATA);
+		this.reserve(b64_ntop_len(b.length));
+		this.len = b64_ntop_into(b, this.buf, this.len);
+		this.put(B_DATA_END);
+	}
+
+	/* An unsigned number, as NetBSD writes it: lowercase hex. */
+	uint(v: number | bigint): void {
+		this.indent();
+		this.put(B_INTEGER_HEX);
+		if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+			/* Digits from the right, into a scratch area past the end, then copied in order. */
+			this.reserve(16);
+			let n = 0;
+			let x = v;
+			do {
+				n++;
+				x = Math.floor(x / 16);
+			} while (x > 0);
+			x = v;
+			for (let i = this.len + n - 1; i >= this.len; i--) {
+				this.buf[i] = HEX_DIGITS[x % 16];
+				x = Math.floor(x / 16);
+			}
+			this.len += n;
+		} else {
+			const b = BigInt(v);
+			if (b < 0n || b > UINT64_MAX)
+				throw new RangeError(`prop_writer: ${v} is not an unsigned 64-bit number`);
+			this.ascii(b.toString(16));
+		}
+		this.put(B_INTEGER_END);
+	}
+
+	/* A signed number, in decimal. */
+	int(v: number | bigint): void {
+		this.indent();
+		this.put(B_INTEGER);
+		const b = typeof v === 'number' && Number.isSafeInteger(v) ? v : BigInt(v);
+		if (typeof b === 'bigint' && (b < INT64_MIN || b > INT64_MAX))
+			throw new RangeError(`prop_writer: ${v} is not a signed 64-bit number`);
+		this.ascii(String(b));
+		this.put(B_INTEGER_END);
+	}
+
+	private ascii(s: string): void {
+		this.reserve(s.length);
+		for (let i = 0; i < s.length; i++)
+			this.buf[this.len++] = s.charCodeAt(i);
+	}
+
+	bool(v: boolean): void {
+		this.indent();
+		this.put(v ? B_TRUE : B_FALSE);
+	}
+
+	/*
+	 * Elements another writer made (a fragment, written at this writer's
+	 * depth): copied as they are, and wiped by the caller when it likes.
+	 */
+	fragment(b: Uint8Array): void {
+		this.put(b);
+		if (this.ascii_only) {
+			let hi = 0;
+			for (let i = 0; i < b.length; i++)
+				hi |= b[i];
+			this.ascii_only = hi < 0x80;
+		}
+	}
+
+	/* Any object; dictionaries with their keys sorted. */
+	object(o: PropObject): void {
+		switch (o.type) {
+		case 'dictionary': {
+			this.dict_begin();
+			const keys = [...o.value.keys()].sort();
+			for (const k of keys) {
+				this.key(k);
+				this.object(o.value.get(k) as PropObject);
+			}
+			this.dict_end();
 			break;
 		}
-		out.push(ind, '<array>\n');
-		for (const e of o.value)
-			externalize_object(e, depth + 1, out);
-		out.push(ind, '</array>\n');
-		break;
-	case 'string':
-		out.push(ind, '<string>', xml_escape(o.value), '</string>\n');
-		break;
-	case 'data':
-		out.push(ind, '<data>', b64_ntop(o.value), '</data>\n');
-		break;
-	case 'number':
-		out.push(ind, '<integer>',
-		    o.unsigned ? '0x' + o.value.toString(16) : o.value.toString(10),
-		    '</integer>\n');
-		break;
-	case 'bool':
-		out.push(ind, o.value ? '<true/>\n' : '<false/>\n');
-		break;
+		case 'array':
+			this.array_begin();
+			for (const e of o.value)
+				this.object(e);
+			this.array_end();
+			break;
+		case 'string':
+			this.string(o.value);
+			break;
+		case 'data':
+			this.data(o.value);
+			break;
+		case 'number':
+			if (o.unsigned)
+				this.uint(o.value);
+			else
+				this.int(o.value);
+			break;
+		case 'bool':
+			this.bool(o.value);
+			break;
+		}
+	}
+
+	private check_closed(): void {
+		if (this.open_at.length !== 0)
+			throw new RangeError('prop_writer: a container is still open');
+	}
+
+	/* The fragment's bytes (a copy the caller owns and wipes); the writer is wiped. */
+	bytes(): Uint8Array {
+		this.check_closed();
+		const out = Uint8Array.from(this.buf.subarray(0, this.len));
+		this.wipe();
+		return out;
+	}
+
+	/* The document as text, closed with </plist>; the writer is wiped. */
+	finish(): string {
+		this.check_closed();
+		this.put(B_FOOTER);
+		const s = this.buf.toString(this.ascii_only ? 'latin1' : 'utf8', 0, this.len);
+		this.wipe();
+		return s;
+	}
+
+	wipe(): void {
+		this.buf.fill(0, 0, this.len);
+		this.len = 0;
+		this.ascii_only = true;
 	}
 }
 
 export function prop_object_externalize(o: PropObject): string {
-	const out: string[] = [XML_HEADER];
-	externalize_object(o, 0, out);
-	out.push(XML_FOOTER);
-	return out.join('');
+	const w = new prop_writer();
+	w.object(o);
+	return w.finish();
 }
 
 export function prop_dictionary_externalize(d: PropDictionary): string {
 	return prop_object_externalize(d);
 }
 
-/* Internalization. */
+/*
+ * The attached form (see the top): the text, and the data values
+ * themselves, not copies, in the order the text refers to them.
+ */
+export function prop_object_externalize_attach(o: PropObject): { text: string; attach: Uint8Array[] } {
+	const w = new prop_writer({ attach: true });
+	w.object(o);
+	const attach = w.attach ?? [];
+	return { text: w.finish(), attach };
+}
 
-class Malformed extends Error {}
+export function prop_dictionary_externalize_attach(d: PropDictionary): { text: string; attach: Uint8Array[] } {
+	return prop_object_externalize_attach(d);
+}
+
+/*
+ * Internalization: a scanner over the text's character codes, for the
+ * subset above.  It makes no string or object but the values themselves
+ * (no tag names, no token objects, no regular expressions), and reads
+ * integers and base64 in place.
+ */
+
+class Malformed extends Error {
+	constructor(readonly what: string, readonly at: number) {
+		super(what);
+	}
+}
+
+const LT = 0x3c;	/* '<' */
+const GT = 0x3e;	/* '>' */
+const SLASH = 0x2f;
+const AMP = 0x26;
+
+/* Element kinds, by name. */
+const E_DICT = 1, E_ARRAY = 2, E_KEY = 3, E_STRING = 4, E_DATA = 5, E_INTEGER = 6, E_TRUE = 7, E_FALSE = 8;
+const E_DATA_REF = 9;	/* <data ref="N"/>, the attached form */
+const ELEMENTS: ReadonlyArray<[string, number]> = [
+	['dict', E_DICT], ['array', E_ARRAY], ['key', E_KEY], ['string', E_STRING],
+	['data', E_DATA], ['integer', E_INTEGER], ['true', E_TRUE], ['false', E_FALSE],
+];
+
+/* Small values (counters at zero, families, prefix lengths) without a new BigInt each. */
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+
+function hex_value(c: number): number {
+	if (c >= 0x30 && c <= 0x39)
+		return c - 0x30;
+	const l = c | 0x20;
+	return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
+}
+
+const KEY_CACHE_SLOTS = 64;
 
 class PropParser {
 	private i = 0;
+	/* The last tag read: its kind and whether it was empty ("<x/>"). */
+	private kind = 0;
+	private empty = false;
+	/* The attached form: the number the next <data ref="N"/> must have. */
+	private next_ref = 0;
+	private readonly key_cache: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_SLOTS);
 
-	constructor(private readonly s: string) {}
+	/* attach: the attached form's data, used as they are (no copy); null for plain text. */
+	constructor(private readonly s: string, private readonly attach: readonly Uint8Array[] | null) {}
 
-	private fail(): never {
-		throw new Malformed();
+	private fail(what: string): never {
+		throw new Malformed(what, this.i);
 	}
 
 	private skip_space(): void {
@@ -373,10 +743,10 @@ class PropParser {
 			const c = s.charCodeAt(this.i);
 			if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)
 				this.i++;
-			else if (s.startsWith('<!--', this.i)) {
+			else if (c === LT && s.startsWith('<!--', this.i)) {
 				const end = s.indexOf('-->', this.i + 4);
 				if (end < 0)
-					this.fail();
+					this.fail('unterminated comment');
 				this.i = end + 3;
 			} else
 				break;
@@ -391,77 +761,208 @@ class PropParser {
 		return false;
 	}
 
-	private expect(lit: string): void {
-		if (!this.eat(lit))
-			this.fail();
+	/* An opening tag at i: sets kind and empty. */
+	private open_tag(): void {
+		const s = this.s;
+		if (s.charCodeAt(this.i) !== LT)
+			this.fail('expected an element');
+		const start = this.i + 1;
+		let j = start;
+		for (;;) {
+			const c = s.charCodeAt(j);
+			if (c >= 0x61 && c <= 0x7a)	/* a-z */
+				j++;
+			else
+				break;
+		}
+		let kind = 0;
+		for (const [name, k] of ELEMENTS) {
+			if (j - start === name.length && s.startsWith(name, start)) {
+				kind = k;
+				break;
+			}
+		}
+		if (kind === 0)
+			this.fail('unknown element');
+		if (kind === E_DATA && s.charCodeAt(j) === 0x20 && this.attach !== null) {
+			this.i = j;
+			this.kind = E_DATA_REF;
+			this.empty = true;
+			return;
+		}
+		let empty = false;
+		if (s.charCodeAt(j) === SLASH) {
+			empty = true;
+			j++;
+		}
+		if (s.charCodeAt(j) !== GT)
+			this.fail('bad tag');
+		this.i = j + 1;
+		this.kind = kind;
+		this.empty = empty;
 	}
 
-	/* Character data up to the next '<', entities decoded, then the closing tag. */
-	private text_until_close(tag: string): string {
+	/* The closing tag </name> at i. */
+	private close_tag(name: string): void {
+		const s = this.s;
+		if (s.charCodeAt(this.i) !== LT || s.charCodeAt(this.i + 1) !== SLASH ||
+		    !s.startsWith(name, this.i + 2) || s.charCodeAt(this.i + 2 + name.length) !== GT)
+			this.fail(`expected </${name}>`);
+		this.i += name.length + 3;
+	}
+
+	/* Where the character data at i ends (the next '<'). */
+	private text_end(): number {
 		const end = this.s.indexOf('<', this.i);
 		if (end < 0)
-			this.fail();
-		const raw = this.s.slice(this.i, end);
+			this.fail('unterminated element');
+		return end;
+	}
+
+	/*
+	 * A key's text, then </key>.  The same few keys come back in every
+	 * dictionary of a listing: one seen before is found by a hash of
+	 * its characters and compared in place, so it costs no new string.
+	 */
+	private key(): string {
+		const s = this.s;
+		const end = this.text_end();
+		let h = end - this.i;
+		for (let j = this.i; j < end; j++)
+			h = (h * 31 + s.charCodeAt(j)) | 0;
+		const slot = h & (KEY_CACHE_SLOTS - 1);
+		const k = this.key_cache[slot];
+		if (k !== undefined && k.length === end - this.i && s.startsWith(k, this.i)) {
+			this.i = end;
+			this.close_tag('key');
+			return k;
+		}
+		const len = end - this.i;
+		const v = this.text('key');
+		/* Only a key without entities: its text is itself, to be compared in place. */
+		if (v.length === len)
+			this.key_cache[slot] = v;
+		return v;
+	}
+
+	/* Character data up to the next '<', entities decoded, then </name>. */
+	private text(name: string): string {
+		const s = this.s;
+		const end = this.text_end();
+		let amp = false;
+		for (let j = this.i; j < end && !amp; j++)
+			amp = s.charCodeAt(j) === AMP;
+		const v = amp ? this.unescape(end) : s.slice(this.i, end);
 		this.i = end;
-		this.expect(`</${tag}>`);
-		return raw.includes('&') ? this.unescape(raw) : raw;
+		this.close_tag(name);
+		return v;
 	}
 
-	private unescape(raw: string): string {
-		return raw.replace(/&[a-z]*;?/g, (m) => {
-			switch (m) {
-			case '&lt;': return '<';
-			case '&gt;': return '>';
-			case '&amp;': return '&';
-			case '&quot;': return '"';
-			case '&apos;': return '\'';
+	private unescape(end: number): string {
+		const s = this.s;
+		let out = '';
+		let from = this.i;
+		for (let j = this.i; j < end; j++) {
+			if (s.charCodeAt(j) !== AMP)
+				continue;
+			out += s.slice(from, j);
+			let ch: string;
+			if (s.startsWith('&lt;', j))
+				ch = '<';
+			else if (s.startsWith('&gt;', j))
+				ch = '>';
+			else if (s.startsWith('&amp;', j))
+				ch = '&';
+			else if (s.startsWith('&quot;', j))
+				ch = '"';
+			else if (s.startsWith('&apos;', j))
+				ch = '\'';
+			else {
+				this.i = j;
+				return this.fail('unknown entity');
 			}
-			return this.fail();
-		});
+			out += ch;
+			j = s.indexOf(';', j);
+			from = j + 1;
+		}
+		return out + s.slice(from, end);
 	}
 
-	/* An element name at '<', returning it and whether it was empty ("<x/>"). */
-	private open_tag(): { name: string; empty: boolean } {
-		if (this.s.charCodeAt(this.i) !== 0x3c)	/* '<' */
-			this.fail();
-		const end = this.s.indexOf('>', this.i);
-		if (end < 0)
-			this.fail();
-		let inner = this.s.slice(this.i + 1, end);
-		this.i = end + 1;
-		const empty = inner.endsWith('/');
-		if (empty)
-			inner = inner.slice(0, -1);
-		if (!/^[a-z]+$/.test(inner))
-			this.fail();
-		return { name: inner, empty };
-	}
-
-	private parse_integer(text: string): PropNumber {
-		let v: bigint;
-		if (/^0x[0-9a-fA-F]+$/.test(text)) {
-			v = BigInt(text);
+	/*
+	 * "0x" hex is unsigned; decimal is signed when it fits int64, else
+	 * unsigned, as NetBSD reads it; at most 64 bits either way.  Values
+	 * below 2^48 are read into a number in place.
+	 */
+	private integer(): PropNumber {
+		const s = this.s;
+		const end = this.text_end();
+		let j = this.i;
+		const neg = s.charCodeAt(j) === 0x2d;	/* '-' */
+		const hex = !neg && s.charCodeAt(j) === 0x30 && s.charCodeAt(j + 1) === 0x78;	/* "0x" */
+		j += neg ? 1 : hex ? 2 : 0;
+		if (j === end)
+			this.fail('empty integer');
+		let n = 0;
+		let big = false;
+		for (let k = j; k < end; k++) {
+			const c = s.charCodeAt(k);
+			const d = hex ? hex_value(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
+			if (d < 0) {
+				this.i = k;
+				this.fail('bad integer');
+			}
+			if (n < 2 ** 48)
+				n = n * (hex ? 16 : 10) + d;
+			else
+				big = true;
+		}
+		this.i = end;
+		this.close_tag('integer');
+		if (!big) {
+			/* Below 2^52: in range whatever the form, no BigInt arithmetic needed. */
+			const v = !neg && n < SMALL_BIGINTS.length ? SMALL_BIGINTS[n] : BigInt(neg ? -n : n);
+			return { type: 'number', value: v, unsigned: hex };
+		}
+		let v = hex ? BigInt(s.slice(j - 2, end)) : BigInt(s.slice(j, end));
+		if (neg)
+			v = -v;
+		if (hex) {
 			if (v > UINT64_MAX)
-				this.fail();
+				this.fail('integer out of range');
 			return { type: 'number', value: v, unsigned: true };
 		}
-		if (!/^-?[0-9]+$/.test(text))
-			this.fail();
-		v = BigInt(text);
-		/* NetBSD: "-" is signed; otherwise signed when it fits, else unsigned. */
 		if (v >= INT64_MIN && v <= INT64_MAX)
 			return { type: 'number', value: v, unsigned: false };
 		if (v > 0n && v <= UINT64_MAX)
 			return { type: 'number', value: v, unsigned: true };
-		return this.fail();
+		return this.fail('integer out of range');
+	}
+
+	/* At ' ref="N"/>' after "<data": the next attachment, N without leading zeros. */
+	private data_ref(): PropData {
+		const s = this.s;
+		if (!this.eat(' ref="'))
+			this.fail('bad <data> tag');
+		const start = this.i;
+		let n = 0;
+		while (this.i - start < 10 && s.charCodeAt(this.i) >= 0x30 && s.charCodeAt(this.i) <= 0x39)
+			n = n * 10 + s.charCodeAt(this.i++) - 0x30;
+		if (this.i === start || (s.charCodeAt(start) === 0x30 && this.i - start > 1) || !this.eat('"/>'))
+			this.fail('bad <data ref="N"/>');
+		const a = this.attach as readonly Uint8Array[];
+		if (n !== this.next_ref || n >= a.length)
+			this.fail(`<data ref="${n}"/> out of order or beyond the attachments`);
+		this.next_ref++;
+		return prop_data_create_nocopy(a[n]);
 	}
 
 	object(depth: number): PropObject {
 		if (depth > PROP_MAX_DEPTH)
-			this.fail();
-		const { name, empty } = this.open_tag();
-		switch (name) {
-		case 'dict': {
+			this.fail('nested too deeply');
+		this.open_tag();
+		const empty = this.empty;
+		switch (this.kind) {
+		case E_DICT: {
 			const d = prop_dictionary_create();
 			if (empty)
 				return d;
@@ -469,13 +970,14 @@ class PropParser {
 				this.skip_space();
 				if (this.eat('</dict>'))
 					return d;
-				this.expect('<key>');
-				const key = this.text_until_close('key');
+				if (!this.eat('<key>'))
+					this.fail('expected <key> or </dict>');
+				const key = this.key();
 				this.skip_space();
 				d.value.set(key, this.object(depth + 1));
 			}
 		}
-		case 'array': {
+		case E_ARRAY: {
 			const a = prop_array_create();
 			if (empty)
 				return a;
@@ -486,80 +988,115 @@ class PropParser {
 				a.value.push(this.object(depth + 1));
 			}
 		}
-		case 'string':
-			return prop_string_create(empty ? '' : this.text_until_close('string'));
-		case 'data': {
-			const bytes = b64_pton(empty ? '' : this.text_until_close('data'), true);
+		case E_STRING:
+			return prop_string_create(empty ? '' : this.text('string'));
+		case E_DATA: {
+			if (empty)
+				return prop_data_create_nocopy(new Uint8Array(0));
+			const end = this.text_end();
+			const bytes = b64_pton(this.s, true, this.i, end);
 			if (bytes === null)
-				this.fail();
+				this.fail('bad base64 data');
+			this.i = end;
+			this.close_tag('data');
 			return prop_data_create_nocopy(bytes);
 		}
-		case 'integer':
+		case E_DATA_REF:
+			return this.data_ref();
+		case E_INTEGER:
 			if (empty)
-				this.fail();
-			return this.parse_integer(this.text_until_close('integer'));
-		case 'true':
-		case 'false':
-			if (!empty && !this.eat(`</${name}>`))
-				this.fail();
-			return prop_bool_create(name === 'true');
+				this.fail('empty integer');
+			return this.integer();
+		case E_TRUE:
+		case E_FALSE: {
+			const name = this.kind === E_TRUE ? 'true' : 'false';
+			if (!empty)
+				this.close_tag(name);
+			return prop_bool_create(this.kind === E_TRUE);
+		}
 		default:
-			return this.fail();
+			return this.fail('a <key> outside a dictionary');
 		}
 	}
 
 	document(): PropObject {
+		const s = this.s;
 		this.skip_space();
 		if (this.eat('<?xml')) {
-			const end = this.s.indexOf('?>', this.i);
+			const end = s.indexOf('?>', this.i);
 			if (end < 0)
-				this.fail();
+				this.fail('unterminated XML declaration');
 			this.i = end + 2;
 			this.skip_space();
 		}
 		if (this.eat('<!DOCTYPE')) {
-			const end = this.s.indexOf('>', this.i);
+			const end = s.indexOf('>', this.i);
 			if (end < 0)
-				this.fail();
+				this.fail('unterminated DOCTYPE');
 			this.i = end + 1;
 			this.skip_space();
 		}
 		let plist = false;
-		if (this.s.startsWith('<plist', this.i)) {
-			const end = this.s.indexOf('>', this.i);
-			if (end < 0 || !/^<plist( version="1\.0")?$/.test(this.s.slice(this.i, end)))
-				this.fail();
-			this.i = end + 1;
-			plist = true;
+		if (s.startsWith('<plist', this.i)) {
+			if (this.eat('<plist>') || this.eat('<plist version="1.0">'))
+				plist = true;
+			else
+				this.fail('expected <plist version="1.0">');
 			this.skip_space();
 		}
 		const o = this.object(0);
 		this.skip_space();
 		if (plist) {
-			this.expect('</plist>');
+			if (!this.eat('</plist>'))
+				this.fail('expected </plist>');
 			this.skip_space();
 		}
 		/* The kernel NUL-terminates what it copied in. */
-		while (this.i < this.s.length && this.s.charCodeAt(this.i) === 0)
+		while (this.i < s.length && s.charCodeAt(this.i) === 0)
 			this.i++;
-		if (this.i !== this.s.length)
-			this.fail();
+		if (this.i !== s.length)
+			this.fail('text after the end');
+		if (this.attach !== null && this.next_ref !== this.attach.length)
+			this.fail('attachments left unused');
 		return o;
 	}
 }
 
-export function prop_object_internalize(text: string): PropObject | null {
+/* Line and column (from 1) of offset i in s, for messages. */
+function line_col(s: string, i: number): string {
+	let line = 1;
+	let from = 0;
+	for (let j = s.indexOf('\n'); j >= 0 && j < i; j = s.indexOf('\n', j + 1)) {
+		line++;
+		from = j + 1;
+	}
+	return `line ${line} column ${i - from + 1}`;
+}
+
+/*
+ * The object, or what is wrong with the text ("expected </key> at line 12
+ * column 3").  Never throws: the kernel parses what any local user sends.
+ */
+export function prop_object_parse(text: string, attach?: readonly Uint8Array[]):
+    { obj: PropObject; error: null } | { obj: null; error: string } {
 	if (typeof text !== 'string')
-		return null;
+		return { obj: null, error: 'not a string' };
 	try {
-		return new PropParser(text).document();
-	} catch {
-		/* Malformed, or a RangeError from pathological input: either way, not a plist. */
-		return null;
+		return { obj: new PropParser(text, attach ?? null).document(), error: null };
+	} catch (e) {
+		if (e instanceof Malformed)
+			return { obj: null, error: `${e.what} at ${line_col(text, Math.min(e.at, text.length))}` };
+		/* A RangeError from pathological input (a stack too deep): not a plist either. */
+		return { obj: null, error: (e as Error).message };
 	}
 }
 
-export function prop_dictionary_internalize(text: string): PropDictionary | null {
-	const o = prop_object_internalize(text);
+/* attach: the attachments of the attached form (see the top), used without a copy. */
+export function prop_object_internalize(text: string, attach?: readonly Uint8Array[]): PropObject | null {
+	return prop_object_parse(text, attach).obj;
+}
+
+export function prop_dictionary_internalize(text: string, attach?: readonly Uint8Array[]): PropDictionary | null {
+	const o = prop_object_internalize(text, attach);
 	return o !== null && o.type === 'dictionary' ? o : null;
 }

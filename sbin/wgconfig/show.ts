@@ -144,12 +144,6 @@ export function show_peers_lines(d: PropDictionary, out: string[]): void {
 	}
 }
 
-export function show_all_lines(ifname: string, d: PropDictionary): string[] {
-	const out = show_head_lines(ifname, d);
-	show_peers_lines(d, out);
-	return out;
-}
-
 /*
  * Extension, after NetBSD's lines so that those stay as they are: what
  * the kernel counts for the peer (when it sends the counters), as

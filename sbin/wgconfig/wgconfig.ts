@@ -19,7 +19,7 @@
 
 import {
 	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
-	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_dictionary_internalize,
+	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_object_parse,
 	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_string, prop_dictionary_set_uint16,
 	prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
@@ -41,7 +41,7 @@ import {
 	WG_IOCTL_SET_PRIVATE_KEY, WG_PEER_NAME_MAXLEN,
 } from '../../sys/net/if_wg.h.js';
 import { IFNAMSIZ, SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../sys/sys/sockio.js';
-import { show_all_lines, show_peer_by_name, show_peers_lines, show_private_key_line } from './show.js';
+import { show_head_lines, show_peer_by_name, show_peers_lines, show_private_key_line } from './show.js';
 
 function usage(): never {
 	const p = getprogname();
@@ -62,8 +62,20 @@ function usage(): never {
 	throw new QuietExit(1);
 }
 
-function print_lines(lines: string[]): void {
-	process.stdout.write(lines.join('\n') + '\n');
+/* Resolves once stdout has taken the lines: a slow reader holds back the next page, not memory. */
+function print_lines(lines: string[]): Promise<void> {
+	if (process.stdout.write(lines.join('\n') + '\n'))
+		return Promise.resolve();
+	return new Promise((resolve) => {
+		const done = (): void => {
+			process.stdout.off('drain', done);
+			process.stdout.off('error', done);
+			resolve();
+		};
+		/* A reader gone (EPIPE) ends the wait too: prog_run drops the rest. */
+		process.stdout.on('drain', done);
+		process.stdout.on('error', done);
+	});
 }
 
 function ioctl_error(what: string, errno: number, msg: string | undefined): never {
@@ -88,9 +100,10 @@ async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: numbe
 	    data: prop_dictionary_externalize(qd) });
 	if (r.errno !== 0)
 		ioctl_error('ioctl(SIOCGDRVSPEC)', r.errno, r.msg);
-	const d = prop_dictionary_internalize(r.data ?? '');
-	if (d === null)
-		errx(1, 'prop_dictionary_internalize failed');
+	const p = prop_object_parse(r.data ?? '');
+	if (p.obj === null || p.obj.type !== 'dictionary')
+		errx(1, `prop_dictionary_internalize failed: ${p.error ?? 'not a dictionary'}`);
+	const d = p.obj;
 	const next = prop_dictionary_get_number(d, WGK_CURSOR);
 	return { d, next: next !== null && Number.isSafeInteger(next) && next > 0 ? next : 0 };
 }
@@ -107,27 +120,31 @@ type Command = (ifname: string, args: string[]) => Promise<number>;
 /*
  * Root's get reply carries the private and preshared keys: every show
  * wipes it after use.  "show all" prints each page as it comes, so
- * memory does not grow with the number of peers.
+ * memory does not grow with the number of peers, and asks for the next
+ * page before it prints one, so that the kernel makes a page while this
+ * side formats the last.
  */
 async function cmd_show_all(ifname: string): Promise<number> {
-	let { d, next } = await ioctl_get(ifname);
-	try {
-		print_lines(show_all_lines(ifname, d));
-	} finally {
-		prop_data_wipe(d);
-	}
-	while (next !== 0) {
-		({ d, next } = await ioctl_get(ifname, { cursor: next }));
+	let page = ioctl_get(ifname);
+	for (let first = true; ; first = false) {
+		const { d, next } = await page;
+		if (next !== 0) {
+			page = ioctl_get(ifname, { cursor: next });
+			/* Its failure is reported when it is awaited, after this page is out. */
+			page.catch(() => undefined);
+		}
+		let out: string[];
 		try {
-			const out: string[] = [];
+			out = first ? show_head_lines(ifname, d) : [];
 			show_peers_lines(d, out);
-			if (out.length > 0)
-				print_lines(out);
 		} finally {
 			prop_data_wipe(d);
 		}
+		if (out.length > 0)
+			await print_lines(out);
+		if (next === 0)
+			return 0;
 	}
-	return 0;
 }
 
 async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
@@ -145,14 +162,14 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 	}
 	if (lines === null)
 		errx(1, `peer not found: ${args[0]}`);
-	print_lines(lines);
+	await print_lines(lines);
 	return 0;
 }
 
 async function cmd_show_private_key(ifname: string): Promise<number> {
 	const { d } = await ioctl_get(ifname, { max_peers: 0 });
 	try {
-		print_lines([show_private_key_line(d)]);
+		await print_lines([show_private_key_line(d)]);
 	} finally {
 		prop_data_wipe(d);
 	}
@@ -184,7 +201,7 @@ async function show_public_key(d: PropDictionary): Promise<number> {
 	}
 	if (pub !== null && pub.length !== 32)
 		errx(1, `invalid key len: ${pub.length}`);
-	print_lines([`public-key: ${pub === null ? '(none)' : wg_key_to_base64(pub)}`]);
+	await print_lines([`public-key: ${pub === null ? '(none)' : wg_key_to_base64(pub)}`]);
 	return 0;
 }
 

@@ -30,7 +30,8 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-	SHIM_MAX_REQUEST, SHIM_MAX_USER_REQUEST, shim_socket_name, type ShimIfaddr, type ShimReply, type ShimRequest,
+	SHIM_MAX_REQUEST, SHIM_MAX_USER_REQUEST, shim_json_bytes, shim_json_text, shim_socket_name, type ShimIfaddr,
+	type ShimReply, type ShimRequest,
 } from '../sys/shim.js';
 import { EADDRINUSE, EINVAL, EIO } from '../sys/errno.js';
 import { peercred, socket_fd } from '../arch/linux/peercred.js';
@@ -145,7 +146,7 @@ export function shim_request_check(v: unknown): ShimRequest | string {
 /* --- framing --- */
 
 export function shim_frame(reply: ShimReply): Buffer {
-	const body = Buffer.from(JSON.stringify(reply), 'utf8');
+	const body = shim_json_bytes(reply);
 	const head = Buffer.alloc(4);
 	head.writeUInt32BE(body.length, 0);
 	return Buffer.concat([head, body]);
@@ -397,7 +398,7 @@ export class shim_server {
 	private async serve(frame: Buffer, cred: kauth_cred): Promise<shim_result> {
 		let v: unknown;
 		try {
-			v = JSON.parse(frame.toString('utf8'));
+			v = JSON.parse(shim_json_text(frame));
 		} catch {
 			v = undefined;
 		} finally {

@@ -34,25 +34,21 @@ import { LOG_ERR, LOG_INFO, LOG_DEBUG, log, log_ratecheck } from '../kern/subr_l
 import { E2BIG, EADDRINUSE, EINVAL, EIO, EPERM } from '../sys/errno.js';
 import { AF_INET, AF_INET6 } from '../sys/socket.js';
 import type { ShimIoctlRequest, ShimReply } from '../sys/shim.js';
-import { sockaddr_decode, sockaddr_encode } from '../sys/socket.js';
+import { sockaddr_decode } from '../sys/socket.js';
 import {
 	IFF_MULTICAST, SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFMTU,
 } from '../sys/sockio.js';
 import {
-	prop_array_create, prop_data_create, prop_data_wipe, prop_dictionary_create, prop_dictionary_externalize,
-	prop_dictionary_get, prop_dictionary_get_array, prop_dictionary_get_data,
-	prop_dictionary_get_number, prop_dictionary_get_string, prop_dictionary_internalize,
-	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_string,
-	prop_dictionary_set_uint16, prop_dictionary_set_uint32, prop_dictionary_set_uint64,
-	prop_dictionary_set_uint8,
+	prop_data_wipe, prop_dictionary_get, prop_dictionary_get_array, prop_dictionary_get_data,
+	prop_dictionary_get_number, prop_dictionary_get_string, prop_dictionary_internalize, prop_writer,
 } from '../../lib/libprop/prop.js';
-import type { PropDictionary, PropObject } from '../../lib/libprop/prop.js';
+import type { PropDictionary } from '../../lib/libprop/prop.js';
 import { if_clone_attach, if_clone_destroy } from './if.js';
 import type { if_clone, ifnet } from './if.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_MAX_PEERS, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_NSEC,
-	WGK_LAST_HANDSHAKE_SEC, WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE,
-	WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES, WGK_ENDPOINT_HOST,
+	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_MAX_PEERS, WGK_FAMILY, WGK_IP,
+	WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE,
+	WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_ENDPOINT_HOST,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_SET_LISTEN_PORT,
 	WG_IOCTL_SET_PEER, WG_IOCTL_SET_PRIVATE_KEY, WG_MAX_PROPLEN, WG_PEER_NAME_MAXLEN,
 } from './if_wg.h.js';
@@ -60,7 +56,7 @@ import { wg_dns, wg_host_valid } from './if_wg_dns.js';
 import type {
 	wg_intr_event, wg_intr_init, wg_intr_reply, wg_intr_req,
 } from './if_wg_intr.js';
-import type { WgAllowedIp, WgPeerConfig, WgPeerInfo, WgTunables } from './wg/device.js';
+import type { WgAllowedIp, WgPeerConfig, WgTunables } from './wg/device.js';
 import { WG_DEFAULT_MTU, WG_KEY_LEN } from './wg/messages.js';
 import { wg_uapi_attach, wg_uapi_detach } from './if_wg_uapi.js';
 import type { wg_uapi } from './if_wg_uapi.js';
@@ -450,44 +446,63 @@ export class wg_softc implements ifnet {
 			cursor = c;
 			max = Math.min(m, WG_GET_PAGE);
 		}
-		const r = await this.wg_call({ op: 'get', cursor: Math.max(cursor, 0), max, name });
+		const xml = { privileged, hosts: this.wg_dns.hosts() };
+		const r = await this.wg_call({ op: 'get', cursor: Math.max(cursor, 0), max, name, xml });
 		const st = r.state;
-		if (r.errno !== 0 || st === undefined)
+		if (r.errno !== 0 || st === undefined || r.xml === undefined) {
+			st?.private_key?.fill(0);
 			return { errno: r.errno !== 0 ? r.errno : EIO };
-		const d = prop_dictionary_create();
-		if (cursor <= 0) {
-			if (st.private_key !== null && privileged)
-				prop_dictionary_set_data(d, WGK_PRIVATE_KEY, st.private_key);
-			if (st.public_key !== null)
-				prop_dictionary_set_data(d, WGK_PUBLIC_KEY, st.public_key);
-			if (this.wg_listen_port !== 0)
-				prop_dictionary_set_uint16(d, WGK_LISTEN_PORT, this.wg_listen_port);
 		}
-		st.private_key?.fill(0);
-		const peers: PropObject[] = [];
-		for (const p of st.peers)
-			peers.push(wg_peer_dictionary(p, privileged, this.wg_dns));
-		let next = r.next ?? 0;
-		if (cursor < 0) {
-			/* The whole list, as NetBSD. */
-			while (next !== 0) {
-				const more = await this.wg_call({ op: 'get', cursor: next, max: WG_GET_PAGE });
-				if (more.errno !== 0 || more.state === undefined)
-					return { errno: more.errno !== 0 ? more.errno : EIO };
-				more.state.private_key?.fill(0);
-				for (const p of more.state.peers)
-					peers.push(wg_peer_dictionary(p, privileged, this.wg_dns));
-				next = more.next ?? 0;
+		/* Keys in sorted order, as NetBSD's externalization writes them. */
+		const w = new prop_writer({ size: r.xml.length + 4096 });
+		const pages = [r.xml];
+		try {
+			w.dict_begin();
+			let next = r.next ?? 0;
+			if (cursor < 0) {
+				/* The whole list, as NetBSD. */
+				while (next !== 0) {
+					const more = await this.wg_call({ op: 'get', cursor: next, max: WG_GET_PAGE, xml });
+					more.state?.private_key?.fill(0);
+					if (more.errno !== 0 || more.xml === undefined)
+						return { errno: more.errno !== 0 ? more.errno : EIO };
+					pages.push(more.xml);
+					next = more.next ?? 0;
+				}
+			} else if (next !== 0) {
+				w.key(WGK_CURSOR);
+				w.uint(next);
 			}
-		} else if (next !== 0) {
-			prop_dictionary_set_uint64(d, WGK_CURSOR, next);
+			if (cursor <= 0 && this.wg_listen_port !== 0) {
+				w.key(WGK_LISTEN_PORT);
+				w.uint(this.wg_listen_port);
+			}
+			if (pages.some((x) => x.length > 0)) {
+				w.key(WGK_PEERS);
+				w.array_begin();
+				for (const x of pages)
+					w.fragment(x);
+				w.array_end();
+			}
+			if (cursor <= 0) {
+				if (st.private_key !== null && privileged) {
+					w.key(WGK_PRIVATE_KEY);
+					w.data(st.private_key);
+				}
+				if (st.public_key !== null) {
+					w.key(WGK_PUBLIC_KEY);
+					w.data(st.public_key);
+				}
+			}
+			w.dict_end();
+			/* The writer's bytes and the pages hold keys; the text made of them cannot be wiped. */
+			return { errno: 0, data: w.finish() };
+		} finally {
+			w.wipe();
+			for (const x of pages)
+				x.fill(0);
+			st.private_key?.fill(0);
 		}
-		if (peers.length > 0)
-			prop_dictionary_set(d, WGK_PEERS, prop_array_create(peers));
-		/* The dictionary holds copies of the keys; the text it becomes cannot be wiped. */
-		const data = prop_dictionary_externalize(d);
-		prop_data_wipe(d);
-		return { errno: 0, data };
 	}
 
 	/* --- life cycle --- */
@@ -604,40 +619,6 @@ function wg_endpoint_host_of(d: PropDictionary, cfg: WgPeerConfig): string | Shi
 	if (cfg.endpoint == null || (cfg.name ?? '') === '')
 		return { errno: EINVAL, msg: 'endpoint_host: needs an endpoint and a peer name' };
 	return host;
-}
-
-function wg_peer_dictionary(p: WgPeerInfo, privileged: boolean, dns: wg_dns): PropDictionary {
-	const d = prop_dictionary_create();
-	if (p.name !== '')
-		prop_dictionary_set_string(d, WGK_NAME, p.name);
-	prop_dictionary_set_data(d, WGK_PUBLIC_KEY, p.public_key);
-	if (p.preshared_key !== null) {
-		if (privileged)
-			prop_dictionary_set_data(d, WGK_PRESHARED_KEY, p.preshared_key);
-		p.preshared_key.fill(0);
-	}
-	if (p.endpoint !== null)
-		prop_dictionary_set_data(d, WGK_ENDPOINT, sockaddr_encode(p.endpoint));
-	const host = dns.host_of(p.name);
-	if (host !== undefined)
-		prop_dictionary_set_string(d, WGK_ENDPOINT_HOST, host);
-	prop_dictionary_set_uint64(d, WGK_LAST_HANDSHAKE_SEC, p.last_handshake_sec);
-	prop_dictionary_set_uint32(d, WGK_LAST_HANDSHAKE_NSEC, p.last_handshake_nsec);
-	if (p.allowed_ips.length > 0) {
-		const aips: PropObject[] = [];
-		for (const a of p.allowed_ips) {
-			const ad = prop_dictionary_create();
-			prop_dictionary_set_uint8(ad, WGK_FAMILY, a.family === 4 ? AF_INET : AF_INET6);
-			prop_dictionary_set(ad, WGK_IP, prop_data_create(a.addr));
-			prop_dictionary_set_uint8(ad, WGK_CIDR, a.cidr);
-			aips.push(ad);
-		}
-		prop_dictionary_set(d, WGK_ALLOWEDIPS, prop_array_create(aips));
-	}
-	prop_dictionary_set_uint16(d, WGK_PERSISTENT_KEEPALIVE, p.persistent_keepalive);
-	prop_dictionary_set_uint64(d, WGK_RX_BYTES, p.rx_bytes);
-	prop_dictionary_set_uint64(d, WGK_TX_BYTES, p.tx_bytes);
-	return d;
 }
 
 /* --- the cloner --- */

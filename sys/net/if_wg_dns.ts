@@ -94,6 +94,11 @@ export class wg_dns {
 		return this.entries.get(name)?.host;
 	}
 
+	/* Every peer's host name, [name, host], for the data-path thread's listings. */
+	hosts(): Array<[string, string]> {
+		return [...this.entries].map(([name, e]) => [name, e.host]);
+	}
+
 	stop(): void {
 		if (this.timer !== null)
 			clearInterval(this.timer);

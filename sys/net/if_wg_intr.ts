@@ -58,6 +58,7 @@ import type {
 } from './wg/device.js';
 import { uapi_get_page, uapi_set } from './wg/uapi.js';
 import { wg_event_text } from './if_wg_event.js';
+import { wg_peers_externalize } from './if_wg_get.js';
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -85,9 +86,12 @@ export type wg_intr_req =
 	/*
 	 * Listings come in pages (cursor 0 first, then each reply's next
 	 * until it is 0), so that no message holds them all; `name` asks
-	 * for that peer alone.
+	 * for that peer alone.  With `xml`, the peers come as the
+	 * externalized dictionaries of a get reply (if_wg_get.ts) instead
+	 * of objects: a listing is long, and a clone per peer is slow.
 	 */
-	| { op: 'get'; cursor: number; max: number; name?: string }
+	| { op: 'get'; cursor: number; max: number; name?: string;
+	    xml?: { privileged: boolean; hosts: Array<[string, string]> } }
 	| { op: 'up' }
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
@@ -108,7 +112,8 @@ export interface wg_intr_reply {
 	id: number;
 	errno: number;
 	state?: wg_intr_state;
-	text?: string;		/* uapi_get */
+	text?: Uint8Array;	/* uapi_get: ASCII, keys in hex among it */
+	xml?: Uint8Array;	/* get with xml: the page's peer dictionaries */
 	next?: number;		/* get, uapi_get: the cursor of the next page, 0 at the end */
 	npeers?: number;	/* after a change of peers: the link state follows it */
 }
@@ -350,6 +355,8 @@ class wg_intr {
 				for (const p of reply.state.peers)
 					p.preshared_key?.fill(0);
 			}
+			reply.xml?.fill(0);
+			reply.text?.fill(0);
 		}
 	}
 
@@ -396,10 +403,13 @@ class wg_intr {
 			} else {
 				page = dev.peers_page(req.cursor, req.max, true);
 			}
-			return { id, errno: 0, next: page.next, state: {
+			const infos = page.peers.map((p) => dev.peer_info(p));
+			const xml = req.xml === undefined ? undefined :
+			    wg_peers_externalize(infos, req.xml.privileged, new Map(req.xml.hosts));
+			return { id, errno: 0, next: page.next, xml, state: {
 				private_key: dev.private_key(),
 				public_key: dev.public_key(),
-				peers: page.peers.map((p) => dev.peer_info(p)),
+				peers: xml === undefined ? infos : [],
 				stats: { ...dev.stats, ...this.stats },
 			} };
 		}

@@ -35,9 +35,11 @@ import { if_zones } from '../arch/linux/libc.js';
 import { if_clone_destroy } from './if.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 import type { wg_softc } from './if_wg.js';
+import type { wg_intr_reply } from './if_wg_intr.js';
 import { UAPI_GET_PAGE, uapi_ops_wipe, uapi_set_parse } from './wg/uapi.js';
 
-const UAPI_MAX_REQUEST = 64 * 1024 * 1024;
+/* A set of 10^6 peers (wg setconf) is about 200 MB of text. */
+const UAPI_MAX_REQUEST = 512 * 1024 * 1024;
 
 export interface wg_uapi {
 	path: string;
@@ -316,10 +318,14 @@ function uapi_serve(sc: wg_softc, so: Socket): void {
  * number of peers, however slowly the client reads.
  */
 async function uapi_do_get(sc: wg_softc, so: Socket): Promise<void> {
+	const page = (cursor: number): Promise<wg_intr_reply> => sc.wg_call({ op: 'uapi_get',
+	    listen_port: sc.wg_bound_port(), fwmark: sc.wg_get_fwmark(), cursor, max: UAPI_GET_PAGE });
+	/* A page asked for and then not sent: its text spells keys too. */
+	const drop = (p: Promise<wg_intr_reply>): void => void p.then((r) => r.text?.fill(0));
 	let cursor = 0;
+	let pending = page(0);
 	do {
-		const r = await sc.wg_call({ op: 'uapi_get', listen_port: sc.wg_bound_port(), fwmark: sc.wg_get_fwmark(),
-		    cursor, max: UAPI_GET_PAGE });
+		const r = await pending;
 		if (r.errno !== 0 || r.text === undefined) {
 			/* Mid-reply there is no clean way to say it: cut the connection. */
 			if (cursor === 0)
@@ -328,10 +334,17 @@ async function uapi_do_get(sc: wg_softc, so: Socket): Promise<void> {
 				so.destroy();
 			return;
 		}
+		const text = r.text;
 		cursor = r.next ?? 0;
-		if (so.destroyed)
+		if (so.destroyed) {
+			text.fill(0);
 			return;
-		if (!so.write(r.text) && cursor !== 0)
+		}
+		/* The thread makes the next page while this one goes out. */
+		if (cursor !== 0)
+			pending = page(cursor);
+		/* It spells keys in hex: wiped once the socket has taken it. */
+		if (!so.write(text, () => text.fill(0)) && cursor !== 0)
 			await new Promise<void>((resolve) => {
 				const done = (): void => {
 					so.off('drain', done);
@@ -341,6 +354,10 @@ async function uapi_do_get(sc: wg_softc, so: Socket): Promise<void> {
 				so.on('drain', done);
 				so.on('close', done);
 			});
+		if (so.destroyed && cursor !== 0) {
+			drop(pending);
+			return;
+		}
 	} while (cursor !== 0);
 }
 

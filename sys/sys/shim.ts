@@ -27,6 +27,8 @@
  */
 
 
+import { isAscii } from 'node:buffer';
+
 import type { AF_INET, AF_INET6 } from './socket.js';
 
 export function shim_socket_name(id: number): string {
@@ -86,3 +88,18 @@ export interface ShimReply {
  */
 export const SHIM_MAX_REQUEST = 256 * 1024;
 export const SHIM_MAX_USER_REQUEST = 16 * 1024;
+
+/*
+ * A frame's JSON as bytes, and back.  Listings make frames of megabytes,
+ * nearly always ASCII: those are copied as Latin-1 both ways, which is a
+ * plain copy, where UTF-8 would be encoded and validated byte by byte.
+ */
+export function shim_json_bytes(v: unknown): Buffer {
+	const s = JSON.stringify(v);
+	return Buffer.from(s, Buffer.byteLength(s) === s.length ? 'latin1' : 'utf8');
+}
+
+export function shim_json_text(b: Buffer, start = 0, end = b.length): string {
+	const body = b.subarray(start, end);
+	return body.toString(isAscii(body) ? 'latin1' : 'utf8');
+}

@@ -7,6 +7,16 @@
  * Needs root and wireguard-tools; wireguard-go is measured when present.
  *
  *   node obj/tests/bench/b_scale.js [npeers ...]     (default 1000 10000 100000)
+ *   node obj/tests/bench/b_scale.js 1000000          (10^6: minutes, and GBs of memory)
+ *
+ * `make bench` runs the default sizes.  A size that would not fit in the
+ * memory available (MemAvailable, at BYTES_PER_PEER_BUDGET a peer for
+ * both the daemon and wg(8)'s request) is skipped with a message.
+ *
+ * Each time is wall-clock seconds, with the CPU seconds it took beside
+ * it (`*_cpu`: the command's and the daemon's, all threads): on a shared
+ * machine the wall time follows the load (`load` in every line, the
+ * 1-minute load average when measured), the CPU time much less.
  *
  * RSS per peer is (RSS loaded - RSS idle) / peers, both read from
  * /proc/PID/status after a settle (the collector runs meanwhile).  That
@@ -48,11 +58,16 @@ function quiet(cmd: string[], ns = false): void {
 	}
 }
 
-/* Seconds taken by a command in the namespace, its output thrown away (but read). */
-function timed(cmd: string[]): number {
+/*
+ * A command in the namespace, its output thrown away (but read): the
+ * seconds it took, and the CPU seconds it and the daemon `pid` spent.
+ */
+function timed(cmd: string[], pid: number): { s: number; cpu: number } {
+	const c0 = cpu_s('self') + cpu_s(pid);
 	const t0 = process.hrtime.bigint();
 	sh(cmd, { ns: true });
-	return Number(process.hrtime.bigint() - t0) / 1e9;
+	const s = Number(process.hrtime.bigint() - t0) / 1e9;
+	return { s, cpu: cpu_s('self') + cpu_s(pid) - c0 };
 }
 
 function has(prog: string): boolean {
@@ -63,6 +78,28 @@ function has(prog: string): boolean {
 		return false;
 	}
 }
+
+/* The 1-minute load average. */
+function loadavg(): number {
+	return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+/* CPU seconds (user + system) of a process, all its threads; of this process's reaped children for 'self'. */
+function cpu_s(pid: number | 'self'): number {
+	const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	const v = f.slice(f.lastIndexOf(')') + 2).split(' ').map(Number);
+	/* Fields 14-17 of proc(5), counted from the state (field 3) here: utime stime cutime cstime. */
+	const ticks = pid === 'self' ? v[13] + v[14] : v[11] + v[12];
+	return ticks / 100;
+}
+
+function mem_available_kb(): number {
+	const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+	return m === null ? 0 : Number(m[1]);
+}
+
+/* A generous bound on what a peer costs while loading (daemon, wg(8), the config text): for the memory check. */
+const BYTES_PER_PEER_BUDGET = 8192;
 
 function rss_kb(pid: number): number {
 	const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -92,7 +129,8 @@ function config(n: number): string {
 }
 
 function emit(impl: string, n: number, metric: string, value: number, unit: string): void {
-	console.log(JSON.stringify({ bench: 'scale', impl, peers: n, metric, value: Number(value.toPrecision(4)), unit }));
+	console.log(JSON.stringify({ bench: 'scale', impl, peers: n, metric, value: Number(value.toPrecision(4)), unit,
+	    load: loadavg() }));
 }
 
 function setup_ns(): void {
@@ -121,12 +159,15 @@ async function ours(conf: string): Promise<Record<string, number>> {
 		const pid = ns_pids()[0];
 		await settle();
 		const idle = rss_kb(pid);
-		const load = timed(['wg', 'setconf', IFN, conf]);
-		const dump = timed(['wg', 'show', IFN, 'dump']);
-		const show = timed(['wgconfig', IFN]);
+		const load = timed(['wg', 'setconf', IFN, conf], pid);
 		await settle();
 		const rss = rss_kb(pid);
-		return { load, dump, show, idle, rss };
+		const dump = timed(['wg', 'show', IFN, 'dump'], pid);
+		const show = timed(['wgconfig', IFN], pid);
+		/* Listings are streamed: the daemon should not have grown with them. */
+		const rss_listed = rss_kb(pid);
+		return { load: load.s, load_cpu: load.cpu, dump: dump.s, dump_cpu: dump.cpu, show: show.s, show_cpu: show.cpu,
+		    idle, rss, rss_listed };
 	} finally {
 		teardown();
 	}
@@ -139,11 +180,11 @@ async function wggo(conf: string): Promise<Record<string, number>> {
 		const pid = ns_pids()[0];
 		await settle();
 		const idle = rss_kb(pid);
-		const load = timed(['wg', 'setconf', GOIF, conf]);
-		const dump = timed(['wg', 'show', GOIF, 'dump']);
+		const load = timed(['wg', 'setconf', GOIF, conf], pid);
 		await settle();
 		const rss = rss_kb(pid);
-		return { load, dump, idle, rss };
+		const dump = timed(['wg', 'show', GOIF, 'dump'], pid);
+		return { load: load.s, load_cpu: load.cpu, dump: dump.s, dump_cpu: dump.cpu, idle, rss };
 	} finally {
 		teardown();
 	}
@@ -155,6 +196,12 @@ if (!go)
 	console.error('b_scale: wireguard-go not installed: measuring ours alone');
 const last_rss: Record<string, { n: number; rss: number }> = {};
 for (const n of sizes) {
+	const need_kb = n * BYTES_PER_PEER_BUDGET / 1024 + 1024 * 1024;
+	if (mem_available_kb() < need_kb) {
+		console.error(`b_scale: ${n} peers: skipped, ${Math.round(mem_available_kb() / 1024)} MB available, ` +
+		    `about ${Math.round(need_kb / 1024)} MB wanted`);
+		continue;
+	}
 	const conf = config(n);
 	const runs: Array<[string, (c: string) => Promise<Record<string, number>>]> = [['ours', ours]];
 	if (go && n <= WGGO_MAX_PEERS)
@@ -164,10 +211,16 @@ for (const n of sizes) {
 		const r = await fn(conf);
 		load[impl] = r.load;
 		emit(impl, n, 'load', r.load, 's');
+		emit(impl, n, 'load_cpu', r.load_cpu, 's');
 		emit(impl, n, 'wg_show_dump', r.dump, 's');
-		if (r.show !== undefined)
+		emit(impl, n, 'wg_show_dump_cpu', r.dump_cpu, 's');
+		if (r.show !== undefined) {
 			emit(impl, n, 'wgconfig_show', r.show, 's');
+			emit(impl, n, 'wgconfig_show_cpu', r.show_cpu, 's');
+		}
 		emit(impl, n, 'rss', r.rss / 1024, 'MB');
+		if (r.rss_listed !== undefined)
+			emit(impl, n, 'rss_after_listings', r.rss_listed / 1024, 'MB');
 		emit(impl, n, 'rss_per_peer', (r.rss - r.idle) * 1024 / n, 'B');
 		const prev = last_rss[impl];
 		if (prev !== undefined && n > prev.n)

@@ -40,10 +40,6 @@ export interface uapi_device_state {
 	zones?: uapi_zones;
 }
 
-function hex(b: Uint8Array): string {
-	return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
-}
-
 /*
  * Decoded straight into a fresh array: Buffer.from(s, 'hex') would leave
  * a copy of a private or preshared key in Node's shared Buffer pool,
@@ -175,59 +171,131 @@ export function uapi_peer_name(dev: WgDevice, public_key: Uint8Array): string {
 }
 
 /*
+ * A get reply's text, written as ASCII bytes into one buffer that grows
+ * by doubling: no string per line or per key (a reply of 10^5 peers is
+ * 4 * 10^6 lines).  The bytes spell keys in hex: whoever is done with
+ * them wipes them.
+ */
+class uapi_text {
+	buf = new Uint8Array(1 << 16);
+	len = 0;
+
+	private reserve(n: number): void {
+		if (this.len + n <= this.buf.length)
+			return;
+		let size = this.buf.length * 2;
+		while (size < this.len + n)
+			size *= 2;
+		const nb = new Uint8Array(size);
+		nb.set(this.buf.subarray(0, this.len));
+		this.buf.fill(0, 0, this.len);
+		this.buf = nb;
+	}
+
+	/* Text, nearly always ASCII (a zone's interface name may not be: UTF-8 then). */
+	ascii(s: string): void {
+		this.reserve(3 * s.length);
+		const buf = this.buf;
+		let o = this.len;
+		for (let i = 0; i < s.length; i++) {
+			const c = s.charCodeAt(i);
+			if (c >= 0x80) {
+				this.len += new TextEncoder().encodeInto(s, buf.subarray(this.len)).written;
+				return;
+			}
+			buf[o++] = c;
+		}
+		this.len = o;
+	}
+
+	/* "key=" + the bytes in lowercase hex + "\n". */
+	hex_line(key: string, b: Uint8Array | null, n: number): void {
+		this.ascii(key);
+		this.reserve(2 * n + 1);
+		const buf = this.buf;
+		let o = this.len;
+		for (let i = 0; i < n; i++) {
+			const x = b === null ? 0 : b[i];
+			buf[o++] = HEX_DIGITS[x >>> 4];
+			buf[o++] = HEX_DIGITS[x & 15];
+		}
+		buf[o++] = 0x0a;
+		this.len = o;
+	}
+
+	/* "key=" + a non-negative integer in decimal + "\n". */
+	uint_line(key: string, v: number): void {
+		this.ascii(key);
+		this.ascii(String(v));
+		this.reserve(1);
+		this.buf[this.len++] = 0x0a;
+	}
+
+	/* The text so far (a copy), this buffer wiped. */
+	take(): Uint8Array {
+		const out = this.buf.slice(0, this.len);
+		this.buf.fill(0, 0, this.len);
+		this.len = 0;
+		return out;
+	}
+}
+
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/*
  * A get reply is long with many peers; it is made in pages so that
  * neither side holds all of it at once.  uapi_get_page(dev, st, 0, n)
  * starts with the device's lines; each call gives the lines of up to n
  * peers (oldest first, as wireguard-go lists them and wg(8) prints them)
  * and the cursor of the next page; with no more peers, the reply's end.
+ * The text is ASCII bytes, keys in hex among them: the caller wipes it
+ * once sent.
  */
 export function uapi_get_page(dev: WgDevice, st: uapi_device_state, cursor: number, max: number):
-    { text: string; next: number } {
-	const out: string[] = [];
+    { text: Uint8Array; next: number } {
+	const out = new uapi_text();
 	if (cursor === 0) {
 		const priv = dev.private_key();
 		if (priv !== null) {
-			out.push(`private_key=${hex(priv)}`);
+			out.hex_line('private_key=', priv, priv.length);
 			priv.fill(0);
 		}
 		if (st.listen_port !== 0)
-			out.push(`listen_port=${st.listen_port}`);
+			out.uint_line('listen_port=', st.listen_port);
 		if (st.fwmark !== 0)
-			out.push(`fwmark=${st.fwmark}`);
+			out.uint_line('fwmark=', st.fwmark);
 	}
 	const page = dev.peers_page(cursor, max, false);
 	for (const peer of page.peers) {
 		const p = dev.peer_info(peer);
-		out.push(`public_key=${hex(p.public_key)}`);
-		if (p.preshared_key !== null) {
-			out.push(`preshared_key=${hex(p.preshared_key)}`);
-			p.preshared_key.fill(0);
-		} else {
-			out.push(`preshared_key=${'0'.repeat(64)}`);
-		}
-		out.push('protocol_version=1');
+		out.hex_line('public_key=', p.public_key, p.public_key.length);
+		/* All zeros when there is none, as wireguard-go says it. */
+		out.hex_line('preshared_key=', p.preshared_key, 32);
+		p.preshared_key?.fill(0);
+		out.ascii('protocol_version=1\n');
 		if (p.endpoint !== null)
-			out.push(`endpoint=${uapi_endpoint_text(p.endpoint, st.zones)}`);
-		out.push(`last_handshake_time_sec=${p.last_handshake_sec}`);
-		out.push(`last_handshake_time_nsec=${p.last_handshake_nsec}`);
-		out.push(`tx_bytes=${p.tx_bytes}`);
-		out.push(`rx_bytes=${p.rx_bytes}`);
-		out.push(`persistent_keepalive_interval=${p.persistent_keepalive}`);
+			out.ascii(`endpoint=${uapi_endpoint_text(p.endpoint, st.zones)}\n`);
+		out.uint_line('last_handshake_time_sec=', p.last_handshake_sec);
+		out.uint_line('last_handshake_time_nsec=', p.last_handshake_nsec);
+		out.uint_line('tx_bytes=', p.tx_bytes);
+		out.uint_line('rx_bytes=', p.rx_bytes);
+		out.uint_line('persistent_keepalive_interval=', p.persistent_keepalive);
 		for (const a of p.allowed_ips)
-			out.push(`allowed_ip=${ip_text(a.addr)}/${a.cidr}`);
+			out.ascii(`allowed_ip=${ip_text(a.addr)}/${a.cidr}\n`);
 	}
 	if (page.next === 0)
-		out.push('errno=0\n');
-	return { text: out.length === 0 ? '' : out.join('\n') + '\n', next: page.next };
+		out.ascii('errno=0\n\n');
+	return { text: out.take(), next: page.next };
 }
 
-/* The whole get reply at once. */
+/* The whole get reply at once, as text (for tests and tools that want it so). */
 export function uapi_get(dev: WgDevice, st: uapi_device_state): string {
 	let text = '';
 	let cursor = 0;
 	do {
 		const p = uapi_get_page(dev, st, cursor, UAPI_GET_PAGE);
-		text += p.text;
+		text += Buffer.from(p.text.buffer, p.text.byteOffset, p.text.length).toString('latin1');
+		p.text.fill(0);
 		cursor = p.next;
 	} while (cursor !== 0);
 	return text;

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * libprop: NetBSD's XML externalization, round trips, typed access, and
- * malformed input (null, never an exception).
+ * malformed input (null, never an exception); the writer (prop_writer)
+ * that listings use, the attached form, and the parser's messages.
  */
 
 import t from 'tap';
 
 import {
-	type PropDictionary, prop_array_create, prop_bool_create, prop_data_create, prop_data_create_nocopy,
+	type PropDictionary, type PropObject, prop_array_create, prop_bool_create, prop_data_create, prop_data_create_nocopy,
 	prop_data_wipe,
 	prop_dictionary_create, prop_dictionary_externalize, prop_dictionary_get_array,
 	prop_dictionary_get_bool, prop_dictionary_get_data, prop_dictionary_get_int64,
@@ -16,7 +17,8 @@ import {
 	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_int64,
 	prop_dictionary_set_string, prop_dictionary_set_uint16, prop_dictionary_set_uint64,
 	prop_dictionary_set_uint8, prop_number_create_signed, prop_number_create_unsigned,
-	prop_object_equals, prop_object_internalize, prop_string_create,
+	prop_object_equals, prop_object_externalize, prop_object_externalize_attach, prop_object_internalize,
+	prop_object_parse, prop_string_create, prop_writer,
 } from '../../../lib/libprop/prop.js';
 
 const HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n' +
@@ -186,4 +188,239 @@ t.test('data is copied, as NetBSD copies it; nocopy and wipe', async (t) => {
 	prop_data_wipe(outer);
 	t.same(prop_dictionary_get_data(d, 'private_key'), new Uint8Array(32));
 	t.same(o.value, new Uint8Array(32));
+});
+
+/* A random object of every type, nested, for round trips. */
+function random_object(rnd: () => number, depth: number): PropObject {
+	const pick = Math.floor(rnd() * (depth > 4 ? 4 : 6));
+	switch (pick) {
+	case 0: {
+		const cs = ['a', 'é', '<', '>', '&', '"', '\'', ' ', '\t', 'z', '€', '😀', '&amp;'];
+		let s = '';
+		for (let n = Math.floor(rnd() * 8); n > 0; n--)
+			s += cs[Math.floor(rnd() * cs.length)];
+		return prop_string_create(s);
+	}
+	case 1:
+		return prop_data_create(new Uint8Array(Math.floor(rnd() * 40)).map(() => Math.floor(rnd() * 256)));
+	case 2: {
+		const big = BigInt(Math.floor(rnd() * 2 ** 32)) << BigInt(Math.floor(rnd() * 32));
+		return rnd() < 0.5 ? prop_number_create_unsigned(big) : prop_number_create_signed(rnd() < 0.5 ? -big : big);
+	}
+	case 3:
+		return prop_bool_create(rnd() < 0.5);
+	case 4: {
+		const a = prop_array_create();
+		for (let n = Math.floor(rnd() * 5); n > 0; n--)
+			a.value.push(random_object(rnd, depth + 1));
+		return a;
+	}
+	default: {
+		const d = prop_dictionary_create();
+		for (let n = Math.floor(rnd() * 6); n > 0; n--)
+			prop_dictionary_set(d, `k${Math.floor(rnd() * 100)}${rnd() < 0.2 ? '&<é' : ''}`, random_object(rnd, depth + 1));
+		return d;
+	}
+	}
+}
+
+t.test('round trip: random nested objects of every type, both forms', async (t) => {
+	let seed = 12345;
+	const rnd = (): number => {
+		seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+		return seed / 0x80000000;
+	};
+	for (let i = 0; i < 300; i++) {
+		const o = random_object(rnd, 0);
+		const text = prop_object_externalize(o);
+		const back = prop_object_internalize(text);
+		if (back === null || !prop_object_equals(o, back)) {
+			t.fail(`round trip ${i}: ${text.slice(0, 200)}`);
+			return;
+		}
+		const att = prop_object_externalize_attach(o);
+		const back2 = prop_object_internalize(att.text, att.attach);
+		if (back2 === null || !prop_object_equals(o, back2)) {
+			t.fail(`attached round trip ${i}: ${att.text.slice(0, 200)}`);
+			return;
+		}
+	}
+	t.pass('300 random objects round trip in both forms');
+});
+
+t.test('escapes: every special character, in keys and strings, and UTF-8', async (t) => {
+	const d = prop_dictionary_create();
+	prop_dictionary_set_string(d, '<&>"\'', '&amp; is not decoded twice: &lt;');
+	prop_dictionary_set_string(d, 'wörld', '€ 😀');
+	const text = prop_dictionary_externalize(d);
+	t.match(text, '<key>&lt;&amp;&gt;&quot;&apos;</key>');
+	t.match(text, '<string>&amp;amp; is not decoded twice: &amp;lt;</string>');
+	t.match(text, '<string>€ 😀</string>');
+	const back = prop_dictionary_internalize(text) as PropDictionary;
+	t.equal(prop_dictionary_get_string(back, '<&>"\''), '&amp; is not decoded twice: &lt;');
+	t.equal(prop_dictionary_get_string(back, 'wörld'), '€ 😀');
+	/* The parser's key cache must not confuse a decoded key with raw text that spells it. */
+	const tricky = prop_dictionary_internalize('<dict><key>a&amp;lt;</key><true/>' +
+	    '<key>a&lt;</key><false/></dict>') as PropDictionary;
+	t.equal(prop_dictionary_get_bool(tricky, 'a&lt;'), true);
+	t.equal(prop_dictionary_get_bool(tricky, 'a<'), false);
+});
+
+t.test('prop_writer: the same text as the objects give, keys in order, containers checked', async (t) => {
+	const w = new prop_writer();
+	w.dict_begin();
+	w.key('a');
+	w.array_begin();
+	w.array_end();
+	w.key('b');
+	w.dict_begin();
+	w.dict_end();
+	w.key('c');
+	w.uint(0xdeadbeef);
+	w.key('d');
+	w.int(-42);
+	w.key('e');
+	w.uint((1n << 64n) - 1n);
+	w.key('f');
+	w.data(new Uint8Array([1, 2, 3, 4]));
+	w.key('g');
+	w.bool(true);
+	w.key('h');
+	w.string('x<y');
+	w.dict_end();
+	const d = prop_dictionary_create();
+	prop_dictionary_set(d, 'a', prop_array_create());
+	prop_dictionary_set(d, 'b', prop_dictionary_create());
+	prop_dictionary_set_uint64(d, 'c', 0xdeadbeef);
+	prop_dictionary_set_int64(d, 'd', -42);
+	prop_dictionary_set_uint64(d, 'e', (1n << 64n) - 1n);
+	prop_dictionary_set_data(d, 'f', new Uint8Array([1, 2, 3, 4]));
+	prop_dictionary_set(d, 'g', prop_bool_create(true));
+	prop_dictionary_set_string(d, 'h', 'x<y');
+	t.equal(w.finish(), prop_dictionary_externalize(d));
+
+	const bad = new prop_writer();
+	bad.dict_begin();
+	bad.key('b');
+	bad.bool(true);
+	t.throws(() => bad.key('a'), RangeError, 'a key out of order');
+	t.throws(() => bad.key('b'), RangeError, 'a key twice');
+	t.throws(() => new prop_writer().key('a'), RangeError, 'a key outside a dictionary');
+	t.throws(() => bad.finish(), RangeError, 'a dictionary left open');
+	t.throws(() => new prop_writer().array_end(), RangeError, 'nothing to close');
+	t.throws(() => new prop_writer().uint(-1), RangeError);
+	t.throws(() => new prop_writer().uint(1.5), RangeError);
+	t.throws(() => new prop_writer().int(1n << 63n), RangeError);
+});
+
+t.test('prop_writer: fragments go into another writer at their depth', async (t) => {
+	const f = new prop_writer({ header: false, depth: 2 });
+	for (const name of ['p1', 'p2']) {
+		f.dict_begin();
+		f.key('name');
+		f.string(name);
+		f.dict_end();
+	}
+	const frag = f.bytes();
+	const w = new prop_writer();
+	w.dict_begin();
+	w.key('peers');
+	w.array_begin();
+	w.fragment(frag);
+	w.array_end();
+	w.dict_end();
+	const d = prop_dictionary_create();
+	const peers = ['p1', 'p2'].map((name) => {
+		const p = prop_dictionary_create();
+		prop_dictionary_set_string(p, 'name', name);
+		return p;
+	});
+	prop_dictionary_set(d, 'peers', prop_array_create(peers));
+	t.equal(w.finish(), prop_dictionary_externalize(d));
+	const u = new prop_writer({ header: false, depth: 0 });
+	u.string('é');
+	const w2 = new prop_writer();
+	w2.fragment(u.bytes());
+	t.equal(prop_object_internalize(w2.finish())?.value, 'é', 'a fragment past ASCII is decoded as UTF-8');
+});
+
+t.test('attached form: refs in order, public data inline beside them', async (t) => {
+	const key = new Uint8Array(32).fill(7);
+	const w = new prop_writer({ attach: true });
+	w.dict_begin();
+	w.key('private_key');
+	w.data(key);
+	w.key('public_key');
+	w.data_inline(new Uint8Array([1, 2, 3]));
+	w.dict_end();
+	const attach = w.attach ?? [];
+	const text = w.finish();
+	t.match(text, '<data ref="0"/>');
+	t.match(text, '<data>AQID</data>');
+	t.notMatch(text, Buffer.from(key).toString('base64'), 'the key is not in the text');
+	t.equal(attach[0], key, 'the attachment is the key itself');
+	const d = prop_dictionary_internalize(text, attach) as PropDictionary;
+	t.equal(prop_dictionary_get_data(d, 'private_key'), key, 'internalized without a copy');
+	t.same(prop_dictionary_get_data(d, 'public_key'), new Uint8Array([1, 2, 3]));
+	const two = [new Uint8Array([1]), new Uint8Array([2])];
+	const doc = '<array><data ref="0"/><data ref="1"/></array>';
+	t.equal(prop_object_internalize(doc, two)?.type, 'array');
+	for (const [s, a, why] of [
+		[doc, [two[0]], 'a ref beyond the attachments'],
+		['<array><data ref="1"/><data ref="0"/></array>', two, 'refs out of order'],
+		['<array><data ref="0"/></array>', two, 'an attachment unused'],
+		['<array><data ref="00"/></array>', [two[0]], 'a leading zero'],
+		['<array><data ref=0/></array>', [two[0]], 'no quotes'],
+		['<array><data ref="0"/></array>', undefined, 'a ref in the plain form'],
+	] as Array<[string, Uint8Array[] | undefined, string]>)
+		t.equal(prop_object_internalize(s, a), null, why);
+});
+
+t.test('malformed input: a message that says what and where', async (t) => {
+	const cases: Array<[string, RegExp]> = [
+		['<dict>\n\t<key>a</key>\n\t<strin>x</strin>\n</dict>', /^unknown element at line 3 column 2$/],
+		['<dict><key>a</key><string>x</dict>', /^expected <\/string> at line 1/],
+		['<dict><key>a</key><integer>12z</integer></dict>', /^bad integer at line 1 column 30$/],
+		['<dict><key>a</key><integer>0x10000000000000000</integer></dict>', /^integer out of range/],
+		['<dict><key>a</key><data>A$==</data></dict>', /^bad base64 data/],
+		['<dict><key>a</key><string>&nbsp;</string></dict>', /^unknown entity/],
+		['<dict/>junk', /^text after the end/],
+		['<array>'.repeat(70), /^nested too deeply/],
+		['', /^expected an element/],
+	];
+	for (const [text, re] of cases) {
+		const r = prop_object_parse(text);
+		t.equal(r.obj, null);
+		t.match(r.error ?? '', re, JSON.stringify(text.slice(0, 40)));
+	}
+	t.equal(prop_object_parse(7 as unknown as string).error, 'not a string');
+	t.equal(prop_object_parse('<true/>').error, null);
+});
+
+t.test('fuzz: cut and mutated documents never throw', async (t) => {
+	const d = prop_dictionary_create();
+	prop_dictionary_set_string(d, 's', 'a&b');
+	prop_dictionary_set_data(d, 'k', new Uint8Array(32).fill(3));
+	prop_dictionary_set_uint64(d, 'n', 123456789012n);
+	prop_dictionary_set(d, 'a', prop_array_create([prop_bool_create(true), prop_dictionary_create()]));
+	const text = prop_dictionary_externalize(d);
+	let seed = 99;
+	const rnd = (n: number): number => {
+		seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+		return seed % n;
+	};
+	const alphabet = '<>/&;"=x0 \t\n';
+	for (let i = 0; i < 3000; i++) {
+		let s = text.slice(0, rnd(text.length + 1));
+		if (i % 2 === 1) {
+			const at = rnd(text.length);
+			s = text.slice(0, at) + alphabet[rnd(alphabet.length)] + text.slice(at + rnd(3));
+		}
+		const r = prop_object_parse(s);
+		if ((r.obj === null) === (r.error === null)) {
+			t.fail(`inconsistent result for ${JSON.stringify(s)}`);
+			return;
+		}
+	}
+	t.pass('3000 cut or mutated documents: an object or an error, never an exception');
 });

@@ -106,11 +106,25 @@ t.test('wg-quick up and down with WG_QUICK_USERSPACE_IMPLEMENTATION=wg-userspace
 	t.not((await quick.exec(['ifconfig', 'wg1'])).code, 0, 'the instance has no wg1 any more');
 	t.not((await quick.exec(['wg', 'show', 'wg1'])).code, 0, 'wg show wg1 fails');
 
-	const again = await quick.check(['wg-quick', 'up', './wg1.conf'], { env, msg: 'wg-quick up again' });
-	t.match(again.stderr, /^\[#\] wg-userspace wg1$/m);
-	await quick.check(['ping', '-c', '1', '-w', '10', '10.9.0.2'], { msg: 'ping again' });
-	await quick.check(['wg-quick', 'down', './wg1.conf'], { env, msg: 'and down' });
-	t.ok(await wait_until(() => !existsSync(sock), 10_000), 'the socket is gone again');
+	/*
+	 * Again, from a file named as users name theirs: the interface is
+	 * wg-office, not wgN (wireguard-go's naming rule, not NetBSD's).
+	 */
+	quick.write('wg-office.conf', quick.read('wg1.conf'));
+	const office = await quick.check(['wg-quick', 'up', './wg-office.conf'], { env, msg: 'wg-quick up wg-office' });
+	t.match(office.stderr, /^\[#\] wg-userspace wg-office$/m, 'wg-quick ran wg-userspace wg-office');
+	const osock = join(quick.rundir, 'wg-office.sock');
+	t.ok(await alive(osock), 'wg-office.sock answers');
+	await quick.check(['ping', '-c', '1', '-w', '10', '10.9.0.2'], { msg: 'ping through wg-office' });
+	t.match((await quick.check(['wgconfig', 'wg-office'])).stdout, /^interface: wg-office\n/, 'wgconfig wg-office');
+	await quick.check(['wg-quick', 'down', './wg-office.conf'], { env, msg: 'wg-quick down wg-office' });
+	t.ok(await wait_until(() => !existsSync(osock), 10_000), 'wg-office.sock is gone');
+	t.not((await quick.exec(['ip', 'link', 'show', 'wg-office'])).code, 0, 'the tun wg-office is gone');
+	/* Nothing left running: the instance has no interface, and no wg-userspace IFNAME waits. */
+	const st = (await quick.exec(['wg-userspace', '0', 'status'])).stdout;
+	t.notMatch(st, /\n(wg1|wg-office): /, 'the instance has neither interface left');
+	const ps = await quick.check(['ps', '-eo', 'args']);
+	t.notMatch(ps.stdout, /wg-userspace(\.js)? (-f )?wg-office/, 'no wg-userspace wg-office process');
 });
 
 t.test('wg-userspace IFNAME: the wireguard-go contract', async (t) => {

@@ -357,7 +357,8 @@ t.test('kernel errors print strerror', async (t) => {
 	t.equal(r.code, 1);
 	fk.reset(() => ({ errno: 0, data: '<dict>' }));
 	r = await wgconfig(['wg0']);
-	t.equal(r.stderr, 'wgconfig: prop_dictionary_internalize failed\n');
+	t.equal(r.stderr, 'wgconfig: prop_dictionary_internalize failed: expected <key> or </dict> at line 1 column 7\n',
+	    'what is wrong with the reply, and where');
 	r = await run(PROG, ['wg0'], { id: fk.id + 1 });
 	t.equal(r.stderr, 'wgconfig: ioctl(SIOCGDRVSPEC): Device not configured\n', 'no kernel instance');
 	t.equal(r.code, 1);

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The peers of a wg(4) get reply (SIOCGDRVSPEC), written straight from
+ * the peers' state through lib/libprop's writer, with no dictionary
+ * built first: a listing of 10^5 peers is a hundred megabytes of XML.
+ *
+ * The data-path thread writes each page of peers (if_wg_intr.ts, which
+ * holds them); the driver's main half puts the pages into the reply's
+ * "peers" array (if_wg.ts).  Keys in NetBSD's order, which is sorted:
+ * the writer refuses any other.
+ */
+
+import { prop_writer } from '../../lib/libprop/prop.js';
+import { AF_INET, AF_INET6, sockaddr_encode } from '../sys/socket.js';
+import {
+	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_NSEC,
+	WGK_LAST_HANDSHAKE_SEC, WGK_NAME, WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PUBLIC_KEY,
+	WGK_RX_BYTES, WGK_TX_BYTES,
+} from './if_wg.h.js';
+import type { WgPeerInfo } from './wg/device.js';
+
+/* Depth of a peer's dictionary in a get reply: <plist><dict> peers <array> here. */
+export const WG_GET_PEER_DEPTH = 2;
+
+/*
+ * One peer's dictionary.  The preshared key only for a privileged
+ * caller (NetBSD's KAUTH_..._WG_GETPRIV); p's copy of it is wiped either
+ * way.  host: the name its endpoint was resolved from (if_wg_dns.ts).
+ */
+export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: boolean, host?: string): void {
+	w.dict_begin();
+	if (p.allowed_ips.length > 0) {
+		w.key(WGK_ALLOWEDIPS);
+		w.array_begin();
+		for (const a of p.allowed_ips) {
+			w.dict_begin();
+			w.key(WGK_CIDR);
+			w.uint(a.cidr);
+			w.key(WGK_FAMILY);
+			w.uint(a.family === 4 ? AF_INET : AF_INET6);
+			w.key(WGK_IP);
+			w.data(a.addr);
+			w.dict_end();
+		}
+		w.array_end();
+	}
+	if (p.endpoint !== null) {
+		w.key(WGK_ENDPOINT);
+		w.data(sockaddr_encode(p.endpoint));
+	}
+	if (host !== undefined) {
+		w.key(WGK_ENDPOINT_HOST);
+		w.string(host);
+	}
+	w.key(WGK_LAST_HANDSHAKE_NSEC);
+	w.uint(p.last_handshake_nsec);
+	w.key(WGK_LAST_HANDSHAKE_SEC);
+	w.uint(p.last_handshake_sec);
+	if (p.name !== '') {
+		w.key(WGK_NAME);
+		w.string(p.name);
+	}
+	w.key(WGK_PERSISTENT_KEEPALIVE);
+	w.uint(p.persistent_keepalive);
+	if (p.preshared_key !== null) {
+		if (privileged) {
+			w.key(WGK_PRESHARED_KEY);
+			w.data(p.preshared_key);
+		}
+		p.preshared_key.fill(0);
+	}
+	w.key(WGK_PUBLIC_KEY);
+	w.data(p.public_key);
+	w.key(WGK_RX_BYTES);
+	w.uint(p.rx_bytes);
+	w.key(WGK_TX_BYTES);
+	w.uint(p.tx_bytes);
+	w.dict_end();
+}
+
+/*
+ * The dictionaries of a page of peers, as a fragment for the reply's
+ * "peers" array (wiped by whoever copies it in).  hosts: endpoint host
+ * names by peer name.
+ */
+export function wg_peers_externalize(peers: Iterable<WgPeerInfo>, privileged: boolean,
+    hosts: ReadonlyMap<string, string>): Uint8Array {
+	const w = new prop_writer({ header: false, depth: WG_GET_PEER_DEPTH, size: 1 << 16 });
+	for (const p of peers)
+		wg_peer_externalize(w, p, privileged, hosts.size === 0 ? undefined : hosts.get(p.name));
+	return w.bytes();
+}
