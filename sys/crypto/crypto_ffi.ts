@@ -39,5 +39,5 @@ export class CryptoAddrCache {
 
 /* A pointer koffi returned (a BigInt, or null), as an address number; 0 for null. */
 export function crypto_ptr_num(p: unknown): number {
-	return p === null || p === undefined ? 0 : Number(p as bigint);
+	return p === null || p === undefined ? 0 : Number(p);
 }
