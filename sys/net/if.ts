@@ -60,6 +60,12 @@ export interface ifnet {
 	if_ioctl(req: ShimIoctlRequest, cred: kauth_cred): Promise<ShimReply | null>;
 	if_init(): Promise<number>;	/* IFF_UP set: start; returns an errno */
 	if_stop(): Promise<void>;	/* IFF_UP cleared (or destroy of a running interface) */
+	/*
+	 * The Linux interface's state wherever it is now (moved to another
+	 * netns too), for the link watch; without it, asked by name here.
+	 * Throws when it cannot tell.
+	 */
+	if_link_state?(): { up: boolean; mtu: number };
 }
 
 export interface if_clone {
@@ -177,9 +183,10 @@ async function if_clone_create_locked(name: string, cloner?: string): Promise<nu
 /*
  * The host can change an interface behind the instance's back: wg-quick
  * and ip(8) say `ip link set wg0 up` or `mtu 1380`, which no ioctl of
- * ours sees.  Once a second, bring the ifnet in line with the Linux
- * interface, through the same if_init/if_stop and MTU paths an ioctl
- * takes (wireguard-go watches the same way).
+ * ours sees, even after `ip link set wg0 netns X` (the driver's
+ * if_link_state follows it there).  Once a second, bring the ifnet in
+ * line with the Linux interface, through the same if_init/if_stop and
+ * MTU paths an ioctl takes (wireguard-go watches the same way).
  */
 const IF_LINKWATCH_MS = 1000;
 let if_linkwatch: NodeJS.Timeout | null = null;
@@ -206,8 +213,12 @@ async function if_linkwatch_scan(): Promise<void> {
 			const ifp = ent.ifp;
 			let up: boolean, mtu: number;
 			try {
-				up = (if_get_flags(name) & LINUX_IFF_UP) !== 0;
-				mtu = if_get_mtu(name);
+				if (ifp.if_link_state !== undefined) {
+					({ up, mtu } = ifp.if_link_state());
+				} else {
+					up = (if_get_flags(name) & LINUX_IFF_UP) !== 0;
+					mtu = if_get_mtu(name);
+				}
 			} catch {
 				return;		/* going away: the driver notices on its own */
 			}

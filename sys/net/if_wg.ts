@@ -23,7 +23,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { ErrnoError } from '../sys/errno.js';
 import { eventfd_open, eventfd_signal } from '../arch/linux/poll.js';
 import { errno_name } from '../arch/linux/libc.js';
-import { tun_attach, tun_detach, tun_offload_enable } from '../arch/linux/tun.js';
+import { tun_attach, tun_detach, tun_link_state, tun_offload_enable } from '../arch/linux/tun.js';
 import { udp_close, udp_open_pair, udp_set_mark } from '../arch/linux/udp.js';
 export type { udp_pair } from '../arch/linux/udp.js';
 import type { udp_pair } from '../arch/linux/udp.js';
@@ -243,6 +243,11 @@ export class wg_softc implements ifnet {
 
 	async if_stop(): Promise<void> {
 		await this.wg_call({ op: 'down' });
+	}
+
+	/* For the link watch: the tun's interface, followed by its fd into whatever netns it was moved to. */
+	if_link_state(): { up: boolean; mtu: number } {
+		return tun_link_state(this.wg_tunfd);
 	}
 
 	async if_ioctl(req: ShimIoctlRequest, cred: kauth_cred): Promise<ShimReply | null> {

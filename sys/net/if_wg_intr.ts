@@ -35,10 +35,14 @@ import { crypto_attach } from '../crypto/crypto_select.js';
 import type { WgCryptoBackend } from '../crypto/crypto.js';
 import { release } from 'node:os';
 import {
-	EAGAIN, EINTR, errno_name, if_zones, ptr_of, read_addr, setsockopt_int, stable_bytes, write_addr,
+	EAGAIN, EINTR, IPPROTO_IP, IPPROTO_IPV6, close, errno_name, if_zones, ptr_of, read_addr, setsockopt_int,
+	stable_bytes, write_addr,
 } from '../arch/linux/libc.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, PollSet, eventfd_drain } from '../arch/linux/poll.js';
-import { CMSG_SPACE_RX, MmsgRing, SOL_UDP, UDP_GRO, UdpIo } from '../arch/linux/udp.js';
+import {
+	CMSG_SPACE_RX, IPV6_RECVPKTINFO, IP_PKTINFO, MmsgRing, SOL_UDP, UDP_GRO, UdpIo,
+} from '../arch/linux/udp.js';
+import { RTMGRP_ADDR_ROUTE, rtnl_bell, rtnl_open } from '../arch/linux/rtnetlink.js';
 import type { Endpoint } from '../arch/linux/udp.js';
 import { UdpTxBatch } from '../arch/linux/udp_gso.js';
 import {
@@ -162,14 +166,14 @@ const wg_gc = (globalThis as { gc?: () => void }).gc;
 /* Drops on the driver's side of the data path (offloads, sockets, tun), beside the core's counters. */
 const INTR_STATS_KEYS = [
 	'gso_bad_type', 'gso_bad_size', 'gso_bad_hdr_len', 'gso_bad_csum', 'gso_bad_ip', 'tun_short',
-	'tun_gso_rx', 'tun_gso_tx', 'rx_tun_error', 'rx_too_big', 'tx_udp_error',
+	'tun_gso_rx', 'tun_gso_tx', 'rx_tun_error', 'rx_too_big', 'tx_udp_error', 'tx_src_refused',
 ] as const;
 export type wg_intr_stat_key = typeof INTR_STATS_KEYS[number];
 
 class wg_intr {
 	private readonly init: wg_intr_init;
 	private readonly dev: WgDevice;
-	private readonly ps = new PollSet(4);
+	private readonly ps = new PollSet(5);
 	private readonly udp: UdpIo;
 	private readonly rx: MmsgRing;
 	/* Datagrams sealed during one round, sent with one sendmmsg per family run. */
@@ -194,8 +198,17 @@ class wg_intr {
 		this.tun_write_vnet(b, p, len, g);
 	};
 	/* Sources handed to wg_input, one per family, refilled per datagram. */
-	private readonly src4: WgEndpoint = { family: 4, addr: new Uint8Array(4), port: 0, scope_id: 0 };
-	private readonly src6: WgEndpoint = { family: 6, addr: new Uint8Array(16), port: 0, scope_id: 0 };
+	private readonly src4: WgEndpoint = { family: 4, addr: new Uint8Array(4), port: 0, scope_id: 0,
+		src: new Uint8Array(4), src_ifindex: 0 };
+	private readonly src6: WgEndpoint = { family: 6, addr: new Uint8Array(16), port: 0, scope_id: 0,
+		src: new Uint8Array(16), src_ifindex: 0 };
+	/*
+	 * Sticky sources: the endpoint of each queued datagram (to forget
+	 * a source the kernel refuses), and the bell that rings when the
+	 * host's addresses or routes change (null where rtnetlink refused).
+	 */
+	private readonly tx_eps: (WgEndpoint | null)[] = new Array<WgEndpoint | null>(BATCH).fill(null);
+	private readonly rtnl: rtnl_bell | null = null;
 	private tunfd: number;
 	private running = true;
 
@@ -208,8 +221,20 @@ class wg_intr {
 		/* Room for any UDP datagram, or GRO train of them. */
 		this.rx = new MmsgRing(BATCH, 65536, false, CMSG_SPACE_RX);
 		this.tx = new UdpTxBatch(BATCH, TX_ARENA, init.udp_gso);
+		this.tx.src_refused = (i) => {
+			const ep = this.tx_eps[i];
+			if (ep !== null)
+				ep.src_ifindex = 0;
+			this.stats.tx_src_refused++;
+		};
 		this.udp_gro = init.udp_gro;
 		this.set_gro();
+		this.set_pktinfo();
+		try {
+			this.rtnl = new rtnl_bell(rtnl_open(RTMGRP_ADDR_ROUTE));
+		} catch (e) {
+			this.log('rtnl', `rtnetlink refused (${(e as Error).message}): sticky sources kept until they fail`);
+		}
 		this.coal = this.vnet ? new tcp_coalescer(COALESCE_SLOTS, 16) : null;
 		this.coal_addr = this.coal !== null ? ptr_of(this.coal.arena) : 0;
 		const tunables = wg_tunables_default();
@@ -230,6 +255,7 @@ class wg_intr {
 		this.ps.add(this.tunfd, POLLIN);
 		this.ps.add(init.fd4, POLLIN);
 		this.ps.add(init.fd6, POLLIN);
+		this.ps.add(this.rtnl?.fd ?? -1, POLLIN);
 	}
 
 	private addr_of(b: Uint8Array): number {
@@ -264,7 +290,8 @@ class wg_intr {
 				return;
 			}
 		}
-		const at = tx.push(ep.family, ep.addr, ep.port, ep.scope_id ?? 0, len);
+		this.tx_eps[tx.n] = ep;
+		const at = tx.push(ep.family, ep.addr, ep.port, ep.scope_id ?? 0, len, ep.src, ep.src_ifindex ?? 0);
 		bcopy.call(buf, tx.data, at, off, off + len);
 	}
 
@@ -274,6 +301,7 @@ class wg_intr {
 			return;
 		const n = tx.n;
 		const sent = tx.flush(this.udp.fd4, this.udp.fd6);
+		this.tx_eps.fill(null, 0, n);
 		if (sent < n)
 			this.stats.tx_udp_error += n - sent;
 		if (tx.gso_failed !== 0) {
@@ -460,6 +488,15 @@ class wg_intr {
 		this.ps.set(2, fd4, POLLIN);
 		this.ps.set(3, fd6, POLLIN);
 		this.set_gro();
+		this.set_pktinfo();
+	}
+
+	/* Each datagram's receiving address in a cmsg (sticky sources); where refused, without, said once. */
+	private set_pktinfo(): void {
+		const r4 = this.udp.fd4 < 0 ? 0 : setsockopt_int(this.udp.fd4, IPPROTO_IP, IP_PKTINFO, 1);
+		const r6 = this.udp.fd6 < 0 ? 0 : setsockopt_int(this.udp.fd6, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+		if (r4 < 0 || r6 < 0)
+			this.log('pktinfo', `IP_PKTINFO refused (${errno_name(r4 < 0 ? r4 : r6)}): replies leave from the route's source`);
 	}
 
 	/* UDP_GRO on (or off) on both sockets; where the kernel refuses, off, said once. */
@@ -591,6 +628,12 @@ class wg_intr {
 			s.addr[2] = ep.addr[2];
 			s.addr[3] = ep.addr[3];
 			s.port = ep.port;
+			const d = s.src as Uint8Array;
+			d[0] = ep.src[0];
+			d[1] = ep.src[1];
+			d[2] = ep.src[2];
+			d[3] = ep.src[3];
+			s.src_ifindex = ep.src_ifindex;
 			return s;
 		}
 		if (ep.family === 6) {
@@ -598,6 +641,8 @@ class wg_intr {
 			s.addr.set(ep.addr);
 			s.port = ep.port;
 			s.scope_id = ep.scope_id;
+			s.src_ifindex = ep.src_ifindex;
+			(s.src as Uint8Array).set(ep.src);
 			return s;
 		}
 		return null;
@@ -631,6 +676,8 @@ class wg_intr {
 					this.udp_input(this.udp.fd4);
 				if ((ps.revents(3) & POLLIN) !== 0)
 					this.udp_input(this.udp.fd6);
+				if ((ps.revents(4) & POLLIN) !== 0 && this.rtnl?.rang() === true)
+					dev.peers_clear_src();
 				this.flush();
 			}
 			dev.tick();
@@ -638,6 +685,8 @@ class wg_intr {
 		}
 		/* Keys wiped, peers gone: nothing of the interface outlives it. */
 		dev.destroy();
+		if (this.rtnl !== null)
+			close(this.rtnl.fd);
 		this.init.port.close();
 	}
 }

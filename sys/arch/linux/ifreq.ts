@@ -103,8 +103,13 @@ function ifreq_view(ifr: Uint8Array): DataView {
 }
 
 /* Runs one ioctl on a fresh control socket of the family; throws on failure. */
-function ifioctl(family: number, req: number, arg: Uint8Array, name: string): void {
+/* On a socket of its own in this thread's netns, or on `so` (a socket of another netns: see tun_link_state). */
+function ifioctl(family: number, req: number, arg: Uint8Array, name: string, so = -1): void {
 	const call = `ioctl(${IOCTL_NAMES[req] ?? req.toString(16)})`;
+	if (so >= 0) {
+		check(ioctl(so, req, arg), call, name);
+		return;
+	}
 	const s = check(socket(family, SOCK_DGRAM, 0), 'socket', family === LINUX_AF_INET6 ? 'AF_INET6' : 'AF_INET');
 	try {
 		check(ioctl(s, req, arg), call, name);
@@ -135,9 +140,10 @@ function check_plen(plen: number, max: number, call: string, name: string): void
 
 /* --- flags, MTU, index --- */
 
-export function if_get_flags(name: string): number {
+/* so: a socket in the netns to ask (default: this thread's). */
+export function if_get_flags(name: string, so = -1): number {
 	const ifr = ifreq_new(name, 'ioctl(SIOCGIFFLAGS)');
-	ifioctl(LINUX_AF_INET, SIOCGIFFLAGS, ifr, name);
+	ifioctl(LINUX_AF_INET, SIOCGIFFLAGS, ifr, name, so);
 	return ifreq_view(ifr).getUint16(IFR_DATA, true);
 }
 
@@ -155,9 +161,9 @@ export function if_set_up(name: string, up: boolean): void {
 		if_set_flags(name, nfl);
 }
 
-export function if_get_mtu(name: string): number {
+export function if_get_mtu(name: string, so = -1): number {
 	const ifr = ifreq_new(name, 'ioctl(SIOCGIFMTU)');
-	ifioctl(LINUX_AF_INET, SIOCGIFMTU, ifr, name);
+	ifioctl(LINUX_AF_INET, SIOCGIFMTU, ifr, name, so);
 	return ifreq_view(ifr).getInt32(IFR_DATA, true);
 }
 

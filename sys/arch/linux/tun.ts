@@ -13,11 +13,13 @@
  * tun_attach().  Failures throw an ErrnoError (sys/sys/errno.ts).
  */
 
+import { fstatSync, statSync } from 'node:fs';
+
 import {
-	EINVAL, O_NONBLOCK, O_RDWR, check, close, ioctl, ioctl_int, open, syserr,
-	set_nonblock,
+	CLONE_NEWNET, EINVAL, LINUX_AF_INET, O_NONBLOCK, O_RDONLY, O_RDWR, SOCK_DGRAM, check, close, ioctl, ioctl_int,
+	open, setns, socket, syserr, set_nonblock,
 } from './libc.js';
-import { IFNAMSIZ, SIZEOF_IFREQ, if_set_mtu } from './ifreq.js';
+import { IFNAMSIZ, LINUX_IFF_UP, SIZEOF_IFREQ, if_get_flags, if_get_mtu, if_set_mtu } from './ifreq.js';
 import { WG_DEFAULT_MTU } from '../../net/wg/messages.js';
 
 /* <linux/if_tun.h>: _IOW('T', 202, int) and friends. */
@@ -26,6 +28,7 @@ export const TUNSETPERSIST = 0x400454cb;
 export const TUNGETIFF = 0x800454d2;
 export const TUNSETOFFLOAD = 0x400454d0;
 export const TUNSETVNETHDRSZ = 0x400454d8;
+export const TUNGETDEVNETNS = 0x54e3;	/* _IO('T', 227), Linux 5.2: an fd of the interface's netns */
 
 export const IFF_TUN = 0x0001;
 export const IFF_MULTI_QUEUE = 0x0100;
@@ -116,4 +119,53 @@ export function tun_offload_enable(fd: number): number {
 		return all;
 	const r2 = ioctl_int(fd, TUNSETOFFLOAD, tso);
 	return r2 < 0 ? r2 : tso;
+}
+
+export interface tun_link {
+	name: string;	/* its name now (it may have been renamed where it went) */
+	up: boolean;	/* IFF_UP */
+	mtu: number;
+	moved: boolean;	/* in another netns than the calling thread */
+}
+
+/*
+ * The tun's interface as it is now, wherever it is.  `ip link set wgN
+ * netns X` takes the interface out of the namespace where the instance
+ * looks for it by name, but the fd still leads to it: TUNGETIFF gives
+ * its current name, TUNGETDEVNETNS its namespace, and a socket made in
+ * that namespace answers SIOCGIFFLAGS and SIOCGIFMTU there.  The thread
+ * enters the namespace only for the socket(2) call (a netns is per
+ * thread), and the socket is closed again at once: nothing of ours
+ * keeps a namespace alive after it is deleted.  Throws ErrnoError.
+ */
+export function tun_link_state(fd: number): tun_link {
+	const ifr = new Uint8Array(SIZEOF_IFREQ);
+	check(ioctl(fd, TUNGETIFF, ifr), 'ioctl(TUNGETIFF)', 'tun');
+	const z = ifr.indexOf(0);
+	const name = new TextDecoder().decode(ifr.subarray(0, z < 0 || z > IFNAMSIZ ? IFNAMSIZ : z));
+	const nsfd = check(ioctl_int(fd, TUNGETDEVNETNS, 0), 'ioctl(TUNGETDEVNETNS)', name);
+	let so = -1;
+	try {
+		const moved = fstatSync(nsfd).ino !== statSync('/proc/thread-self/ns/net').ino;
+		if (moved)
+			so = socket_in(nsfd);
+		return { name, up: (if_get_flags(name, so) & LINUX_IFF_UP) !== 0, mtu: if_get_mtu(name, so), moved };
+	} finally {
+		if (so >= 0)
+			close(so);
+		close(nsfd);
+	}
+}
+
+/* A datagram socket made in the netns open at nsfd; the thread is back in its own before this returns. */
+function socket_in(nsfd: number): number {
+	const self = check(open('/proc/thread-self/ns/net', O_RDONLY), 'open', '/proc/thread-self/ns/net');
+	try {
+		check(setns(nsfd, CLONE_NEWNET), 'setns', 'the tun\'s netns');
+		const so = socket(LINUX_AF_INET, SOCK_DGRAM, 0);
+		check(setns(self, CLONE_NEWNET), 'setns', 'back');
+		return check(so, 'socket', 'AF_INET (the tun\'s netns)');
+	} finally {
+		close(self);
+	}
 }

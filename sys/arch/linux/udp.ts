@@ -16,7 +16,7 @@
  */
 
 import {
-	LINUX_AF_INET, LINUX_AF_INET6, EADDRINUSE, EAFNOSUPPORT, EINVAL, EMSGSIZE, IPPROTO_IPV6,
+	LINUX_AF_INET, LINUX_AF_INET6, EADDRINUSE, EAFNOSUPPORT, EINVAL, EMSGSIZE, IPPROTO_IP, IPPROTO_IPV6,
 	IPV6_V6ONLY, MSG_DONTWAIT, MSG_TRUNC, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET,
 	SO_MARK, SO_RCVBUF, SO_RCVBUFFORCE, SO_SNDBUF, SO_SNDBUFFORCE, ErrnoError, syserr, bind,
 	check, close, getsockname, ptr_of, recvfrom_addr, recvmmsg_addr, sendmmsg_addr,
@@ -37,9 +37,24 @@ export const MH_NAME = 0, MH_NAMELEN = 2, MH_IOV = 4, MH_IOVLEN = 6, MH_CONTROL 
 export const SOL_UDP = 17;
 export const UDP_SEGMENT = 103;
 export const UDP_GRO = 104;
+/*
+ * <linux/in.h>, <linux/in6.h>: the receiving address of a datagram, and
+ * the source to send one from (sticky sources).  struct in_pktinfo is
+ * { int ifindex; in_addr spec_dst; in_addr addr }, struct in6_pktinfo
+ * { in6_addr addr; int ifindex }.
+ */
+export const IP_PKTINFO = 8;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const SIZEOF_IN_PKTINFO = 12;
+export const SIZEOF_IN6_PKTINFO = 20;
 /* struct cmsghdr: size_t cmsg_len; int cmsg_level; int cmsg_type; data 8-aligned. */
 export const CMSG_HDRLEN = 16;
-export const CMSG_SPACE_RX = 64;	/* per message: UDP_GRO's int, room for IP_PKTINFO later */
+/* CMSG_SPACE of an in_pktinfo / in6_pktinfo. */
+export const CMSG_SPACE_PKTINFO4 = 32;
+export const CMSG_SPACE_PKTINFO6 = 40;
+/* Per received message: UDP_GRO's int (24) and an in6_pktinfo (40), the larger pktinfo. */
+export const CMSG_SPACE_RX = 64;
 
 /* Default socket buffers: what wireguard-go asks for (7 MiB). */
 export const UDP_SOCKBUF = 7 << 20;
@@ -55,6 +70,9 @@ export class Endpoint {
 	readonly addr = new Uint8Array(16);
 	port = 0;
 	scope_id = 0;
+	/* After MmsgRing.recv on a socket with pktinfo on: the local address it came to, and the interface; 0: unknown. */
+	readonly src = new Uint8Array(16);
+	src_ifindex = 0;
 
 	set(family: 4 | 6, addr: Uint8Array, port: number, scope_id = 0): this {
 		this.family = family;
@@ -70,6 +88,8 @@ export class Endpoint {
 		this.addr.set(from.addr);
 		this.port = from.port;
 		this.scope_id = from.scope_id;
+		this.src.set(from.src);
+		this.src_ifindex = from.src_ifindex;
 		return this;
 	}
 
@@ -492,13 +512,15 @@ export class MmsgRing {
 
 	/*
 	 * Walks slot i's control messages (clen bytes): what the data path
-	 * needs from them.  Today the UDP_GRO segment size; IP_PKTINFO and
-	 * friends belong here too.
+	 * needs from them: the UDP_GRO segment size (returned) and the
+	 * address and interface the datagram came to (into eps[i].src).
 	 */
 	private cmsg_parse(i: number, clen: number): number {
 		const b = this.mem;
 		const base = this.control_off + i * this.control;
+		const ep = this.eps[i];
 		let seg = 0;
+		ep.src_ifindex = 0;
 		for (let o = 0; o + CMSG_HDRLEN <= clen;) {
 			const p = base + o;
 			const len = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16);
@@ -506,8 +528,20 @@ export class MmsgRing {
 				break;
 			const level = b[p + 8] | (b[p + 9] << 8);
 			const type = b[p + 12] | (b[p + 13] << 8);
-			if (level === SOL_UDP && type === UDP_GRO && len >= CMSG_HDRLEN + 2)
+			if (level === SOL_UDP && type === UDP_GRO && len >= CMSG_HDRLEN + 2) {
 				seg = b[p + 16] | (b[p + 17] << 8);
+			} else if (level === IPPROTO_IP && type === IP_PKTINFO && len >= CMSG_HDRLEN + SIZEOF_IN_PKTINFO) {
+				/* spec_dst: the local address to answer from (the destination, for unicast). */
+				ep.src_ifindex = (b[p + 16] | (b[p + 17] << 8) | (b[p + 18] << 16) | (b[p + 19] << 24)) >>> 0;
+				ep.src[0] = b[p + 20];
+				ep.src[1] = b[p + 21];
+				ep.src[2] = b[p + 22];
+				ep.src[3] = b[p + 23];
+			} else if (level === IPPROTO_IPV6 && type === IPV6_PKTINFO && len >= CMSG_HDRLEN + SIZEOF_IN6_PKTINFO) {
+				for (let k = 0; k < 16; k++)
+					ep.src[k] = b[p + 16 + k];
+				ep.src_ifindex = (b[p + 32] | (b[p + 33] << 8) | (b[p + 34] << 16) | (b[p + 35] << 24)) >>> 0;
+			}
 			o += (len + 7) & ~7;
 		}
 		return seg;

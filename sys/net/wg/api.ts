@@ -33,7 +33,10 @@ export interface WgDeviceApi {
 	peer_count(): number;
 	peers_page(cursor: number, max: number, newest_first: boolean): { peers: WgPeer[]; next: number };
 	peer_info(peer: WgPeer): WgPeerInfo;
+	/* Sets the endpoint without a sticky source (src, src_ifindex ignored). */
 	peer_set_endpoint(peer: WgPeer, ep: WgEndpoint | null): void;
+	/* Forgets every peer's sticky source (the host's addresses or routes changed). */
+	peers_clear_src(): void;
 	peer_set_preshared_key(peer: WgPeer, psk: Uint8Array | null): void;
 	/* 0 -> n sends one keepalive now if the device is up. */
 	peer_set_persistent_keepalive(peer: WgPeer, seconds: number): void;

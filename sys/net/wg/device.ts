@@ -22,7 +22,7 @@ import { WG_KEY_LEN, WG_MAX_PACKET, WG_PEER_NAME_MAXLEN, type WgTunables, wg_tun
 import { wg_icmp_unreach } from './icmp.js';
 import { wg_keypairs_expire_current } from './noise.js';
 import {
-	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_copy,
+	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_clear_src, wg_endpoint_copy,
 } from './peer.js';
 import { wg_handshake_work, wg_input } from './receive.js';
 import { wg_peer_clear_sessions } from './keypair.js';
@@ -323,9 +323,25 @@ export class WgDevice implements WgDeviceApi {
 		};
 	}
 
+	/* An endpoint set from outside has no sticky source: the first reply teaches it (Linux). */
 	peer_set_endpoint(peer: WgPeer, ep: WgEndpoint | null): void {
 		this.check_peer(peer);
-		peer.endpoint = ep === null ? null : wg_endpoint_copy(check_endpoint(ep));
+		const e = ep === null ? null : wg_endpoint_copy(check_endpoint(ep));
+		if (e !== null)
+			wg_endpoint_clear_src(e);
+		peer.endpoint = e;
+	}
+
+	/*
+	 * The host's addresses or routes changed: every sticky source is
+	 * forgotten, to be learnt again from each peer's next datagram.
+	 * (Linux checks its cached route against the source's interface on
+	 * the next send instead; a userspace socket has no such route.)
+	 */
+	peers_clear_src(): void {
+		for (const p of this.sc.peer_list)
+			if (p.endpoint !== null)
+				wg_endpoint_clear_src(p.endpoint);
 	}
 
 	peer_set_preshared_key(peer: WgPeer, psk: Uint8Array | null): void {

@@ -47,9 +47,10 @@ export const WG_HSQUEUE_CLASS_BURST = 64;
 export interface WgQueuedHandshake {
 	readonly buf: Uint8Array;	/* the message, buf[0, len) */
 	len: number;
-	readonly src: WgEndpoint;	/* addr is addr4 or addr6 */
+	readonly src: WgEndpoint;	/* addr is addr4 or addr6; its sticky source in local (16 bytes) */
 	readonly addr4: Uint8Array;
 	readonly addr6: Uint8Array;
+	readonly local: Uint8Array;
 	mac2_ok: boolean;		/* passed the under-load gate: mac2 carried our cookie */
 	class: number;			/* of the source, see above */
 }
@@ -117,10 +118,11 @@ export class WgHandshakeQueue {
 		let s = this.slots[i];
 		if (s === undefined) {
 			const addr4 = new Uint8Array(4);
+			const local = new Uint8Array(16);
 			s = {
 				buf: new Uint8Array(MSG_INITIATION_LEN), len: 0,
-				src: { family: 4, addr: addr4, port: 0, scope_id: 0 }, addr4, addr6: new Uint8Array(16),
-				mac2_ok: false, class: 0,
+				src: { family: 4, addr: addr4, port: 0, scope_id: 0, src: local, src_ifindex: 0 },
+				addr4, addr6: new Uint8Array(16), local, mac2_ok: false, class: 0,
 			};
 			this.slots[i] = s;
 		}
@@ -134,6 +136,9 @@ export class WgHandshakeQueue {
 		s.src.addr = a;
 		s.src.port = src.port;
 		s.src.scope_id = src.scope_id ?? 0;
+		s.src.src_ifindex = src.src_ifindex ?? 0;
+		if (src.src !== undefined && s.src.src_ifindex !== 0)
+			s.local.set(src.src);
 		this.n++;
 		return true;
 	}

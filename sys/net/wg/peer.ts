@@ -20,6 +20,15 @@ export interface WgEndpoint {
 	port: number;
 	/* IPv6 only: the zone of a link-local address (an interface index), 0 for none. */
 	scope_id?: number;
+	/*
+	 * The sticky source (Linux's endpoint src, wireguard-go's sticky
+	 * sockets): the local address the peer's datagrams arrive at and the
+	 * interface they arrive on, so that replies leave from the address
+	 * the peer sent to.  src_ifindex 0 (or absent): none, the route
+	 * picks the source.  src has the family's length.
+	 */
+	src?: Uint8Array;
+	src_ifindex?: number;
 }
 
 export interface WgAllowedIp {
@@ -29,10 +38,36 @@ export interface WgAllowedIp {
 }
 
 export function wg_endpoint_copy(ep: WgEndpoint): WgEndpoint {
-	return { family: ep.family, addr: ep.addr.slice(0, ep.family === 4 ? 4 : 16), port: ep.port,
-	    scope_id: ep.family === 6 ? ep.scope_id ?? 0 : 0 };
+	const n = ep.family === 4 ? 4 : 16;
+	const sticky = (ep.src_ifindex ?? 0) !== 0 && ep.src !== undefined;
+	return { family: ep.family, addr: ep.addr.slice(0, n), port: ep.port,
+	    scope_id: ep.family === 6 ? ep.scope_id ?? 0 : 0,
+	    src: sticky ? ep.src?.slice(0, n) : undefined, src_ifindex: sticky ? ep.src_ifindex : 0 };
 }
 
+/* The same sticky source (none equals none)? */
+export function wg_endpoint_src_equal(a: WgEndpoint, b: WgEndpoint): boolean {
+	const ia = a.src_ifindex ?? 0;
+	if (ia !== (b.src_ifindex ?? 0))
+		return false;
+	if (ia === 0)
+		return true;
+	const sa = a.src, sb = b.src;
+	if (sa === undefined || sb === undefined)
+		return sa === sb;
+	const n = a.family === 4 ? 4 : 16;
+	for (let i = 0; i < n; i++)
+		if (sa[i] !== sb[i])
+			return false;
+	return true;
+}
+
+/* Forget the sticky source: the next datagram leaves from whatever the route picks. */
+export function wg_endpoint_clear_src(ep: WgEndpoint): void {
+	ep.src_ifindex = 0;
+}
+
+/* The same remote address, port and zone (the sticky source aside). */
 export function wg_endpoint_equal(a: WgEndpoint, b: WgEndpoint): boolean {
 	if (a.family !== b.family || a.port !== b.port)
 		return false;

@@ -25,7 +25,9 @@ import {
 	type WgKeypair, wg_keypairs_received_with, wg_noise_begin_session,
 	wg_noise_consume_initiation, wg_noise_consume_response,
 } from './noise.js';
-import { type WgEndpoint, type WgPeer, wg_endpoint_copy, wg_endpoint_equal } from './peer.js';
+import {
+	type WgEndpoint, type WgPeer, wg_endpoint_copy, wg_endpoint_equal, wg_endpoint_src_equal,
+} from './peer.js';
 import { wg_keypair_add, wg_keypair_drop } from './keypair.js';
 import { INDEX_KEYPAIR } from './peerlookup.js';
 import {
@@ -38,10 +40,18 @@ import {
 	wg_timers_data_received, wg_timers_handshake_complete, wg_timers_session_derived,
 } from './timers.js';
 
-/* Roaming (paper §6.5): the endpoint follows the last authenticated packet. */
+/*
+ * Roaming (paper §6.5): the endpoint follows the last authenticated
+ * packet, and so does its sticky source (Linux's endpoint_eq compares
+ * both); a new source alone is no roaming to report.
+ */
 function wg_peer_set_endpoint_from(sc: WgSoftc, peer: WgPeer, src: WgEndpoint): void {
-	if (peer.endpoint !== null && wg_endpoint_equal(peer.endpoint, src))
+	const cur = peer.endpoint;
+	if (cur !== null && wg_endpoint_equal(cur, src)) {
+		if (!wg_endpoint_src_equal(cur, src))
+			peer.endpoint = wg_endpoint_copy(src);
 		return;
+	}
 	const ep = wg_endpoint_copy(src);
 	peer.endpoint = ep;
 	sc.io.event({ type: 'endpoint_changed', peer, endpoint: ep });

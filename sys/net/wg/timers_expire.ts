@@ -9,7 +9,7 @@
  */
 
 import { wg_max_timer_handshakes } from './messages.js';
-import type { WgPeer } from './peer.js';
+import { type WgPeer, wg_endpoint_clear_src } from './peer.js';
 import { wg_peer_clear_sessions } from './keypair.js';
 import { wg_send_keepalive, wg_send_queued_handshake_initiation } from './send.js';
 import type { WgSoftc } from './softc.js';
@@ -30,6 +30,9 @@ function expired_retransmit_handshake(sc: WgSoftc, peer: WgPeer): void {
 		return;
 	}
 	peer.handshake_attempts++;
+	/* The sticky source may be why no answer came (an address gone): let the route pick again (Linux). */
+	if (peer.endpoint !== null)
+		wg_endpoint_clear_src(peer.endpoint);
 	wg_send_queued_handshake_initiation(sc, peer, true);
 }
 

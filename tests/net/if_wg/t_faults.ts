@@ -1,25 +1,38 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Faults under a working tunnel (issue 9 §5), between two namespaces:
+ * Faults under a working tunnel (issue 9 §5), between namespaces.  The
+ * suite runs short versions; `make faults` (WG_FAULTS_LONG=1) the full
+ * ones:
  *
  *   lossy underlay    iptables -m statistic --mode random drops WireGuard
- *                     datagrams on both hosts' input; a 20 MB TCP
- *                     transfer completes with a matching sha256
- *                     (10% here; WG_FAULTS_LONG=1 adds 30%)
- *   peer away         the peer drops everything for 20 s (60 s with
- *                     WG_FAULTS_LONG=1) while a ping runs; replies resume
- *                     without anyone touching the configuration
+ *                     datagrams on both hosts' input; a TCP transfer
+ *                     completes with a matching sha256 (suite: 4 MB at
+ *                     10%; long: 20 MB at 10% and at 30%)
+ *   faulty relay      the hosts talk through a UDP relay in a middle
+ *                     namespace (tests/harness/relay.ts: this kernel has
+ *                     no sch_netem) that delays, reorders or duplicates;
+ *                     the transfer still arrives intact (suite: 2 MB with
+ *                     reordering and duplication; long: 20 MB each of
+ *                     reordering, duplication and a 100 ms delay)
+ *   peer away         the peer drops everything for 10 s (60 s long)
+ *                     while a ping runs; replies resume without anyone
+ *                     touching the configuration
  *   destroy in flight wg0 is destroyed while a transfer runs: the daemon
  *                     lives on, wg1 still carries traffic, no descriptor
  *                     is left behind
- *   SIGKILL           the instance daemon is killed: what the host sees,
- *                     and creating and configuring wg0 again works
+ *   SIGKILL           the instance daemon is killed: what the host sees
+ *                     (a stale UAPI socket file among it), and creating
+ *                     and configuring wg0 again works and replaces it
+ *
+ * Transfer times are printed as comments, never asserted.
  */
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { require_progs, type Host } from '../../harness/netns.js';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab, NETTOOL, NODE, require_progs, sleep, wait_until, type BgProcess, type Host, type TapTest } from '../../harness/netns.js';
 import {
 	add_peer, check_ping, check_ping_fail, setup_topology, setup_wg_common, WG_PORT,
 	keypair, type Topology,
@@ -30,6 +43,7 @@ t.setTimeout(900_000);
 const MB20 = 20 * 1024 * 1024;
 const TCP_PORT = 5001;
 const LONG = process.env.WG_FAULTS_LONG === '1';
+const RELAY = fileURLToPath(new URL('../../harness/relay.js', import.meta.url));
 
 /* The wg-userspace kernel daemon of a host (one per namespace). */
 function daemon_pid(h: Host): number | null {
@@ -51,6 +65,23 @@ function fd_count(pid: number): number {
 	return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/*
+ * The daemon's descriptors once they hold still (two equal counts 300 ms
+ * apart): a shim connection of the command that just returned may still
+ * be closing.
+ */
+async function fd_settled(pid: number): Promise<number> {
+	let n = fd_count(pid);
+	for (let i = 0; i < 20; i++) {
+		await sleep(300);
+		const m = fd_count(pid);
+		if (m === n)
+			return n;
+		n = m;
+	}
+	return n;
+}
+
 /* A TCP transfer of `bytes` random bytes to dst's tunnel address; returns both sides' results. */
 async function transfer(src: Host, dst: Host, addr: string, bytes: number, timeout = 600_000):
     Promise<{ ok: boolean; sent_sha?: string; got_sha?: string; got_bytes?: number; stderr: string }> {
@@ -68,47 +99,113 @@ async function lossy(h: Host, p: number, on: boolean): Promise<void> {
 	    '--mode', 'random', '--probability', String(p), '-j', 'DROP']);
 }
 
-t.test('lossy underlay: a 20 MB TCP transfer arrives intact', async (t) => {
+t.test('lossy underlay: a TCP transfer arrives intact', async (t) => {
 	if (!require_progs(t, ['iptables']))
 		return;
 	const s: Topology = await setup_topology(t, { prefix: 'wf' });
 	await check_ping(s.local, s.ip_wg_peer);
-	for (const p of LONG ? [0.1, 0.3] : [0.1]) {
+	for (const [p, bytes] of LONG ? [[0.1, MB20], [0.3, MB20]] : [[0.1, 4 << 20]]) {
 		await lossy(s.local, p, true);
 		await lossy(s.peer, p, true);
 		const start = Date.now();
-		const r = await transfer(s.local, s.peer, s.ip_wg_peer, MB20);
-		t.ok(r.ok, `${p * 100}% loss each way: transfer finished`, { stderr: r.stderr });
-		t.equal(r.got_bytes, MB20, 'every byte arrived');
+		const r = await transfer(s.local, s.peer, s.ip_wg_peer, bytes);
+		const what = `${p * 100}% loss each way, ${bytes >> 20} MB`;
+		t.ok(r.ok, `${what}: transfer finished`, { stderr: r.stderr });
+		t.equal(r.got_bytes, bytes, 'every byte arrived');
 		t.equal(r.got_sha, r.sent_sha, 'sha256 matches on both ends');
-		t.comment(`${p * 100}% loss: 20 MB in ${Date.now() - start} ms`);
+		t.comment(`${what}: ${Date.now() - start} ms, sha256 ${r.got_sha === r.sent_sha ? 'matches' : 'DIFFERS'}`);
 		await lossy(s.local, p, false);
 		await lossy(s.peer, p, false);
+	}
+});
+
+/*
+ * local (10.8.1.1) -- mid (10.8.1.2 | 10.8.2.2) -- peer (10.8.2.1), no
+ * forwarding in mid: wg0 of each side has the relay's near address as
+ * its peer's endpoint, and the relay carries the datagrams across.
+ */
+const RELAY_PORT = 40000;
+
+async function relay_topology(t: TapTest): Promise<{ lab: Lab; local: Host; mid: Host; peer: Host }> {
+	const lab = new Lab(t, 'wr');
+	const [local, mid, peer] = [lab.host('local'), lab.host('mid'), lab.host('peer')];
+	lab.veth(local, mid);
+	lab.veth(mid, peer);
+	lab.addr(local, 'shmif0', '10.8.1.1/24');
+	lab.addr(mid, 'shmif0', '10.8.1.2/24');
+	lab.addr(mid, 'shmif1', '10.8.2.2/24');
+	lab.addr(peer, 'shmif0', '10.8.2.1/24');
+	const [kl, kp] = [keypair(), keypair()];
+	await Promise.all([
+		setup_wg_common(local, 'wg0', 'inet', '10.0.0.1', 24, WG_PORT, kl.priv),
+		setup_wg_common(peer, 'wg0', 'inet', '10.0.0.2', 24, WG_PORT, kp.priv),
+	]);
+	await add_peer(local, 'wg0', 'peer0', kp.pub, `10.8.1.2:${RELAY_PORT}`, '10.0.0.2/32');
+	await add_peer(peer, 'wg0', 'peer0', kl.pub, `10.8.2.2:${RELAY_PORT}`, '10.0.0.1/32');
+	return { lab, local, mid, peer };
+}
+
+async function relay_run(mid: Host, faults: string[]): Promise<BgProcess> {
+	const bg = mid.spawn([NODE, RELAY, `10.8.1.2:${RELAY_PORT}`, `10.8.2.2:${RELAY_PORT}`, `10.8.2.1:${WG_PORT}`, ...faults]);
+	mid.lab.track(bg);
+	if (!await bg.wait_for(/^relay: listening$/m, 10_000))
+		throw new Error(`relay did not start: ${bg.stderr}`);
+	return bg;
+}
+
+t.test('a faulty relay (delay, reordering, duplication): a TCP transfer arrives intact', async (t) => {
+	const { local, mid, peer } = await relay_topology(t);
+	const cases: [string, string[], number][] = LONG
+	    ? [['reordering 10%', ['reorder=0.1'], MB20], ['duplication 10%', ['dup=0.1'], MB20],
+		['100 ms delay each way', ['delay=100'], MB20]]
+	    : [['reordering and duplication 10%', ['reorder=0.1', 'dup=0.1'], 2 << 20]];
+	for (const [what, faults, bytes] of cases) {
+		const relay = await relay_run(mid, faults);
+		await check_ping(local, '10.0.0.2', { wait: 5 });
+		const start = Date.now();
+		const r = await transfer(local, peer, '10.0.0.2', bytes);
+		const ms = Date.now() - start;
+		const stats = (await relay.stop()).stdout.split('\n').find((l) => l.startsWith('{')) ?? '';
+		t.ok(r.ok, `${what}: transfer finished`, { stderr: r.stderr });
+		t.equal(r.got_bytes, bytes, 'every byte arrived');
+		t.equal(r.got_sha, r.sent_sha, 'sha256 matches on both ends');
+		t.match(stats, faults.some((f) => f.startsWith('dup')) ? /"duplicated":[1-9]/ : /"forwarded":[1-9]/,
+		    'the relay did its part', { stats });
+		t.comment(`${what}, ${bytes >> 20} MB: ${ms} ms, sha256 ${r.got_sha === r.sent_sha ? 'matches' : 'DIFFERS'}; relay ${stats}`);
 	}
 });
 
 t.test('the peer unreachable for a while, then back: the session re-establishes by itself', async (t) => {
 	if (!require_progs(t, ['iptables', 'ping']))
 		return;
-	/* 60 s as the issue asks with WG_FAULTS_LONG=1; 20 s in the suite. */
+	/*
+	 * 60 s as the issue asks with WG_FAULTS_LONG=1, 20 s in the suite:
+	 * beyond the 15 s after which an unanswered sender starts handshaking
+	 * again, so the handshake must come back too.
+	 */
 	const away_s = LONG ? 60 : 20;
 	const s: Topology = await setup_topology(t, { prefix: 'wu' });
 	await check_ping(s.local, s.ip_wg_peer);
 	const drop = (on: boolean) => s.peer.check(['iptables', on ? '-A' : '-D', 'INPUT', '-p', 'udp',
 	    '--dport', String(WG_PORT), '-j', 'DROP']);
-	/* One ping a second throughout; no operator action when the peer comes back. */
-	const pinging = s.local.exec(['ping', '-n', '-i', '1', '-w', String(away_s + 30), s.ip_wg_peer],
-	    { timeout: (away_s + 40) * 1000 });
-	await new Promise((r) => setTimeout(r, 3000));
+	/* A ping every half second throughout; no operator action when the peer comes back. */
+	const pinging = s.local.spawn(['ping', '-n', '-i', '0.5', '-w', String(away_s + 90), s.ip_wg_peer]);
+	const t0 = Date.now();
+	s.lab.track(pinging);
+	const seqs = (): number[] => [...pinging.stdout.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
+	await sleep(2000);
 	await drop(true);
-	await new Promise((r) => setTimeout(r, away_s * 1000));
+	await sleep(away_s * 1000);
 	await drop(false);
 	const back = Date.now();
-	const r = await pinging;
-	const seqs = [...r.stdout.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
-	const last = seqs.length > 0 ? Math.max(...seqs) : 0;
-	t.ok(last > away_s + 3 + 5, `replies again after the peer came back (last reply icmp_seq=${last})`, { stdout: r.stdout });
-	t.comment(`${seqs.length} replies; the outage covered seq 4..${3 + away_s}; ${Date.now() - back} ms of ping after`);
+	/* Pings sent until now were lost or answered before the outage: wait for one sent after. */
+	const sent_before = Math.floor((back - t0) / 500) + 1;
+	const resumed = await wait_until(() => seqs().some((n) => n > sent_before), 60_000);
+	const ms = Date.now() - back;
+	pinging.kill('SIGINT');
+	const r = await pinging.wait(5000);
+	t.ok(resumed, `replies again after the peer came back (${ms} ms after)`, { stdout: r.stdout });
+	t.comment(`${away_s} s away: replies resumed ${ms} ms after the peer came back, no operator action`);
 });
 
 t.test('an interface destroyed while traffic flows: the others unaffected, no descriptor left', async (t) => {
@@ -126,32 +223,32 @@ t.test('an interface destroyed while traffic flows: the others unaffected, no de
 	if (pid === null)
 		return;
 	/* What one interface holds: a twin wg2, created and destroyed idle. */
-	const fds_both = fd_count(pid);
+	const fds_both = await fd_settled(pid);
 	await s.local.check(['ifconfig', 'wg2', 'create']);
-	const per_if = fd_count(pid) - fds_both;
+	const per_if = await fd_settled(pid) - fds_both;
 	await s.local.check(['ifconfig', 'wg2', 'destroy']);
-	t.equal(fd_count(pid), fds_both, `an idle create and destroy leaves no descriptor (${per_if} per interface)`);
+	t.equal(await fd_settled(pid), fds_both, `an idle create and destroy leaves no descriptor (${per_if} per interface)`);
 	const fds_base = fds_both - per_if;
 	const srv = await s.peer.tcp_serve(TCP_PORT);
-	const sending = s.local.tcp_send(s.ip_wg_peer, TCP_PORT, { random: 1 << 30 });
-	await new Promise((r) => setTimeout(r, 1500));
+	const sending = s.local.spawn([NODE, NETTOOL, 'tcp-send', s.ip_wg_peer, String(TCP_PORT), '--random', String(1 << 30)]);
+	s.lab.track(sending);
+	await sleep(1500);
+	t.ok(sending.running, 'a transfer is running through wg0');
 	await s.local.check(['ifconfig', 'wg0', 'destroy']);
-	const sent = await sending;
+	/* Its route is gone with wg0: TCP would retry for minutes; what matters is that it cannot finish. */
+	await sleep(2000);
+	const got = srv.stdout;
+	t.ok(sending.running || sending.exit_code !== 0, 'the transfer through wg0 broke off', { stdout: got });
+	sending.kill('SIGKILL');
+	await sending.wait(10_000);
 	srv.kill('SIGKILL');
 	await srv.wait(10_000);
-	t.not(sent.code, 0, 'the transfer through wg0 broke off');
 	t.equal(daemon_pid(s.local), pid, 'the daemon is still the same process');
 	await check_ping(s.local, '10.0.1.2');
 	const r = await transfer(s.local, s.peer, '10.0.1.2', 4 << 20);
 	t.ok(r.ok && r.got_sha === r.sent_sha, 'wg1 still carries a TCP transfer intact');
 	/* The destroyed interface's tun, sockets, eventfd and worker are all closed. */
-	let fds = 0;
-	for (let i = 0; i < 20; i++) {
-		fds = fd_count(pid);
-		if (fds <= fds_base)
-			break;
-		await new Promise((res) => setTimeout(res, 250));
-	}
+	const fds = await fd_settled(pid);
 	t.equal(fds, fds_base, `descriptors: ${fds_both} with wg0 and wg1, ${fds} after wg0 was destroyed in flight`);
 	const links = s.local.ip('link', 'show');
 	t.notMatch(links, /\bwg0\b/, 'wg0 is gone from the host');
@@ -174,10 +271,24 @@ t.test('the instance daemon killed with SIGKILL: what the host sees, and a clean
 	const udp = (await s.local.exec(['ss', '-Hlun'])).stdout;
 	t.notMatch(udp, new RegExp(`:${WG_PORT}\\b`), 'nor its UDP port');
 	await check_ping_fail(s.local, s.ip_wg_peer);
+	/* What SIGKILL cannot clean up: the UAPI socket file, with nobody behind it. */
+	const sock = join(s.local.rundir, 'wg0.sock');
+	const stale = lstatSync(sock, { throwIfNoEntry: false });
+	t.ok(stale?.isSocket(), 'a stale UAPI socket file is left in /var/run/wireguard');
+	const refused = await s.local.exec(['wg', 'show', 'wg0']);
+	t.not(refused.code, 0, 'wg(8) finds nobody behind it', { stderr: refused.stderr });
 	/* Everything again, as after a reboot of that "machine". */
 	await setup_wg_common(s.local, 'wg0', 'inet', s.ip_wg_local, 24, WG_PORT, s.keys.key_priv_local);
 	await add_peer(s.local, 'wg0', 'peer0', s.keys.key_pub_peer, `${s.ip_peer}:${WG_PORT}`, `${s.ip_wg_peer}/32`);
 	await check_ping(s.local, s.ip_wg_peer);
+	const fresh = lstatSync(sock, { throwIfNoEntry: false });
+	t.ok(fresh?.isSocket() && fresh.uid === 0 && (fresh.mode & 0o777) === 0o600 && fresh.ino !== stale?.ino,
+	    'the new wg0 replaced the stale file with its own socket (root, 0600)');
+	const shown = await s.local.check(['wg', 'show', 'wg0', 'endpoints']);
+	t.equal(shown.stdout, `${s.keys.key_pub_peer}\t${s.ip_peer}:${WG_PORT}\n`, 'wg(8) talks to the new wg0');
+	const listeners = (await s.local.exec(['ss', '-Hxl'])).stdout.split('\n').filter((l) => /\/wg0\.sock\b/.test(l));
+	t.equal(listeners.length, 1, 'one listener on the socket path', { listeners });
+	t.match((await s.local.exec(['ss', '-Hlun'])).stdout, new RegExp(`:${WG_PORT}\\b`), 'the UDP port is bound again');
 	const r = await transfer(s.local, s.peer, s.ip_wg_peer, 4 << 20);
 	t.ok(r.ok && r.got_sha === r.sent_sha, 'the re-created tunnel carries a TCP transfer intact');
 });

@@ -9,13 +9,10 @@
  * port of the script does) and then moved with `ip link set wgN netns`,
  * so their UDP sockets stay in ns0 and both peers talk over ns0's
  * loopback (127.0.0.1 / ::1) while their tuns live in ns1 and ns2.
- * The daemon keeps the tun fd across the move; what it cannot see any
- * more is the moved link's state (its link watch asks ns0 by name), so
- * in this topology up/down and MTU changes made in ns1/ns2 do not reach
- * the instance: it stays up as created, and pads to the MTU it was
- * created with (padding is capped there, never wrong).  The sections
- * where the selftest creates interfaces in ns1/ns2 directly (NAT,
- * keepalive on link up) do the same here.
+ * The daemon keeps the tun fd across the move, and its link watch
+ * follows the link through it into ns1/ns2 (up/down, MTU: see
+ * t_netns_move.ts).  The sections where the selftest creates interfaces
+ * in ns1/ns2 directly (NAT, keepalive on link up) do the same here.
  *
  * Distinct interface names (wg1 in ns1, wg2 in ns2), as the wireguard-go
  * port: both UAPI sockets are in ns0's /run/wireguard, and `wg` for them
@@ -28,8 +25,7 @@
  * policy routing (not in §4.1's list); allowed-IP removal (`allowed-ips
  * -IP` needs a newer wg(8) than Debian's 1.0.20210914).  The key
  * handling section overlaps t_uapi.ts on purpose: it is the selftest's
- * exact sequence.  The sticky-source section's reply-to-sender checks
- * are marked todo (see there).  Timeouts are the selftest's or longer
+ * exact sequence.  Timeouts are the selftest's or longer
  * (a shared 2-core machine); nothing asserts how long anything took.
  */
 
@@ -563,16 +559,11 @@ t.test('netns.sh: IPC split responses, wg show doesnotexist, key handling, low-o
  * (ns2), interfaces and sockets in ns1 and ns2.
  *
  * Replying from the address the peer sent to needs the receiving
- * address of each datagram (IP_PKTINFO / IPV6_RECVPKTINFO) kept with the
- * endpoint and used as the source when sending (Linux's endpoint src
- * cache, wireguard-go's sticky control messages).  Our sockets are bound
- * to the wildcard and send without it, so the host picks the route's
- * source, and the peer roams to that address instead.  Until that is
- * built, those assertions are marked todo: they run and show what
- * fails without failing the suite.
+ * address of each datagram (IP_PKTINFO / IPV6_PKTINFO) kept with the
+ * endpoint and used as the source when sending; "not too sticky" needs
+ * it forgotten when the host's addresses or routes change (an address
+ * gone, a better route with another source).
  */
-const STICKY_TODO = 'sticky source addresses (IP_PKTINFO) not implemented: replies leave from the route\'s source';
-
 t.test('netns.sh: source addresses, sticky but not too sticky', async (t) => {
 	if (!require_progs(t, ['wg', 'ping']))
 		return;
@@ -617,8 +608,7 @@ t.test('netns.sh: source addresses, sticky but not too sticky', async (t) => {
 		for (const ep of ['10.0.0.1:1', '[fd00:aa::1]:1', '10.0.0.2:1', '[fd00:aa::2]:1']) {
 			await ns2.check(['wg', 'set', 'wg2', 'peer', k1.pub, 'endpoint', ep]);
 			await ping_ok(ns2, '192.168.241.1');
-			st.equal(await wg_show(ns2, 'wg2', 'endpoints'), `${k1.pub}\t${ep}`, `ns2 still sees ${ep}`,
-			    { todo: STICKY_TODO });
+			st.equal(await wg_show(ns2, 'wg2', 'endpoints'), `${k1.pub}\t${ep}`, `ns2 still sees ${ep}`);
 		}
 		/*
 		 * The destination belongs to another interface than the route
@@ -632,8 +622,7 @@ t.test('netns.sh: source addresses, sticky but not too sticky', async (t) => {
 		ns2.ip('route', 'add', '10.50.0.0/24', 'dev', 'veth2');
 		await ns2.check(['wg', 'set', 'wg2', 'peer', k1.pub, 'endpoint', '10.50.0.1:1']);
 		await ping_ok(ns2, '192.168.241.1');
-		st.equal(await wg_show(ns2, 'wg2', 'endpoints'), `${k1.pub}\t10.50.0.1:1`, 'ns2 still sees 10.50.0.1:1',
-		    { todo: STICKY_TODO });
+		st.equal(await wg_show(ns2, 'wg2', 'endpoints'), `${k1.pub}\t10.50.0.1:1`, 'ns2 still sees 10.50.0.1:1');
 		ns1.ip('link', 'del', 'dummy0');
 	});
 

@@ -7,13 +7,15 @@
 
 import t from 'tap';
 import {
-	EADDRINUSE, EAFNOSUPPORT, EAGAIN, EINVAL, EMSGSIZE, IPPROTO_IPV6, IPV6_V6ONLY, SOL_SOCKET,
-	SO_MARK, SO_RCVBUF, ErrnoError, getsockopt_int,
+	EADDRINUSE, EAFNOSUPPORT, EAGAIN, EINVAL, EMSGSIZE, IPPROTO_IP, IPPROTO_IPV6, IPV6_V6ONLY, SOL_SOCKET,
+	SO_MARK, SO_RCVBUF, ErrnoError, getsockopt_int, setsockopt_int,
 } from '../../../../sys/arch/linux/libc.js';
 import {
-	Endpoint, MmsgRing, UdpIo, in6_ntoa, sockaddr_get, sockaddr_put, udp_close, udp_open,
-	udp_open_pair, udp_port, udp_set_mark,
+	CMSG_SPACE_RX, Endpoint, IPV6_RECVPKTINFO, IP_PKTINFO, MmsgRing, UdpIo, in6_ntoa, sockaddr_get, sockaddr_put,
+	udp_close, udp_open, udp_open_pair, udp_port, udp_set_mark,
 } from '../../../../sys/arch/linux/udp.js';
+import { UdpTxBatch } from '../../../../sys/arch/linux/udp_gso.js';
+import { spawnSync } from 'node:child_process';
 import { netns_create } from '../../../harness/netns_thread.js';
 
 const ns = netns_create('udp');
@@ -216,6 +218,59 @@ t.test('batched: sendmmsg and recvmmsg, both families', async (t) => {
 	t.equal(io.sendto(4, LO4, udp_port(r4), rx.bufs[0], 0, 1400), 1400);
 	t.equal(tx.recv(r4), 1);
 	t.equal(tx.lens[0], 1400, 'full slot length after a shorter send');
+});
+
+/*
+ * Sticky sources: the receiving address and interface come with each
+ * datagram (IP_PKTINFO / IPV6_RECVPKTINFO), a datagram queued with a
+ * source leaves from it, and one whose source the kernel refuses goes
+ * again without it (src_refused says which).
+ */
+t.test('sticky sources: pktinfo in, pktinfo out, a refused source', async (t) => {
+	/* A second local address of each family on lo. */
+	const A4 = new Uint8Array([127, 0, 0, 7]);
+	const A6 = Uint8Array.from([0xfd, 0, ...new Array<number>(13).fill(0), 7]);
+	/* ip(8) forks from this thread, so it runs in the test's netns. */
+	const ip = spawnSync('ip', ['-6', 'addr', 'add', 'fd00::7/128', 'dev', 'lo', 'nodad'], { encoding: 'utf8' });
+	t.equal(ip.status, 0, 'fd00::7 on lo', { stderr: ip.stderr });
+	const r4 = open(4, 0), r6 = open(6, 0), s4 = open(4, 0), s6 = open(6, 0);
+	for (const [fd, lv, opt] of [[r4, IPPROTO_IP, IP_PKTINFO], [r6, IPPROTO_IPV6, IPV6_RECVPKTINFO],
+	    [s4, IPPROTO_IP, IP_PKTINFO], [s6, IPPROTO_IPV6, IPV6_RECVPKTINFO]])
+		t.equal(setsockopt_int(fd, lv, opt, 1), 0, 'pktinfo on');
+	const rx = new MmsgRing(8, 2048, false, CMSG_SPACE_RX);
+	const tx = new UdpTxBatch(8, 8 * 2048, true);
+	const refused: number[] = [];
+	tx.src_refused = (i) => refused.push(i);
+	/* To 127.0.0.7 and fd00::7: the receiver learns those as the source to answer from. */
+	tx.push(4, A4, udp_port(r4), 0, 10);
+	tx.push(6, A6, udp_port(r6), 0, 11);
+	t.equal(tx.flush(s4, s6), 2);
+	t.equal(rx.recv(r4), 1);
+	t.same([...rx.eps[0].src.subarray(0, 4)], [...A4], 'v4: the address it was sent to');
+	t.equal(rx.eps[0].src_ifindex, 1, 'v4: arrived on lo');
+	t.equal(rx.recv(r6), 1);
+	t.same([...rx.eps[0].src], [...A6], 'v6: the address it was sent to');
+	t.equal(rx.eps[0].src_ifindex, 1, 'v6: arrived on lo');
+	/* Sent from 127.0.0.7 / fd00::7, to 127.0.0.1 / ::1: the receiver sees that source. */
+	for (let i = 0; i < 3; i++)
+		tx.push(4, LO4, udp_port(r4), 0, 100, A4, 1);
+	tx.push(6, LO6, udp_port(r6), 0, 100, A6, 1);
+	t.equal(tx.flush(s4, s6), 4, 'sent with their sources (a segmented run too)');
+	t.equal(rx.recv(r4), 3, 'three datagrams (no GRO here)');
+	t.same([...rx.eps[0].addr.subarray(0, 4)], [...A4], 'v4 left from the sticky source');
+	t.equal(rx.recv(r6), 1);
+	t.same([...rx.eps[0].addr], [...A6], 'v6 left from the sticky source');
+	/* A source that is no local address: refused, sent again without it. */
+	const gone4 = new Uint8Array([192, 0, 2, 9]);
+	const gone6 = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(11).fill(0), 9]);
+	tx.push(4, LO4, udp_port(r4), 0, 20, gone4, 1);
+	tx.push(6, LO6, udp_port(r6), 0, 21, gone6, 1);
+	t.equal(tx.flush(s4, s6), 2, 'both sent all the same');
+	t.same(refused, [0, 1], 'and both refusals reported');
+	t.equal(rx.recv(r4), 1);
+	t.same([...rx.eps[0].addr.subarray(0, 4)], [...LO4], 'v4 left from the route\'s source');
+	t.equal(rx.recv(r6), 1);
+	t.same([...rx.eps[0].addr], [...LO6], 'v6 left from the route\'s source');
 });
 
 t.test('bad ring parameters', async (t) => {

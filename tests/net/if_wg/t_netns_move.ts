@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Namespace moves (issue 9 §4): after `ip link set wg0 netns X` the
+ * instance (which stays in the namespace it was started in, with its
+ * sockets) keeps following what is done to the link over there: up,
+ * down, MTU, even a rename; and an unrelated interface that takes the
+ * name wg0 where the instance is does not fool it.
+ */
+
+import t from 'tap';
+import { Lab, wait_until, type Host, type TapTest } from '../../harness/netns.js';
+
+t.setTimeout(120_000);
+
+/* The instance's view of wg0 (ifconfig asks it through the shim), from its own namespace. */
+async function instance_view(h: Host, ifname: string): Promise<{ up: boolean; mtu: number } | null> {
+	const m = /^\S+: flags=0x[0-9a-f]+<([^>]*)> mtu (\d+)$/m.exec((await h.exec(['ifconfig', ifname])).stdout);
+	return m === null ? null : { up: m[1].split(',').includes('UP'), mtu: Number(m[2]) };
+}
+
+async function follows(t: TapTest, h: Host, ifname: string, want: { up: boolean; mtu: number }, msg: string): Promise<void> {
+	let got: { up: boolean; mtu: number } | null = null;
+	/* The link watch looks once a second. */
+	const ok = await wait_until(async () => {
+		got = await instance_view(h, ifname);
+		return got !== null && got.up === want.up && got.mtu === want.mtu;
+	}, 10_000, 250);
+	t.ok(ok, msg, { want, got });
+}
+
+t.test('a moved wg0: the instance follows up, down, MTU and a rename in the other namespace', async (t) => {
+	const lab = new Lab(t, 'wmv');
+	const home = lab.host('home');
+	const away = lab.host('away');
+	await home.check(['ifconfig', 'wg0', 'create']);
+	await home.check(['ifconfig', 'wg0', 'up']);
+	await follows(t, home, 'wg0', { up: true, mtu: 1420 }, 'up at home, mtu 1420');
+	home.ip('link', 'set', 'wg0', 'netns', away.ns);
+	t.notMatch(home.ip('link', 'show'), /\bwg0\b/, 'wg0 is gone from home');
+	/* A move takes the link down (the kernel closes it): so does the instance. */
+	await follows(t, home, 'wg0', { up: false, mtu: 1420 }, 'down after the move, as the link');
+	away.ip('link', 'set', 'wg0', 'mtu', '1300');
+	away.ip('link', 'set', 'wg0', 'up');
+	await follows(t, home, 'wg0', { up: true, mtu: 1300 }, 'up and mtu 1300, as set away');
+	/* Something else named wg0 at home, down, with another MTU: not ours. */
+	home.ip('link', 'add', 'wg0', 'type', 'veth', 'peer', 'name', 'wg0p');
+	home.ip('link', 'set', 'wg0', 'mtu', '1280');
+	await follows(t, home, 'wg0', { up: true, mtu: 1300 }, 'a namesake at home changes nothing');
+	home.ip('link', 'del', 'wg0');
+	away.ip('link', 'set', 'wg0', 'down');
+	await follows(t, home, 'wg0', { up: false, mtu: 1300 }, 'down, as set away');
+	away.ip('link', 'set', 'wg0', 'name', 'wgaway');
+	away.ip('link', 'set', 'wgaway', 'mtu', '1380', 'up');
+	await follows(t, home, 'wg0', { up: true, mtu: 1380 }, 'renamed away: still followed');
+	await home.check(['ifconfig', 'wg0', 'destroy']);
+	t.notMatch(away.ip('link', 'show'), /\bwgaway\b/, 'destroying it at home removes the link away');
+});
