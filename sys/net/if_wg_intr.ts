@@ -147,6 +147,17 @@ function udp_gro_supported(): boolean {
 	return m !== null && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 12));
 }
 
+/*
+ * This thread waits in poll(2) and never returns to its event loop, so
+ * V8's idle-time collection never runs here: the garbage a large
+ * configuration request leaves (its text, its parsed lines, some
+ * hundreds of bytes a peer) would stay resident for good.  After such a
+ * request, once it is answered, a full collection gives it back.  The
+ * driver exposes gc() to the thread (if_wg.ts).
+ */
+const WG_GC_AFTER = 1 << 20;	/* request text, in characters */
+const wg_gc = (globalThis as { gc?: () => void }).gc;
+
 /* Drops on the driver's side of the data path (offloads, sockets, tun), beside the core's counters. */
 const INTR_STATS_KEYS = [
 	'gso_bad_type', 'gso_bad_size', 'gso_bad_hdr_len', 'gso_bad_csum', 'gso_bad_ip', 'tun_short',
@@ -386,6 +397,8 @@ class wg_intr {
 			}
 			reply.xml?.fill(0);
 			reply.text?.fill(0);
+			if (req.op === 'uapi_set' && req.text.length >= WG_GC_AFTER)
+				wg_gc?.();
 		}
 	}
 
