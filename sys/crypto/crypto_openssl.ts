@@ -10,10 +10,10 @@
  * measured no faster than libsodium's here, so those stay with the base.
  *
  * EVP takes four calls per message: init (key and nonce), update,
- * final, and a ctrl for the tag; koffi adds ~35 ns to each, and ~12 ns
- * per typed array it passes.  The nonce, tag and length out-parameter
- * therefore live in C memory whose address (a BigInt) is computed once,
- * which saved ~100 ns of a 1420-byte seal.  One EVP_CIPHER_CTX per
+ * final, and a ctrl for the tag; koffi adds ~35 ns to each, more for
+ * each typed array or BigInt it converts.  So every pointer goes as an
+ * address number (crypto_ffi.ts), and messages shorter than
+ * OPENSSL_MIN_LEN go to the base's single call instead.  One EVP_CIPHER_CTX per
  * backend instance (crypto_select.ts makes one per thread) serves every
  * call.  The key goes in with the nonce on each call: ChaCha20 has no
  * key schedule worth caching, and a context trusting a cached key would
@@ -34,34 +34,42 @@
 
 import koffi from 'koffi';
 import { WG_AEAD_TAG_LEN } from './crypto.js';
+import { CryptoAddrCache, crypto_ptr_num } from './crypto_ffi.js';
 import {
-	AEAD_NONCE_LEN, CryptoViewCache, type WgCryptoImpl,
+	AEAD_NONCE_LEN, type WgCryptoImpl,
 	crypto_check_aead, crypto_check_open_into, crypto_check_seal_into, crypto_set_nonce,
 } from './crypto_util.js';
 
 /* Debian 12's libssl3; the unversioned name only exists with -dev. */
 export const OPENSSL_LIBS: readonly string[] = ['libcrypto.so.3'];
 
+/*
+ * Data-path messages shorter than this go to the base backend: one
+ * libsodium call costs less than four EVP calls until the bytes
+ * dominate (b_crypto.ts measures both at both sizes), and much less
+ * when the call finds the caches cold, as an isolated packet does.
+ */
+export const OPENSSL_MIN_LEN = 576;
+
 /* include/openssl/evp.h */
 const EVP_CTRL_AEAD_GET_TAG = 0x10;
 const EVP_CTRL_AEAD_SET_TAG = 0x11;
 
-/* Pointers are BigInts in koffi 3; these never leave this file. */
-type Ptr = bigint;
-
+/*
+ * Pointers are plain numbers (uintptr_t) on the way in: koffi converts
+ * a number faster than a BigInt or a typed array (crypto_ffi.ts).
+ */
 interface Libcrypto {
 	readonly path: string;
 	readonly version: string;
-	readonly cipher: Ptr;		/* EVP_CIPHER * for ChaCha20-Poly1305, fetched once */
-	ctx_new: () => Ptr | null;
-	ctx_free: (ctx: Ptr) => void;
-	ctx_reset: (ctx: Ptr) => number;
-	/* Buffers go to C as typed arrays or as addresses in C memory. */
-	init: (ctx: Ptr, cipher: Ptr | null, engine: null, key: Uint8Array | null,
-	    iv: Ptr | null, enc: number) => number;
-	update: (ctx: Ptr, out: Uint8Array | null, outl: Ptr, inp: Uint8Array, inl: number) => number;
-	final: (ctx: Ptr, out: Ptr, outl: Ptr) => number;
-	ctrl: (ctx: Ptr, type: number, arg: number, ptr: Ptr) => number;
+	readonly cipher: number;	/* EVP_CIPHER * for ChaCha20-Poly1305, fetched once */
+	ctx_new: () => unknown;
+	ctx_free: (ctx: number) => void;
+	ctx_reset: (ctx: number) => number;
+	init: (ctx: number, cipher: number, engine: number, key: number, iv: number, enc: number) => number;
+	update: (ctx: number, out: number, outl: number, inp: number, inl: number) => number;
+	final: (ctx: number, out: number, outl: number) => number;
+	ctrl: (ctx: number, type: number, arg: number, ptr: number) => number;
 	err_clear: () => void;
 }
 
@@ -72,21 +80,21 @@ function libcrypto_bind(path: string): Libcrypto {
 	const lib = koffi.load(path, { deep: true });
 	const version = lib.func('const char *OpenSSL_version(int type)');
 	const fetch = lib.func('void *EVP_CIPHER_fetch(void *libctx, const char *algorithm, const char *properties)');
-	const cipher = fetch(null, 'ChaCha20-Poly1305', null) as Ptr | null;
-	if (cipher === null)
+	const cipher = crypto_ptr_num(fetch(null, 'ChaCha20-Poly1305', null));
+	if (cipher === 0)
 		throw new Error('EVP_CIPHER_fetch(ChaCha20-Poly1305) failed');
+	const P = 'uintptr_t';
 	return {
 		path,
 		version: String(version(0)),
 		cipher,
 		ctx_new: lib.func('void *EVP_CIPHER_CTX_new(void)'),
-		ctx_free: lib.func('void EVP_CIPHER_CTX_free(void *ctx)'),
-		ctx_reset: lib.func('int EVP_CIPHER_CTX_reset(void *ctx)'),
-		init: lib.func('int EVP_CipherInit_ex(void *ctx, void *cipher, void *engine, ' +
-		    'const void *key, const void *iv, int enc)'),
-		update: lib.func('int EVP_CipherUpdate(void *ctx, void *out, void *outl, const void *in, int inl)'),
-		final: lib.func('int EVP_CipherFinal_ex(void *ctx, void *out, void *outl)'),
-		ctrl: lib.func('int EVP_CIPHER_CTX_ctrl(void *ctx, int type, int arg, void *ptr)'),
+		ctx_free: lib.func('EVP_CIPHER_CTX_free', 'void', [P]),
+		ctx_reset: lib.func('EVP_CIPHER_CTX_reset', 'int', [P]),
+		init: lib.func('EVP_CipherInit_ex', 'int', [P, P, P, P, P, 'int']),
+		update: lib.func('EVP_CipherUpdate', 'int', [P, P, P, P, 'int']),
+		final: lib.func('EVP_CipherFinal_ex', 'int', [P, P, P]),
+		ctrl: lib.func('EVP_CIPHER_CTX_ctrl', 'int', [P, 'int', 'int', P]),
 		err_clear: lib.func('void ERR_clear_error(void)'),
 	};
 }
@@ -121,20 +129,19 @@ export function crypto_openssl_version(): string | null {
 }
 
 /* A backend instance dropped by the garbage collector frees its context (which clears it). */
-const contexts = new FinalizationRegistry<{ lc: Libcrypto; ctx: Ptr; scratch: Ptr }>(({ lc, ctx, scratch }) => {
+const contexts = new FinalizationRegistry<{ lc: Libcrypto; ctx: number }>(({ lc, ctx }) => {
 	lc.ctx_free(ctx);
-	koffi.free(scratch);
 });
 
-/* The scratch block in C memory: nonce, tag, an int out-parameter. */
+/* The scratch block (an ArrayBuffer, which never moves): nonce, tag, an int out-parameter. */
 const SCRATCH_NONCE = 0;
 const SCRATCH_TAG = 16;
 const SCRATCH_OUTL = 32;
 const SCRATCH_LEN = 36;
 
-function ctx_new(lc: Libcrypto): Ptr {
-	const ctx = lc.ctx_new();
-	if (ctx === null)
+function ctx_new(lc: Libcrypto): number {
+	const ctx = crypto_ptr_num(lc.ctx_new());
+	if (ctx === 0)
 		throw new Error('EVP_CIPHER_CTX_new failed');
 	return ctx;
 }
@@ -142,25 +149,28 @@ function ctx_new(lc: Libcrypto): Ptr {
 /*
  * base supplies everything but the data path's AEAD and the
  * 12-byte-nonce forms (crypto_select.ts passes sodium, or noble without
- * libsodium).
+ * libsodium), and the data path's AEAD of messages shorter than
+ * OPENSSL_MIN_LEN.
  */
 export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string[] = OPENSSL_LIBS): WgCryptoImpl {
 	const lc = libcrypto_load(paths);
 	const ctx = ctx_new(lc);
-	const scratch = koffi.alloc('uint8_t', SCRATCH_LEN) as Ptr;
-	const mem = koffi.view(scratch, SCRATCH_LEN);
-	const nonce = new Uint8Array(mem, SCRATCH_NONCE, AEAD_NONCE_LEN);
-	const tag = new Uint8Array(mem, SCRATCH_TAG, WG_AEAD_TAG_LEN);
-	const nonce_p = scratch + BigInt(SCRATCH_NONCE);
-	const tag_p = scratch + BigInt(SCRATCH_TAG);
-	const outl_p = scratch + BigInt(SCRATCH_OUTL);
-	const views = new CryptoViewCache();
+	const mem = new Uint8Array(new ArrayBuffer(SCRATCH_LEN));
+	const nonce = mem.subarray(SCRATCH_NONCE, SCRATCH_NONCE + AEAD_NONCE_LEN);
+	const tag = mem.subarray(SCRATCH_TAG, SCRATCH_TAG + WG_AEAD_TAG_LEN);
+	/* One cache per argument: each sees the same buffer call after call. */
+	const src_addrs = new CryptoAddrCache();
+	const dst_addrs = new CryptoAddrCache();
+	const key_addrs = new CryptoAddrCache();
+	const nonce_p = src_addrs.addr(mem, SCRATCH_NONCE);
+	const tag_p = nonce_p - SCRATCH_NONCE + SCRATCH_TAG;
+	const outl_p = nonce_p - SCRATCH_NONCE + SCRATCH_OUTL;
 	/* The data-path key the context holds, for aead_forget. */
 	let held: Uint8Array | null = null;
 
 	/* A context with the cipher set and no key: the state after a wipe. */
 	function ctx_ready(): void {
-		if (lc.init(ctx, lc.cipher, null, null, null, 1) !== 1)
+		if (lc.init(ctx, lc.cipher, 0, 0, 0, 1) !== 1)
 			throw new Error('EVP_CipherInit_ex(ChaCha20-Poly1305) failed');
 		held = null;
 	}
@@ -171,14 +181,14 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 	}
 
 	/*
-	 * Seal len bytes of src into dst (views at the data, in place
-	 * allowed) under the nonce in `nonce`; the tag is left in `tag`.  A
-	 * failure here is OpenSSL refusing valid arguments: an internal
-	 * error, thrown.
+	 * Seal len bytes at address src to address dst (in place allowed)
+	 * under the nonce in `nonce`; the tag is left in `tag`.  A failure
+	 * here is OpenSSL refusing valid arguments: an internal error,
+	 * thrown.
 	 */
-	function seal(key: Uint8Array, src: Uint8Array, len: number, ad: Uint8Array | null, dst: Uint8Array): void {
-		if (lc.init(ctx, null, null, key, nonce_p, 1) !== 1 ||
-		    (ad !== null && ad.length > 0 && lc.update(ctx, null, outl_p, ad, ad.length) !== 1) ||
+	function seal(key: number, src: number, len: number, ad: number, adlen: number, dst: number): void {
+		if (lc.init(ctx, 0, 0, key, nonce_p, 1) !== 1 ||
+		    (adlen > 0 && lc.update(ctx, 0, outl_p, ad, adlen) !== 1) ||
 		    (len > 0 && lc.update(ctx, dst, outl_p, src, len) !== 1) ||
 		    lc.final(ctx, tag_p, outl_p) !== 1 ||
 		    lc.ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WG_AEAD_TAG_LEN, tag_p) !== 1) {
@@ -193,10 +203,10 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 	 * checks the tag, so dst holds unauthenticated bytes on failure, as
 	 * crypto.ts allows.
 	 */
-	function open(key: Uint8Array, src: Uint8Array, len: number, ad: Uint8Array | null, dst: Uint8Array): boolean {
-		if (lc.init(ctx, null, null, key, nonce_p, 0) !== 1 ||
+	function open(key: number, src: number, len: number, ad: number, adlen: number, dst: number): boolean {
+		if (lc.init(ctx, 0, 0, key, nonce_p, 0) !== 1 ||
 		    lc.ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, WG_AEAD_TAG_LEN, tag_p) !== 1 ||
-		    (ad !== null && ad.length > 0 && lc.update(ctx, null, outl_p, ad, ad.length) !== 1) ||
+		    (adlen > 0 && lc.update(ctx, 0, outl_p, ad, adlen) !== 1) ||
 		    (len > 0 && lc.update(ctx, dst, outl_p, src, len) !== 1) ||
 		    lc.final(ctx, tag_p, outl_p) !== 1) {
 			lc.err_clear();
@@ -205,12 +215,18 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 		return true;
 	}
 
+	/* The address of a buffer that may be empty (koffi has none for a zero-length one). */
+	function addr_of(b: Uint8Array | null, off: number): number {
+		return b === null || b.length === 0 ? 0 : src_addrs.addr(b, off);
+	}
+
 	function seal_nonce(key: Uint8Array, n: Uint8Array, plaintext: Uint8Array, ad: Uint8Array): Uint8Array {
 		crypto_check_aead(key, n, AEAD_NONCE_LEN, plaintext, 'plaintext', ad);
 		nonce.set(n);
 		const out = new Uint8Array(plaintext.length + WG_AEAD_TAG_LEN);
 		try {
-			seal(key, plaintext, plaintext.length, ad, out);
+			seal(key_addrs.addr(key, 0), addr_of(plaintext, 0), plaintext.length, addr_of(ad, 0), ad.length,
+			    dst_addrs.addr(out, 0));
 			out.set(tag, plaintext.length);
 		} finally {
 			ctx_wipe();
@@ -228,7 +244,7 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 		const out = new Uint8Array(len);
 		let ok = false;
 		try {
-			ok = open(key, ciphertext, len, ad, out);
+			ok = open(key_addrs.addr(key, 0), addr_of(ciphertext, 0), len, addr_of(ad, 0), ad.length, addr_of(out, 0));
 		} finally {
 			ctx_wipe();
 		}
@@ -241,15 +257,20 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 		backend: 'openssl',
 
 		aead_seal_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
+			if (len < OPENSSL_MIN_LEN)
+				return base.aead_seal_into(key, counter, src, srcOff, len, ad, dst, dstOff);
 			crypto_check_seal_into(key, src, srcOff, len, ad, dst, dstOff);
 			crypto_set_nonce(nonce, counter);
 			held = key;
-			seal(key, views.view(src, srcOff), len, ad, views.view(dst, dstOff));
+			seal(key_addrs.addr(key, 0), src_addrs.addr(src, srcOff), len, addr_of(ad, 0), ad === null ? 0 : ad.length,
+			    dst_addrs.addr(dst, dstOff));
 			dst.set(tag, dstOff + len);
 			return len + WG_AEAD_TAG_LEN;
 		},
 
 		aead_open_into(key, counter, src, srcOff, len, ad, dst, dstOff) {
+			if (len < OPENSSL_MIN_LEN + WG_AEAD_TAG_LEN)
+				return base.aead_open_into(key, counter, src, srcOff, len, ad, dst, dstOff);
 			crypto_set_nonce(nonce, counter);
 			if (!crypto_check_open_into(key, src, srcOff, len, ad, dst, dstOff))
 				return false;
@@ -258,7 +279,8 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 			for (let i = 0, o = srcOff + clen; i < WG_AEAD_TAG_LEN; i++)
 				tag[i] = src[o + i];
 			held = key;
-			return open(key, views.view(src, srcOff), clen, ad, views.view(dst, dstOff));
+			return open(key_addrs.addr(key, 0), src_addrs.addr(src, srcOff), clen, addr_of(ad, 0),
+			    ad === null ? 0 : ad.length, dst_addrs.addr(dst, dstOff));
 		},
 
 		aead_forget(key) {
@@ -278,6 +300,6 @@ export function crypto_openssl_attach(base: WgCryptoImpl, paths: readonly string
 		aead_seal_nonce: seal_nonce,
 		aead_open_nonce: open_nonce,
 	};
-	contexts.register(self, { lc, ctx, scratch });
+	contexts.register(self, { lc, ctx });
 	return self;
 }

@@ -212,34 +212,3 @@ export function crypto_check_random_len(n: number): void {
 	if (!Number.isSafeInteger(n) || n < 0)
 		throw new RangeError(`n: expected a non-negative integer, got ${n}`);
 }
-
-/*
- * Subarray views of (buffer, offset) pairs, kept so that the data path
- * does not allocate a view per packet.  A view runs to the end of its
- * buffer; the length goes to C separately.  A handful of slots covers
- * a worker cycling through a few packet buffers; on a miss the oldest
- * slot is replaced (one allocation).
- */
-const VIEW_SLOTS = 8;
-
-export class CryptoViewCache {
-	private readonly bufs: (Uint8Array | null)[] = new Array<Uint8Array | null>(VIEW_SLOTS).fill(null);
-	private readonly offs: number[] = new Array<number>(VIEW_SLOTS).fill(-1);
-	private readonly views: (Uint8Array | null)[] = new Array<Uint8Array | null>(VIEW_SLOTS).fill(null);
-	private next = 0;
-
-	view(buf: Uint8Array, off: number): Uint8Array {
-		if (off === 0)
-			return buf;
-		for (let i = 0; i < VIEW_SLOTS; i++)
-			if (this.bufs[i] === buf && this.offs[i] === off)
-				return this.views[i] as Uint8Array;
-		const i = this.next;
-		this.next = (i + 1) % VIEW_SLOTS;
-		const v = buf.subarray(off);
-		this.bufs[i] = buf;
-		this.offs[i] = off;
-		this.views[i] = v;
-		return v;
-	}
-}

@@ -15,6 +15,8 @@
  * (WG_IOCTL_SET_PEER, used for the persistent-keepalive extension).
  */
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
@@ -61,6 +63,15 @@ import type { WgAllowedIp, WgPeerConfig, WgTunables } from './wg/device.js';
 import { WG_DEFAULT_MTU, WG_KEY_LEN } from './wg/messages.js';
 import { wg_uapi_attach, wg_uapi_detach } from './if_wg_uapi.js';
 import type { wg_uapi } from './if_wg_uapi.js';
+
+/*
+ * The data-path threads may collect their garbage at once (gc(), see
+ * if_wg_intr.ts): set before the first thread starts, as it applies to
+ * threads made afterwards.
+ */
+setFlagsFromString('--expose-gc');
+/* And this thread, after the same large requests: from a context made now, which has gc(). */
+export const wg_main_gc = runInNewContext('gc') as (() => void) | undefined;
 
 /* Peers per page between the thread and this half, and at most per paged get reply. */
 const WG_GET_PAGE = 2048;

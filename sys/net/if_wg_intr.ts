@@ -132,11 +132,6 @@ export type wg_intr_event =
 
 /* --- the thread --- */
 
-/* Node's memcpy between typed arrays, without a subarray per call. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
-const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
-    sourceStart: number, sourceEnd: number) => number;
-
 /* Datagrams per recvmmsg and per transmit batch (wireguard-go's IdealBatchSize). */
 const BATCH = 128;
 /* recvmmsg batches per round while the socket has more (see udp_input). */
@@ -155,6 +150,17 @@ function udp_gro_supported(): boolean {
 	const m = /^(\d+)\.(\d+)/.exec(release());
 	return m !== null && (Number(m[1]) > 5 || (Number(m[1]) === 5 && Number(m[2]) >= 12));
 }
+
+/*
+ * This thread waits in poll(2) and never returns to its event loop, so
+ * V8's idle-time collection never runs here: the garbage a large
+ * configuration request leaves (its text, its parsed lines, some
+ * hundreds of bytes a peer) would stay resident for good.  After such a
+ * request, once it is answered, a full collection gives it back.  The
+ * driver exposes gc() to the thread (if_wg.ts).
+ */
+const WG_GC_AFTER = 1 << 20;	/* request text, in characters */
+const wg_gc = (globalThis as { gc?: () => void }).gc;
 
 /* Drops on the driver's side of the data path (offloads, sockets, tun), beside the core's counters. */
 const INTR_STATS_KEYS = [
@@ -239,6 +245,8 @@ class wg_intr {
 			tunables,
 			io: {
 				udp_send: (ep, buf, off, len) => this.udp_send(ep, buf, off, len),
+				udp_reserve: (len) => this.udp_reserve(len),
+				udp_arena: this.tx.data,
 				tun_write: (buf, off, len) => this.tun_write(buf, off, len),
 				event: (ev) => this.event(ev),
 			},
@@ -268,13 +276,27 @@ class wg_intr {
 		this.init.port.postMessage({ op: 'log', level: 'info', key, msg: `${this.init.ifname}: ${msg}` });
 	}
 
+	/* Room for a datagram in the transmit batch, the round so far sent first if need be. */
+	private udp_reserve(len: number): number {
+		const tx = this.tx;
+		if (!tx.fits(len))
+			this.udp_flush();
+		return tx.fits(len) ? tx.next_at : -1;
+	}
+
 	/*
-	 * Queues a datagram in the transmit batch (the core's buffer is only
-	 * valid during the call, so it is copied); udp_flush() sends the
+	 * Queues a datagram in the transmit batch: where the core built it
+	 * there (udp_reserve), as is; otherwise copied, since the core's
+	 * buffer is only valid during the call.  udp_flush() sends the
 	 * round's datagrams, in order.
 	 */
 	private udp_send(ep: WgEndpoint, buf: Uint8Array, off: number, len: number): void {
 		const tx = this.tx;
+		if (buf === tx.data && off === tx.next_at && tx.fits(len)) {
+			this.tx_eps[tx.n] = ep;
+			tx.push(ep.family, ep.addr, ep.port, ep.scope_id ?? 0, len, ep.src, ep.src_ifindex ?? 0);
+			return;
+		}
 		if (!tx.fits(len)) {
 			this.udp_flush();
 			if (!tx.fits(len)) {
@@ -285,7 +307,7 @@ class wg_intr {
 		}
 		this.tx_eps[tx.n] = ep;
 		const at = tx.push(ep.family, ep.addr, ep.port, ep.scope_id ?? 0, len, ep.src, ep.src_ifindex ?? 0);
-		bcopy.call(buf, tx.data, at, off, off + len);
+		tx.data.set(buf.subarray(off, off + len), at);
 	}
 
 	private udp_flush(): void {
@@ -386,6 +408,8 @@ class wg_intr {
 			/* postMessage sent copies of these: the ones here are temporaries. */
 			reply.xml?.fill(0);
 			reply.text?.fill(0);
+			if (req.op === 'uapi_set' && req.body.length >= WG_GC_AFTER)
+				wg_gc?.();
 		}
 	}
 
@@ -659,6 +683,12 @@ class wg_intr {
 		const perf = globalThis.performance;
 		while (this.running) {
 			let timeout = dev.next_deadline() - perf.now();
+			if (timeout <= 0) {
+				/* Timers due or handshakes queued; otherwise a packet's round skips this. */
+				dev.tick();
+				this.flush();
+				timeout = dev.next_deadline() - perf.now();
+			}
 			timeout = timeout > 1000 ? 1000 : timeout < 0 ? 0 : Math.ceil(timeout);
 			const n = ps.poll(timeout);
 			if (n > 0) {
@@ -685,8 +715,6 @@ class wg_intr {
 					dev.peers_clear_src();
 				this.flush();
 			}
-			dev.tick();
-			this.flush();
 		}
 		/* Keys wiped, peers gone: nothing of the interface outlives it. */
 		dev.destroy();

@@ -34,10 +34,12 @@ import { peercred, socket_fd } from '../arch/linux/peercred.js';
 import { if_zones } from '../arch/linux/libc.js';
 import { if_clone_destroy } from './if.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
-import type { wg_softc } from './if_wg.js';
+import { type wg_softc, wg_main_gc } from './if_wg.js';
 import type { wg_intr_reply } from './if_wg_intr.js';
 import { UAPI_GET_PAGE, uapi_ops_wipe, uapi_set_parse } from './wg/uapi.js';
 
+/* A set request this long (characters) is followed by a full collection. */
+const UAPI_GC_AFTER = 1 << 20;
 /* A set of 10^6 peers (wg setconf) is about 200 MB of text. */
 const UAPI_MAX_REQUEST = 512 * 1024 * 1024;
 
@@ -437,6 +439,7 @@ async function wg_uapi_set(sc: wg_softc, body: Uint8Array): Promise<number> {
 		body.fill(0);
 		return -e;
 	}
+	const len = body.length;	/* body goes to the thread: detached here */
 	const r = await sc.wg_call({ op: 'uapi_set', body,
 	    sockets: so === null ? undefined : { fd4: so.fd4, fd6: so.fd6 } }, [body.buffer as ArrayBuffer]);
 	if (r.npeers !== undefined)
@@ -447,6 +450,9 @@ async function wg_uapi_set(sc: wg_softc, body: Uint8Array): Promise<number> {
 			sc.wg_set_fwmark(old_mark);
 		return r.errno;
 	}
+	/* The request's text and parsed lines are garbage once this is done: megabytes for a large one (if_wg.ts). */
+	if (len >= UAPI_GC_AFTER)
+		setTimeout(() => wg_main_gc?.(), 100).unref();
 	if (port !== undefined)
 		sc.wg_port_switched(so, port, mark ?? old_mark);
 	return 0;

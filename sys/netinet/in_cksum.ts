@@ -11,20 +11,24 @@
  * only needs its two bytes swapped.
  */
 
-/* A Uint32Array over each buffer, made once per buffer. */
+/*
+ * A Uint32Array over each buffer, made once per buffer and found by the
+ * caller's view first: reading .buffer is a call into the runtime.
+ */
 const words = new WeakMap<ArrayBufferLike, Uint32Array>();
-let last_ab: ArrayBufferLike | null = null;
+let last_b: Uint8Array | null = null;
 let last_w: Uint32Array = new Uint32Array(0);
 
-function words_of(ab: ArrayBufferLike): Uint32Array {
-	if (ab === last_ab)
+function words_of(b: Uint8Array): Uint32Array {
+	if (b === last_b)
 		return last_w;
+	const ab = b.buffer;
 	let w = words.get(ab);
 	if (w === undefined) {
 		w = new Uint32Array(ab, 0, ab.byteLength >>> 2);
 		words.set(ab, w);
 	}
-	last_ab = ab;
+	last_b = b;
 	last_w = w;
 	return w;
 }
@@ -57,13 +61,21 @@ export function in_cksum_add(b: Uint8Array, off: number, len: number, sum: numbe
 	}
 	const n = (end - i) >>> 2;
 	if (n > 0) {
-		const w = words_of(b.buffer);
+		const w = words_of(b);
 		const j0 = (base + i) >>> 2;
 		const j1 = j0 + n;
-		let s = 0;
-		for (let j = j0; j < j1; j++)
-			s += w[j];
-		s = in_cksum_fold(s);
+		/* Four sums, so that the adds do not wait on each other. */
+		let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+		let j = j0;
+		for (; j + 4 <= j1; j += 4) {
+			s0 += w[j];
+			s1 += w[j + 1];
+			s2 += w[j + 2];
+			s3 += w[j + 3];
+		}
+		for (; j < j1; j++)
+			s0 += w[j];
+		const s = in_cksum_fold(s0 + s1 + s2 + s3);
 		sum += ((s & 0xff) << 8) | (s >>> 8);
 		i += n << 2;
 	}

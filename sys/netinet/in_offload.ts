@@ -57,11 +57,6 @@ export class gso_info {
 /* Receives each segment: b[off, off+len) is valid only during the call and must not be modified. */
 export type gso_emit = (b: Uint8Array, off: number, len: number) => void;
 
-/* Node's memcpy between typed arrays, without a subarray per call. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
-const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
-    sourceStart: number, sourceEnd: number) => number;
-
 /*
  * Completes the checksum of a packet whose L4 checksum field holds the
  * pseudo-header sum (NEEDS_CSUM without segmentation).  false if the
@@ -136,7 +131,7 @@ export function in_gso_segment(b: Uint8Array, p: number, len: number, g: gso_inf
 	const size = g.size;
 	const nseg = payload <= size ? 1 : Math.ceil(payload / size);
 
-	bcopy.call(b, seg, 0, p, p + hl);
+	seg.set(b.subarray(p, p + hl), 0);
 	const seq0 = tcp ? ((b[p + cs + 4] << 24) | (b[p + cs + 5] << 16) | (b[p + cs + 6] << 8) | b[p + cs + 7]) >>> 0 : 0;
 	const flags0 = tcp ? b[p + cs + 13] : 0;
 	const id0 = v === 4 ? (b[p + 4] << 8) | b[p + 5] : 0;
@@ -144,7 +139,7 @@ export function in_gso_segment(b: Uint8Array, p: number, len: number, g: gso_inf
 		const from = hl + i * size;
 		const chunk = i === nseg - 1 ? len - from : size;
 		const n = hl + chunk;
-		bcopy.call(b, seg, hl, p + from, p + from + chunk);
+		seg.set(b.subarray(p + from, p + from + chunk), hl);
 		if (v === 4) {
 			seg[2] = n >>> 8;
 			seg[3] = n & 0xff;

@@ -37,10 +37,6 @@ const IP_MAXPACKET = 65535;
 /* Receives each packet to write: b[off, off+len), with g.type GSO_NONE or a train. */
 export type coalesce_emit = (b: Uint8Array, off: number, len: number, g: gso_info) => void;
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
-const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
-    sourceStart: number, sourceEnd: number) => number;
-
 export class tcp_coalescer {
 	readonly nslots: number;
 	readonly slot_size: number;
@@ -176,7 +172,7 @@ export class tcp_coalescer {
 	/* Copies a packet into the next slot as a train of one. */
 	private put(b: Uint8Array, off: number, len: number, hl: number, iphl: number, h: number): void {
 		const i = this.n++;
-		bcopy.call(b, this.arena, i * this.slot_size + this.room, off, off + len);
+		this.arena.set(b.subarray(off, off + len), i * this.slot_size + this.room);
 		this.len[i] = len;
 		this.hl[i] = hl;
 		this.iphl[i] = iphl;
@@ -228,7 +224,7 @@ export class tcp_coalescer {
 	private join(t: number, b: Uint8Array, off: number, len: number, hl: number, payload: number, flags: number): void {
 		const a = this.arena;
 		const p = t * this.slot_size + this.room;
-		bcopy.call(b, a, p + this.len[t], off + hl, off + len);
+		a.set(b.subarray(off + hl, off + len), p + this.len[t]);
 		this.len[t] += payload;
 		this.nseg[t]++;
 		this.next_seq[t] = (this.next_seq[t] + payload) >>> 0;

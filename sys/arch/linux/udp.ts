@@ -408,6 +408,12 @@ export class MmsgRing {
 	private readonly control_off: number;
 	private readonly control: number;	/* cmsg bytes per slot, 0 for none */
 	private dirty = true;		/* iovecs not in receive shape */
+	/*
+	 * Slots [0, stale) have had msg_namelen / msg_controllen changed by
+	 * the kernel (the last recv filled them) or by prep: recv() resets
+	 * those only, so an idle wakeup touches one slot's header, not all.
+	 */
+	private stale = 0;
 
 	/* control: bytes of cmsg space per slot for recv (CMSG_SPACE_RX), 0 for none. */
 	constructor(n = 64, slot_size = 2048, shared = false, control = 0) {
@@ -475,6 +481,7 @@ export class MmsgRing {
 		for (let i = 0; i < this.n; i++)
 			this.iov_set(i, 0, this.slot_size);
 		this.dirty = false;
+		this.stale = this.n;
 	}
 
 	/*
@@ -493,14 +500,16 @@ export class MmsgRing {
 		max |= 0;
 		const w = this.w;
 		const ctl = this.control;
-		for (let i = 0; i < max; i++) {
+		for (let i = 0; i < this.stale; i++) {
 			const m = (i * SIZEOF_MMSGHDR) >> 2;
 			w[m + MH_NAMELEN] = NAME_SLOT;
 			w[m + MH_CONTROLLEN] = ctl;
 		}
+		this.stale = 0;
 		const k = recvmmsg_addr(fd, this.vec_addr, max, flags, 0);
 		if (k <= 0)
 			return k;
+		this.stale = k;
 		for (let i = 0; i < k; i++) {
 			const m = (i * SIZEOF_MMSGHDR) >> 2;
 			this.lens[i] = (w[m + MH_FLAGS] & MSG_TRUNC) !== 0 ? -EMSGSIZE : w[m + MH_LEN];

@@ -101,6 +101,11 @@ export class UdpTxBatch {
 		this.first = new Uint32Array(max + 1);
 	}
 
+	/* Where the next datagram's bytes go in data. */
+	get next_at(): number {
+		return this.tail;
+	}
+
 	/* Room for a datagram of len bytes?  If not, flush first. */
 	fits(len: number): boolean {
 		return this.n < this.max && this.tail + len <= this.arena_size;

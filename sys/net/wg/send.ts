@@ -4,15 +4,16 @@
  * initiations and responses, transport data, keepalives, the staged
  * queue, and the send-side rekey rules (paper §6.2).
  *
- * Data path: the packet is copied once into the device's transmit
- * buffer behind a 16-byte header, zero-padded to a multiple of 16
- * (capped at the MTU), sealed in place and handed to io.udp_send.
- * Nothing is allocated per packet.
+ * Data path: the packet is copied once, behind a 16-byte header, into
+ * the driver's transmit batch where it offers one (io.udp_reserve) or
+ * the device's transmit buffer, zero-padded to a multiple of 16 (capped
+ * at the MTU), sealed in place and handed to io.udp_send.  Nothing is
+ * allocated per packet but the view of the copy's source.
  */
 
 import {
 	DATA_OFF_COUNTER, DATA_OFF_PAYLOAD, DATA_OFF_RECEIVER, INIT_OFF_MAC1, INITIATION_MIN_INTERVAL_MS, MSG_DATA,
-	MSG_INITIATION_LEN, MSG_RESPONSE_LEN, RESP_OFF_MAC1, le32_put, le64_put, wg_padded_len,
+	MSG_INITIATION_LEN, MSG_RESPONSE_LEN, RESP_OFF_MAC1, WG_TAG_LEN, le32_put, le64_put, wg_padded_len,
 } from './messages.js';
 import {
 	type WgHandshake, type WgKeypair, wg_noise_begin_session,
@@ -25,11 +26,6 @@ import {
 	wg_timers_any_authenticated_packet_sent, wg_timers_any_authenticated_packet_traversal,
 	wg_timers_data_sent, wg_timers_handshake_initiated, wg_timers_session_derived,
 } from './timers.js';
-
-/* Node's memcpy on typed arrays, without creating a subarray view per call (bound at the call). */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- Buffer.prototype is typed any
-const bcopy = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number,
-    sourceStart: number, sourceEnd: number) => number;
 
 /* ---- Handshakes. ---- */
 
@@ -129,19 +125,25 @@ function keypair_can_send(sc: WgSoftc, kp: WgKeypair | null, now: number): kp is
 /* Seal one packet (len 0: a keepalive) under kp and send it. */
 function wg_send_data(sc: WgSoftc, peer: WgPeer, kp: WgKeypair, pkt: Uint8Array, off: number,
     len: number): boolean {
-	const tx = sc.txbuf;
 	const counter = kp.send_counter++;
 	const padded = wg_padded_len(len, sc.mtu);
-	le32_put(tx, 0, MSG_DATA);
-	le32_put(tx, DATA_OFF_RECEIVER, kp.remote_index);
-	le64_put(tx, DATA_OFF_COUNTER, counter);
+	const io = sc.io;
+	let tx: Uint8Array = sc.txbuf;
+	let at = io.udp_reserve !== undefined ? io.udp_reserve(DATA_OFF_PAYLOAD + padded + WG_TAG_LEN) : -1;
+	if (at >= 0)
+		tx = io.udp_arena as Uint8Array;
+	else
+		at = 0;
+	le32_put(tx, at, MSG_DATA);
+	le32_put(tx, at + DATA_OFF_RECEIVER, kp.remote_index);
+	le64_put(tx, at + DATA_OFF_COUNTER, counter);
+	const p = at + DATA_OFF_PAYLOAD;
 	if (len > 0)
-		bcopy.call(pkt, tx, DATA_OFF_PAYLOAD, off, off + len);
+		tx.set(pkt.subarray(off, off + len), p);
 	if (padded > len)
-		tx.fill(0, DATA_OFF_PAYLOAD + len, DATA_OFF_PAYLOAD + padded);
-	const n = sc.crypto.aead_seal_into(kp.send_key, counter, tx, DATA_OFF_PAYLOAD, padded, null,
-	    tx, DATA_OFF_PAYLOAD);
-	const ok = sc.send_to_peer(peer, tx, 0, DATA_OFF_PAYLOAD + n);
+		tx.fill(0, p + len, p + padded);
+	const n = sc.crypto.aead_seal_into(kp.send_key, counter, tx, p, padded, null, tx, p);
+	const ok = sc.send_to_peer(peer, tx, at, DATA_OFF_PAYLOAD + n);
 	if (ok)
 		sc.count(len === 0 ? 'tx_keepalive' : 'tx_data');
 	return ok;

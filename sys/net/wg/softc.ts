@@ -41,6 +41,16 @@ export type WgEvent =
 export interface WgIo {
 	/* A UDP datagram to send.  buf[off, off+len) is valid only during the call. */
 	udp_send(ep: WgEndpoint, buf: Uint8Array, off: number, len: number): void;
+	/*
+	 * Optional, for a driver that batches datagrams: where the next one,
+	 * of up to len bytes, may be built in place, as an offset into
+	 * udp_arena, or -1 for "in your own buffer".  A reservation is not a
+	 * send: the datagram built there goes out by udp_send() of that same
+	 * region, which then needs no copy; until then the next call answers
+	 * the same offset.
+	 */
+	udp_reserve?(len: number): number;
+	readonly udp_arena?: Uint8Array;
 	/* A decrypted, validated IP packet for the host (the tun).  Same validity rule. */
 	tun_write(buf: Uint8Array, off: number, len: number): void;
 	event(ev: WgEvent): void;

@@ -82,16 +82,30 @@ async function fd_settled(pid: number): Promise<number> {
 	return n;
 }
 
-/* A TCP transfer of `bytes` random bytes to dst's tunnel address; returns both sides' results. */
+/*
+ * A TCP transfer of `bytes` random bytes to dst's tunnel address; returns
+ * both sides' results.  Both ends give up after timeout ms (30% loss
+ * each way makes TCP crawl: the long runs allow it minutes).
+ */
 async function transfer(src: Host, dst: Host, addr: string, bytes: number, timeout = 600_000):
     Promise<{ ok: boolean; sent_sha?: string; got_sha?: string; got_bytes?: number; stderr: string }> {
-	const srv = await dst.tcp_serve(TCP_PORT);
-	const sent = await src.tcp_send(addr, TCP_PORT, { random: bytes });
-	const got = await srv.wait(timeout);
+	const secs = String(Math.ceil(timeout / 1000));
+	const srv = dst.spawn([NODE, NETTOOL, 'tcp-serve', String(TCP_PORT), '--timeout', secs]);
+	dst.lab.track(srv);
+	if (!await srv.wait_for(/^listening/m, 10_000))
+		throw new Error(`${dst.name}: tcp server on ${TCP_PORT} did not start: ${srv.stderr}`);
+	const sent = await src.exec([NODE, NETTOOL, 'tcp-send', addr, String(TCP_PORT), '--random', String(bytes),
+	    '--timeout', secs], { timeout: timeout + 10_000 });
+	const got = await srv.wait(timeout + 10_000);
 	const s = JSON.parse(sent.stdout || '{}') as { sha256?: string };
 	const r = JSON.parse(got.stdout.split('\n')[1] || '{}') as { bytes?: number; sha256?: string };
-	return { ok: sent.code === 0 && got.code === 0, sent_sha: s.sha256, got_sha: r.sha256, got_bytes: r.bytes,
-	    stderr: sent.stderr + got.stderr };
+	return { ok: sent.code === 0 && got.code === 0 && r.sha256 !== undefined, sent_sha: s.sha256, got_sha: r.sha256,
+	    got_bytes: r.bytes, stderr: sent.stderr + got.stderr };
+}
+
+/* A sha256 on both ends, and the same. */
+function sha_ok(r: { sent_sha?: string; got_sha?: string }): boolean {
+	return r.got_sha !== undefined && r.got_sha === r.sent_sha;
 }
 
 async function lossy(h: Host, p: number, on: boolean): Promise<void> {
@@ -112,8 +126,8 @@ t.test('lossy underlay: a TCP transfer arrives intact', async (t) => {
 		const what = `${p * 100}% loss each way, ${bytes >> 20} MB`;
 		t.ok(r.ok, `${what}: transfer finished`, { stderr: r.stderr });
 		t.equal(r.got_bytes, bytes, 'every byte arrived');
-		t.equal(r.got_sha, r.sent_sha, 'sha256 matches on both ends');
-		t.comment(`${what}: ${Date.now() - start} ms, sha256 ${r.got_sha === r.sent_sha ? 'matches' : 'DIFFERS'}`);
+		t.ok(sha_ok(r), 'sha256 matches on both ends', { sent: r.sent_sha, got: r.got_sha });
+		t.comment(`${what}: ${Date.now() - start} ms, sha256 ${sha_ok(r) ? 'matches' : 'DIFFERS'}`);
 		await lossy(s.local, p, false);
 		await lossy(s.peer, p, false);
 	}
@@ -168,10 +182,10 @@ t.test('a faulty relay (delay, reordering, duplication): a TCP transfer arrives 
 		const stats = (await relay.stop()).stdout.split('\n').find((l) => l.startsWith('{')) ?? '';
 		t.ok(r.ok, `${what}: transfer finished`, { stderr: r.stderr });
 		t.equal(r.got_bytes, bytes, 'every byte arrived');
-		t.equal(r.got_sha, r.sent_sha, 'sha256 matches on both ends');
+		t.ok(sha_ok(r), 'sha256 matches on both ends', { sent: r.sent_sha, got: r.got_sha });
 		t.match(stats, faults.some((f) => f.startsWith('dup')) ? /"duplicated":[1-9]/ : /"forwarded":[1-9]/,
 		    'the relay did its part', { stats });
-		t.comment(`${what}, ${bytes >> 20} MB: ${ms} ms, sha256 ${r.got_sha === r.sent_sha ? 'matches' : 'DIFFERS'}; relay ${stats}`);
+		t.comment(`${what}, ${bytes >> 20} MB: ${ms} ms, sha256 ${sha_ok(r) ? 'matches' : 'DIFFERS'}; relay ${stats}`);
 	}
 });
 
@@ -246,7 +260,7 @@ t.test('an interface destroyed while traffic flows: the others unaffected, no de
 	t.equal(daemon_pid(s.local), pid, 'the daemon is still the same process');
 	await check_ping(s.local, '10.0.1.2');
 	const r = await transfer(s.local, s.peer, '10.0.1.2', 4 << 20);
-	t.ok(r.ok && r.got_sha === r.sent_sha, 'wg1 still carries a TCP transfer intact');
+	t.ok(r.ok && sha_ok(r), 'wg1 still carries a TCP transfer intact');
 	/* The destroyed interface's tun, sockets, eventfd and worker are all closed. */
 	const fds = await fd_settled(pid);
 	t.equal(fds, fds_base, `descriptors: ${fds_both} with wg0 and wg1, ${fds} after wg0 was destroyed in flight`);
@@ -290,5 +304,5 @@ t.test('the instance daemon killed with SIGKILL: what the host sees, and a clean
 	t.equal(listeners.length, 1, 'one listener on the socket path', { listeners });
 	t.match((await s.local.exec(['ss', '-Hlun'])).stdout, new RegExp(`:${WG_PORT}\\b`), 'the UDP port is bound again');
 	const r = await transfer(s.local, s.peer, s.ip_wg_peer, 4 << 20);
-	t.ok(r.ok && r.got_sha === r.sent_sha, 'the re-created tunnel carries a TCP transfer intact');
+	t.ok(r.ok && sha_ok(r), 'the re-created tunnel carries a TCP transfer intact');
 });

@@ -16,7 +16,7 @@ import * as nodecrypto from 'node:crypto';
 import { blake2s } from '@noble/hashes/blake2.js';
 import type { WgCryptoBackend } from '../../../sys/crypto/crypto.js';
 import { crypto_noble_attach } from '../../../sys/crypto/crypto_noble.js';
-import { crypto_openssl_attach, crypto_openssl_version } from '../../../sys/crypto/crypto_openssl.js';
+import { OPENSSL_MIN_LEN, crypto_openssl_attach, crypto_openssl_version } from '../../../sys/crypto/crypto_openssl.js';
 import { crypto_sodium_attach, crypto_sodium_version } from '../../../sys/crypto/crypto_sodium.js';
 import { CRYPTO_DEFAULT_ORDER, crypto_attach, WG_CRYPTO_ENV } from '../../../sys/crypto/crypto_select.js';
 import {
@@ -306,6 +306,25 @@ for (const [name, c, err] of BACKENDS) {
 			t.equal(c.aead_open(key, 0, sealed.subarray(0, 15), ad), null, 'shorter than a tag');
 			t.equal(c.aead_open_into(key, 0, sealed, 0, 15, ad, new Uint8Array(0), 0), false,
 			    'open_into shorter than a tag');
+		});
+
+		/* openssl hands messages below OPENSSL_MIN_LEN to its base: both sides of the split. */
+		t.test('tampering: aead_open_into fails at every message size class', async (t) => {
+			const key = seq(32);
+			for (const len of [1, OPENSSL_MIN_LEN - 1, OPENSSL_MIN_LEN, 1420]) {
+				const buf = new Uint8Array(16 + len + 16);
+				buf.set(prng_bytes(len)(len), 16);
+				c.aead_seal_into(key, 77, buf, 16, len, null, buf, 16);
+				for (const where of [16, 16 + len - 1, 16 + len, buf.length - 1]) {
+					const bad = buf.slice();
+					bad[where] ^= 0x80;
+					t.equal(c.aead_open_into(key, 77, bad, 16, len + 16, null, bad, 16), false,
+					    `${len} bytes, bit flipped at byte ${where - 16}`);
+				}
+				t.equal(c.aead_open_into(key, 78, buf.slice(), 16, len + 16, null, new Uint8Array(len), 0), false,
+				    `${len} bytes, wrong counter`);
+				t.equal(c.aead_open_into(key, 77, buf, 16, len + 16, null, buf, 16), true, `${len} bytes open`);
+			}
 		});
 
 		t.test('data path: in place and at offsets', async (t) => {
