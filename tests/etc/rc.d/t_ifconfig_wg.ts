@@ -17,7 +17,7 @@ import {
 	check_ping, destroy_wg_interfaces, key_priv_local, key_priv_peer, key_pub_local, key_pub_peer,
 } from '../../harness/if_wg.js';
 
-t.setTimeout(120_000);
+t.setTimeout(600_000);
 
 /* obj/tests/etc/rc.d/t_ifconfig_wg.js -> etc/rc.d/ifconfig_wg of the source tree. */
 const IFCONFIG_WG = fileURLToPath(new URL('../../../../etc/rc.d/ifconfig_wg', import.meta.url));

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Lab, NODE, require_progs, type Host } from '../../harness/netns.js';
 import { fixed_keys, generate_keys, setup_wg_common } from '../../harness/if_wg.js';
 
-t.setTimeout(300_000);
+t.setTimeout(600_000);
 
 const ADDPEERS = fileURLToPath(new URL('./wg_addpeers.js', import.meta.url));
 const PEERS_AT_SCALE = 10_000;

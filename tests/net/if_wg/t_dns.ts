@@ -16,7 +16,7 @@ import {
 	WG_PORT, add_peer, check_ping, endpoint, fixed_keys, setup_common, setup_servers,
 } from '../../harness/if_wg.js';
 
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 if (require_progs(t, ['ip', 'ping'])) {
 	t.test('endpoint by host name, resolved again to its IPv6 answer', async (t) => {

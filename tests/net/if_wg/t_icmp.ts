@@ -11,7 +11,7 @@ import t from 'tap';
 import { Lab, require_progs } from '../../harness/netns.js';
 import { add_peer, fixed_keys, setup_wg_common } from '../../harness/if_wg.js';
 
-t.setTimeout(120_000);
+t.setTimeout(600_000);
 
 if (require_progs(t, ['ip', 'ping', 'setpriv'])) {
 	t.test('wg_icmp_unreachable', async (t) => {

@@ -25,7 +25,7 @@ import {
 } from '../../harness/if_wg.js';
 import { wg_forge_msg_init } from './wg_forge.js';
 
-t.setTimeout(240_000);
+t.setTimeout(600_000);
 
 /* NetBSD's interop keys: the local (our) stack and the Linux peer. */
 const key_priv_ours = 'aK3TbzUNDO4aeDRX54x8bOG+NaKuqXKt7Hwq0Uz69Wo=';

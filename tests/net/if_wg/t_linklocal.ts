@@ -15,7 +15,7 @@ import {
 	WG_PORT, check_ping, keypair, setup_wg_common,
 } from '../../harness/if_wg.js';
 
-t.setTimeout(120_000);
+t.setTimeout(600_000);
 
 /* veth names of the pair (one per namespace) and their link-local addresses. */
 const LL = { a: 'fe80::a', b: 'fe80::b', ifa: 'llva', ifb: 'llvb' };

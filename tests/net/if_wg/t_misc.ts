@@ -16,7 +16,7 @@ import {
 	setup_topology, udp_re, wg_sysctl,
 } from '../../harness/if_wg.js';
 
-t.setTimeout(300_000);
+t.setTimeout(600_000);
 
 const L = '192.168.1.1';
 const P = '192.168.1.2';

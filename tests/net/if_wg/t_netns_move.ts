@@ -10,7 +10,7 @@
 import t from 'tap';
 import { Lab, wait_until, type Host, type TapTest } from '../../harness/netns.js';
 
-t.setTimeout(120_000);
+t.setTimeout(600_000);
 
 /* The instance's view of wg0 (ifconfig asks it through the shim), from its own namespace. */
 async function instance_view(h: Host, ifname: string): Promise<{ up: boolean; mtu: number } | null> {

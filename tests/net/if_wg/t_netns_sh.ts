@@ -37,7 +37,7 @@ import {
 } from '../../harness/netns.js';
 import { badkeys, keypair, ping_received, wg_tool } from '../../harness/if_wg.js';
 
-t.setTimeout(240_000);
+t.setTimeout(600_000);
 
 /* A subtest that shares the lab: assertions of the harness go to it while it runs. */
 async function section(t: TapTest, lab: Lab, name: string, fn: (st: TapTest) => Promise<void>): Promise<void> {

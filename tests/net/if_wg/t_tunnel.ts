@@ -20,7 +20,7 @@ import {
 	type Proto,
 } from '../../harness/if_wg.js';
 
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 interface Plan {
 	local: string; tun_local: string; tun_peer: string; peer: string; bad: string;

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Lab, NODE, require_progs, wait_until, type Host } from '../../harness/netns.js';
 import { keypair, uapi, wg_tool, type Pair } from '../../harness/if_wg.js';
 
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 /* The name wgconfig shows for a peer added without one (sys/net/wg/uapi.ts). */
 function peer_name(pub: string): string {

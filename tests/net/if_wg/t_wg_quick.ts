@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { Lab, OBJ_BIN, require_progs, wait_until, type Host } from '../../harness/netns.js';
 import { keypair } from '../../harness/if_wg.js';
 
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 function alive(path: string): Promise<boolean> {
 	return new Promise((resolve) => {

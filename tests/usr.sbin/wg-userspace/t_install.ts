@@ -18,7 +18,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, require_progs, wait_until, type Host } from '../../harness/netns.js';
 
-t.setTimeout(240_000);
+t.setTimeout(600_000);
 
 /* obj/tests/usr.sbin/wg-userspace/t_install.js -> the top of the source tree. */
 const SRC = fileURLToPath(new URL('../../../../', import.meta.url)).replace(/\/$/, '');
