@@ -205,40 +205,71 @@ async function if_linkwatch_scan(): Promise<void> {
 		if_linkwatch = null;
 		return;
 	}
-	for (const name of [...ifnets.keys()]) {
-		await if_locked(async () => {
-			const ent = ifnets.get(name);
-			if (ent === undefined)
-				return;
-			const ifp = ent.ifp;
-			let up: boolean, mtu: number;
-			try {
-				if (ifp.if_link_state !== undefined) {
-					({ up, mtu } = ifp.if_link_state());
-				} else {
-					up = (if_get_flags(name) & LINUX_IFF_UP) !== 0;
-					mtu = if_get_mtu(name);
-				}
-			} catch {
-				return;		/* going away: the driver notices on its own */
-			}
-			const running = (ifp.if_flags & IFF_RUNNING) !== 0;
-			if (up && !running) {
-				if (await ifp.if_init() === 0) {
-					ifp.if_flags |= IFF_UP | IFF_RUNNING;
-					log(LOG_INFO, '%s: up (from the host)', name);
-				}
-			} else if (!up && running) {
-				await ifp.if_stop();
-				ifp.if_flags &= ~(IFF_UP | IFF_RUNNING);
-				log(LOG_INFO, '%s: down (from the host)', name);
-			}
-			if (mtu !== ifp.if_mtu && mtu >= IF_MTU_MIN && mtu <= IF_MTU_MAX) {
-				await ifp.if_ioctl({ op: 'ioctl', req: SIOCSIFMTU, name, mtu }, kauth_cred_kernel);
-				ifp.if_mtu = mtu;
-			}
-		});
+	for (const name of [...ifnets.keys()])
+		await if_linkwatch_one(name);
+}
+
+/*
+ * A driver that hears the host's link changes as they happen calls this
+ * (sys/net/if_wg.ts): the interface is brought in line at once, not at
+ * the next scan.  Calls while a look is under way fold into one more
+ * look after it, so a burst of changes costs two.
+ */
+const if_linkwatch_pending = new Map<string, boolean>();	/* name -> look again when done */
+
+export function if_link_changed(name: string): void {
+	if (if_linkwatch_pending.has(name)) {
+		if_linkwatch_pending.set(name, true);
+		return;
 	}
+	if_linkwatch_pending.set(name, false);
+	void (async () => {
+		try {
+			do {
+				if_linkwatch_pending.set(name, false);
+				await if_linkwatch_one(name);
+			} while (if_linkwatch_pending.get(name) === true);
+		} catch (e) {
+			log(LOG_ERR, '%s: link watch: %s', name, errmsg(e));
+		} finally {
+			if_linkwatch_pending.delete(name);
+		}
+	})();
+}
+
+async function if_linkwatch_one(name: string): Promise<void> {
+	await if_locked(async () => {
+		const ent = ifnets.get(name);
+		if (ent === undefined)
+			return;
+		const ifp = ent.ifp;
+		let up: boolean, mtu: number;
+		try {
+			if (ifp.if_link_state !== undefined) {
+				({ up, mtu } = ifp.if_link_state());
+			} else {
+				up = (if_get_flags(name) & LINUX_IFF_UP) !== 0;
+				mtu = if_get_mtu(name);
+			}
+		} catch {
+			return;		/* going away: the driver notices on its own */
+		}
+		const running = (ifp.if_flags & IFF_RUNNING) !== 0;
+		if (up && !running) {
+			if (await ifp.if_init() === 0) {
+				ifp.if_flags |= IFF_UP | IFF_RUNNING;
+				log(LOG_INFO, '%s: up (from the host)', name);
+			}
+		} else if (!up && running) {
+			await ifp.if_stop();
+			ifp.if_flags &= ~(IFF_UP | IFF_RUNNING);
+			log(LOG_INFO, '%s: down (from the host)', name);
+		}
+		if (mtu !== ifp.if_mtu && mtu >= IF_MTU_MIN && mtu <= IF_MTU_MAX) {
+			await ifp.if_ioctl({ op: 'ioctl', req: SIOCSIFMTU, name, mtu }, kauth_cred_kernel);
+			ifp.if_mtu = mtu;
+		}
+	});
 }
 
 /*

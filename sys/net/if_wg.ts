@@ -46,7 +46,7 @@ import {
 	prop_dictionary_get_number, prop_dictionary_get_string, prop_dictionary_internalize, prop_writer,
 } from '../../lib/libprop/prop.js';
 import type { PropDictionary } from '../../lib/libprop/prop.js';
-import { if_clone_attach, if_clone_destroy } from './if.js';
+import { if_clone_attach, if_clone_destroy, if_link_changed } from './if.js';
 import type { if_clone, ifnet } from './if.js';
 import {
 	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_MAX_PEERS, WGK_FAMILY, WGK_IP,
@@ -206,6 +206,10 @@ export class wg_softc implements ifnet {
 			log_ratecheck(`${this.if_xname}:${m.key}`, level, '%s', m.msg);
 			return;
 		}
+		case 'link':
+			if (!this.wg_dying)
+				if_link_changed(this.if_xname);
+			return;
 		case 'tun_gone':
 			if (this.wg_dying)
 				return;

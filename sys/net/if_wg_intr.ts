@@ -42,7 +42,7 @@ import { POLLERR, POLLHUP, POLLIN, POLLNVAL, PollSet, eventfd_drain } from '../a
 import {
 	CMSG_SPACE_RX, IPV6_RECVPKTINFO, IP_PKTINFO, MmsgRing, SOL_UDP, UDP_GRO, UdpIo,
 } from '../arch/linux/udp.js';
-import { RTMGRP_ADDR_ROUTE, rtnl_bell, rtnl_open } from '../arch/linux/rtnetlink.js';
+import { RTMGRP_ADDR_ROUTE, RTMGRP_LINK, rtnl_bell, rtnl_open } from '../arch/linux/rtnetlink.js';
 import type { Endpoint } from '../arch/linux/udp.js';
 import { UdpTxBatch } from '../arch/linux/udp_gso.js';
 import {
@@ -128,7 +128,9 @@ export interface wg_intr_reply {
 
 export type wg_intr_event =
 	| { op: 'log'; level: 'err' | 'info' | 'debug'; key: string; msg: string }
-	| { op: 'tun_gone'; errno: number };
+	| { op: 'tun_gone'; errno: number }
+	/* Some link changed where the tun is or went: the kernel's link watch looks at once. */
+	| { op: 'link' };
 
 /* --- the thread --- */
 
@@ -172,7 +174,7 @@ export type wg_intr_stat_key = typeof INTR_STATS_KEYS[number];
 class wg_intr {
 	private readonly init: wg_intr_init;
 	private readonly dev: WgDevice;
-	private readonly ps = new PollSet(5);
+	private readonly ps = new PollSet(6);
 	private readonly udp: UdpIo;
 	private readonly rx: MmsgRing;
 	/* Datagrams sealed during one round, sent with one sendmmsg per family run. */
@@ -208,6 +210,12 @@ class wg_intr {
 	 */
 	private readonly tx_eps: (WgEndpoint | null)[] = new Array<WgEndpoint | null>(BATCH).fill(null);
 	private readonly rtnl: rtnl_bell | null = null;
+	/*
+	 * The host's link changes, for the kernel's link watch (sys/net/if.ts
+	 * polls once a second): `ip link set wg0 up` and a ping at once
+	 * must not find the interface still down.
+	 */
+	private readonly link: rtnl_bell | null = null;
 	private tunfd: number;
 	private running = true;
 
@@ -234,6 +242,11 @@ class wg_intr {
 		} catch (e) {
 			this.log('rtnl', `rtnetlink refused (${(e as Error).message}): sticky sources kept until they fail`);
 		}
+		try {
+			this.link = new rtnl_bell(rtnl_open(RTMGRP_LINK, true));
+		} catch (e) {
+			this.log('rtnl', `rtnetlink refused (${(e as Error).message}): the host's link changes seen within 1 s`);
+		}
 		this.coal = this.vnet ? new tcp_coalescer(COALESCE_SLOTS, 16) : null;
 		this.coal_addr = this.coal !== null ? ptr_of(this.coal.arena) : 0;
 		const tunables = wg_tunables_default();
@@ -257,6 +270,7 @@ class wg_intr {
 		this.ps.add(init.fd4, POLLIN);
 		this.ps.add(init.fd6, POLLIN);
 		this.ps.add(this.rtnl?.fd ?? -1, POLLIN);
+		this.ps.add(this.link?.fd ?? -1, POLLIN);
 	}
 
 	private addr_of(b: Uint8Array): number {
@@ -713,6 +727,8 @@ class wg_intr {
 					this.udp_input(this.udp.fd6);
 				if ((ps.revents(4) & POLLIN) !== 0 && this.rtnl?.rang() === true)
 					dev.peers_clear_src();
+				if ((ps.revents(5) & POLLIN) !== 0 && this.link?.rang() === true)
+					this.init.port.postMessage({ op: 'link' } satisfies wg_intr_event);
 				this.flush();
 			}
 		}
@@ -720,6 +736,8 @@ class wg_intr {
 		dev.destroy();
 		if (this.rtnl !== null)
 			close(this.rtnl.fd);
+		if (this.link !== null)
+			close(this.link.fd);
 		this.init.port.close();
 	}
 }

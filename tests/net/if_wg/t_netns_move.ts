@@ -4,11 +4,15 @@
  * instance (which stays in the namespace it was started in, with its
  * sockets) keeps following what is done to the link over there: up,
  * down, MTU, even a rename; and an unrelated interface that takes the
- * name wg0 where the instance is does not fool it.
+ * name wg0 where the instance is does not fool it.  And the host's
+ * changes are heard as they happen (rtnetlink), not at the next look
+ * of the once-a-second watch: `ip link set up` and a ping at once, as
+ * netns.sh does, must find the tunnel up.
  */
 
 import t from 'tap';
 import { Lab, wait_until, type Host, type TapTest } from '../../harness/netns.js';
+import { keypair, ping_received } from '../../harness/if_wg.js';
 
 t.setTimeout(600_000);
 
@@ -54,4 +58,37 @@ t.test('a moved wg0: the instance follows up, down, MTU and a rename in the othe
 	await follows(t, home, 'wg0', { up: true, mtu: 1380 }, 'renamed away: still followed');
 	await home.check(['ifconfig', 'wg0', 'destroy']);
 	t.notMatch(away.ip('link', 'show'), /\bwgaway\b/, 'destroying it at home removes the link away');
+});
+
+t.test('moved wg1 and wg2 brought up by the host and pinged at once: the first ping is answered', async (t) => {
+	const lab = new Lab(t, 'wmu');
+	const ns0 = lab.host('ns0');
+	const ns1 = lab.host('ns1');
+	const ns2 = lab.host('ns2');
+	const [k1, k2] = [keypair(), keypair()];
+	ns0.write('key1', `${k1.priv}\n`);
+	ns0.write('key2', `${k2.priv}\n`);
+	/* netns.sh's topology: made in ns0, where their sockets stay, and moved. */
+	await ns0.check(['wg-userspace', 'wg1']);
+	ns0.ip('link', 'set', 'wg1', 'netns', ns1.ns);
+	await ns0.check(['wg-userspace', 'wg2']);
+	ns0.ip('link', 'set', 'wg2', 'netns', ns2.ns);
+	lab.addr(ns1, 'wg1', '192.168.241.1/24');
+	lab.addr(ns2, 'wg2', '192.168.241.2/24');
+	await ns0.check(['wg', 'set', 'wg1', 'private-key', './key1', 'listen-port', '1', 'peer', k2.pub,
+	    'allowed-ips', '192.168.241.2/32', 'endpoint', '127.0.0.1:2']);
+	await ns0.check(['wg', 'set', 'wg2', 'private-key', './key2', 'listen-port', '2', 'peer', k1.pub,
+	    'allowed-ips', '192.168.241.1/32', 'endpoint', '127.0.0.1:1']);
+	/* The moves took the links down, and the instances with them. */
+	await follows(t, ns0, 'wg1', { up: false, mtu: 1420 }, 'wg1 down after its move');
+	await follows(t, ns0, 'wg2', { up: false, mtu: 1420 }, 'wg2 down after its move');
+	ns1.ip('link', 'set', 'up', 'dev', 'wg1');
+	ns2.ip('link', 'set', 'up', 'dev', 'wg2');
+	/*
+	 * The flood sends its 10 in about 0.1 s and waits 5 s: a handshake
+	 * lost to an instance still down is retried only after 5 s.
+	 */
+	const r = await ns2.exec(['ping', '-n', '-c', '10', '-W', '5', '-f', '192.168.241.1'], { timeout: 60_000 });
+	t.equal(r.code, 0, 'ns2 pings ns1 right after `ip link set up`', { stdout: r.stdout });
+	t.comment(`${ping_received(r)}/10 replies`);
 });
