@@ -145,7 +145,7 @@ export class wg_softc implements ifnet {
 		const tun = wg_tun_attach(ifname);
 		this.wg_tunfd = tun.fd;
 		try {
-			this.wg_so = udp_open_pair(0, { nonblock: true });
+			this.wg_so = udp_open_pair(0, { nonblock: true, rcvbuf: wg_tunables.udp_rcvbuf });
 		} catch (e) {
 			tun_detach(tun.fd);
 			throw e;
@@ -353,7 +353,7 @@ export class wg_softc implements ifnet {
 		if ((port !== 0 && port === this.wg_so.port) || (port === 0 && this.wg_listen_port === 0))
 			return null;
 		try {
-			return udp_open_pair(port, { nonblock: true, mark });
+			return udp_open_pair(port, { nonblock: true, mark, rcvbuf: wg_tunables.udp_rcvbuf });
 		} catch (e) {
 			return e instanceof ErrnoError ? e.errno : EADDRINUSE;
 		}

@@ -12,6 +12,7 @@
  */
 
 import { CTLTYPE_BOOL, CTLTYPE_INT, CTLTYPE_QUAD, type sysctl_leaf_desc, sysctl_createv } from '../kern/kern_sysctl.js';
+import { UDP_SOCKBUF } from '../arch/linux/udp.js';
 
 const INT_MAX = 0x7fffffffn;
 const UINT64_MAX = 0xffffffffffffffffn;
@@ -28,6 +29,7 @@ export interface net_wg_tunables {
 	tun_offload: boolean;		/* tun TSO/USO and coalesced writes (for interfaces created after) */
 	udp_gso: boolean;		/* UDP_SEGMENT sends */
 	udp_gro: boolean;		/* UDP_GRO receives */
+	udp_rcvbuf: number;		/* SO_RCVBUF of the UDP sockets, bytes (sockets opened after) */
 }
 
 export function net_wg_tunables_default(): net_wg_tunables {
@@ -42,6 +44,7 @@ export function net_wg_tunables_default(): net_wg_tunables {
 		tun_offload: true,
 		udp_gso: true,
 		udp_gro: true,
+		udp_rcvbuf: UDP_SOCKBUF,
 	};
 }
 
@@ -50,11 +53,12 @@ export const wg_tunables: Readonly<net_wg_tunables> = net_wg_tunables_default();
 
 const wg_tunables_rw = wg_tunables as net_wg_tunables;
 
-type int_key = 'rekey_after_time' | 'rekey_timeout' | 'rekey_attempt_time' | 'keepalive_timeout' | 'debug';
+type int_key = 'rekey_after_time' | 'rekey_timeout' | 'rekey_attempt_time' | 'keepalive_timeout' | 'debug' |
+    'udp_rcvbuf';
 
-function wg_int(key: int_key, descr: string, min: bigint): sysctl_leaf_desc {
+function wg_int(key: int_key, descr: string, min: bigint, max = INT_MAX): sysctl_leaf_desc {
 	return {
-		type: CTLTYPE_INT, descr, min, max: INT_MAX,
+		type: CTLTYPE_INT, descr, min, max,
 		read: () => BigInt(wg_tunables[key]),
 		write: (v) => { wg_tunables_rw[key] = Number(v); },
 	};
@@ -95,6 +99,9 @@ function wg_setup_sysctl(): void {
 	sysctl_createv('net.wg.tun_offload', wg_bool('tun_offload', 'tun segmentation offloads (interfaces created after)'));
 	sysctl_createv('net.wg.udp_gso', wg_bool('udp_gso', 'UDP generic segmentation offload on send'));
 	sysctl_createv('net.wg.udp_gro', wg_bool('udp_gro', 'UDP generic receive offload'));
+	/* The kernel doubles what it is given (socket(7)): at most 2^30 here. */
+	sysctl_createv('net.wg.udp_rcvbuf', wg_int('udp_rcvbuf', 'UDP socket receive buffer, bytes (sockets opened after)',
+	    4096n, 1n << 30n));
 }
 
 /* SYSCTL_SETUP: once, when the driver loads. */

@@ -5,7 +5,11 @@
  * the same run, so the ratios mean something on a shared machine.  Per
  * implementation and round:
  *
- *  - RTT idle: ping, median and p99;
+ *  - RTT idle: ping, median and p99, in the fresh tunnel (just after the
+ *    handshake) and again after the load tests ("warm").  They differ for
+ *    ours: V8 runs the data path in its interpreter and baseline tiers
+ *    until it has carried some thousands of packets, so the fresh figure
+ *    is a new tunnel's and the warm one a tunnel's that has been used;
  *  - TCP, 1 stream (iperf3), with RTT under load (ping beside it), CPU
  *    seconds per GB moved at each end (utime + stime of the tunnel's
  *    process from /proc) and its peak RSS (VmHWM);
@@ -21,7 +25,8 @@
  *
  * With B_TUNNEL_BASE_BIN=<another build's obj/bin>, that build runs too,
  * as "base" (a before/after comparison in one run); with B_TUNNEL_LEVERS=1
- * each offload runs alone as well.
+ * each offload runs alone as well; with B_TUNNEL_RCVBUF=<bytes>, ours with
+ * that net.wg.udp_rcvbuf as "ours_rcvbuf".
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -107,8 +112,8 @@ function teardown(): void {
 		rmSync(`/var/run/wireguard/${tag}g${i}.sock`, { force: true });
 }
 
-/* off: the net.wg offload tunables to turn off before the interface is made. */
-function ours(off: string[], from = BIN): () => void {
+/* set: net.wg tunables to write before the interface is made ("udp_gso=0"). */
+function ours(set: string[], from = BIN): () => void {
 	return () => {
 		bin = from;
 		const k = [keypair(), keypair()];
@@ -116,8 +121,8 @@ function ours(off: string[], from = BIN): () => void {
 			const keyf = join(tmp, `k${i}`);
 			writeFileSync(keyf, k[i].priv + '\n', { mode: 0o600 });
 			sh(['wg-userspace', '0', 'create'], ns);
-			if (off.length > 0)
-				sh(['wg-userspace', '0', 'sysctl', '-w', ...off.map((n) => `net.wg.${n}=0`)], ns);
+			if (set.length > 0)
+				sh(['wg-userspace', '0', 'sysctl', '-w', ...set.map((n) => `net.wg.${n}`)], ns);
 			sh(['ifconfig', 'wg0', 'create'], ns);
 			sh(['ifconfig', 'wg0', 'inet', `10.77.0.${i + 1}/24`], ns);
 			sh(['wgconfig', 'wg0', 'set', 'private-key', keyf], ns);
@@ -221,6 +226,10 @@ async function measure(setup: () => void): Promise<Result> {
 		r.udp_mbps = udp.end.sum.bits_per_second * (1 - udp.end.sum.lost_percent / 100) / 1e6;
 		r.udp_loss_percent = udp.end.sum.lost_percent;
 		r.peak_rss_mb = Math.max(...pids.flat().map(hwm_of)) / (1 << 20);
+
+		const warm = rtt_stats(await ping(50, NS[0]));
+		r.rtt_idle_warm_median_ms = warm.median;
+		r.rtt_idle_warm_p99_ms = warm.p99;
 		return r;
 	} finally {
 		teardown();
@@ -237,7 +246,8 @@ function median(v: number[]): number {
 
 const UNITS: Record<string, string> = {
 	tcp1_mbps: 'Mbit/s', tcp4_mbps: 'Mbit/s', udp_mbps: 'Mbit/s', udp_offered_mbps: 'Mbit/s',
-	udp_loss_percent: '%', rtt_idle_median_ms: 'ms', rtt_idle_p99_ms: 'ms', rtt_load_median_ms: 'ms',
+	udp_loss_percent: '%', rtt_idle_median_ms: 'ms', rtt_idle_p99_ms: 'ms', rtt_idle_warm_median_ms: 'ms',
+	rtt_idle_warm_p99_ms: 'ms', rtt_load_median_ms: 'ms',
 	rtt_load_p99_ms: 'ms', cpu_s_per_gb_sender: 's/GB', cpu_s_per_gb_receiver: 's/GB', peak_rss_mb: 'MiB',
 };
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -249,13 +259,17 @@ process.on('exit', () => {
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
 
-const ALL = ['tun_offload', 'udp_gso', 'udp_gro'];
+const ALL = ['tun_offload=0', 'udp_gso=0', 'udp_gro=0'];
 const impls: Array<[string, () => void]> = [
 	['ours', ours([])], ['wireguard-go', wggo], ['ours_no_offload', ours(ALL)],
 ];
 /* B_TUNNEL_LEVERS=1: each offload on its own too. */
 if (process.env.B_TUNNEL_LEVERS === '1')
-	impls.push(['ours_tun_offload_only', ours(['udp_gso', 'udp_gro'])], ['ours_udp_gso_gro_only', ours(['tun_offload'])]);
+	impls.push(['ours_tun_offload_only', ours(['udp_gso=0', 'udp_gro=0'])], ['ours_udp_gso_gro_only', ours(['tun_offload=0'])]);
+/* B_TUNNEL_RCVBUF=<bytes>: ours with that net.wg.udp_rcvbuf too (the queue, and RTT, under load). */
+const rcvbuf = process.env.B_TUNNEL_RCVBUF;
+if (rcvbuf !== undefined && rcvbuf !== '')
+	impls.push(['ours_rcvbuf', ours([`udp_rcvbuf=${Number(rcvbuf)}`])]);
 const base = process.env.B_TUNNEL_BASE_BIN;
 if (base !== undefined && base !== '')
 	impls.push(['base', ours([], resolve(base))]);
@@ -280,7 +294,7 @@ for (const [name, rs] of Object.entries(all)) {
 	}
 }
 for (const name of Object.keys(med).filter((n) => n !== 'wireguard-go'))
-	for (const metric of ['tcp1_mbps', 'tcp4_mbps', 'udp_mbps', 'rtt_idle_median_ms', 'rtt_load_median_ms',
+	for (const metric of ['tcp1_mbps', 'tcp4_mbps', 'udp_mbps', 'rtt_idle_median_ms', 'rtt_idle_warm_median_ms', 'rtt_load_median_ms',
 	    'rtt_load_p99_ms', 'cpu_s_per_gb_sender', 'cpu_s_per_gb_receiver'])
 		console.log(JSON.stringify({ bench: 'tunnel', metric: `ratio_${metric}`, impl: name, over: 'wireguard-go',
 		    value: round2(med[name][metric] / med['wireguard-go'][metric]), unit: 'x' }));

@@ -183,6 +183,7 @@ export function sockaddr_get(b: Uint8Array, off: number, ep: Endpoint): boolean 
 export interface udp_opts {
 	nonblock?: boolean;	/* SOCK_NONBLOCK (default: blocking) */
 	sockbuf?: number;	/* SO_RCVBUF/SO_SNDBUF bytes, default UDP_SOCKBUF */
+	rcvbuf?: number;	/* SO_RCVBUF bytes alone, default sockbuf */
 	mark?: number;		/* SO_MARK, if non-zero */
 }
 
@@ -193,9 +194,9 @@ function any_sockaddr(family: 4 | 6, port: number): Uint8Array {
 }
 
 /* FORCE variants pass rmem_max/wmem_max with CAP_NET_ADMIN; plain ones are capped by them. */
-function set_sockbuf(fd: number, size: number): void {
-	if (setsockopt_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, size) < 0)
-		setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, size);
+function set_sockbuf(fd: number, size: number, rcv: number): void {
+	if (setsockopt_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcv) < 0)
+		setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, rcv);
 	if (setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, size) < 0)
 		setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, size);
 }
@@ -214,7 +215,8 @@ export function udp_open(family: 4 | 6, port: number, opts: udp_opts = {}): numb
 	try {
 		if (family === 6)
 			check(setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1), 'setsockopt(IPV6_V6ONLY)');
-		set_sockbuf(fd, opts.sockbuf ?? UDP_SOCKBUF);
+		const size = opts.sockbuf ?? UDP_SOCKBUF;
+		set_sockbuf(fd, size, opts.rcvbuf ?? size);
 		if (opts.mark)
 			udp_set_mark(fd, opts.mark);
 		const sa = any_sockaddr(family, port);

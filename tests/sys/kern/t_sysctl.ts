@@ -21,7 +21,7 @@ log_init({ tag: 'test', write: (l) => { lines.push(l); } });
 const NAMES = [
 	'net.wg.rekey_after_messages', 'net.wg.rekey_after_time', 'net.wg.rekey_timeout',
 	'net.wg.rekey_attempt_time', 'net.wg.keepalive_timeout', 'net.wg.force_underload', 'net.wg.debug',
-	'net.wg.tun_offload', 'net.wg.udp_gso', 'net.wg.udp_gro',
+	'net.wg.tun_offload', 'net.wg.udp_gso', 'net.wg.udp_gro', 'net.wg.udp_rcvbuf',
 ];
 
 function snapshot(): string {
@@ -43,6 +43,7 @@ t.test('defaults and listing', async (t) => {
 		'net.wg.tun_offload': '1',
 		'net.wg.udp_gso': '1',
 		'net.wg.udp_gro': '1',
+		'net.wg.udp_rcvbuf': String(7 << 20),
 	});
 	t.same(wg_tunables, net_wg_tunables_default(), 'live object starts at the defaults');
 	t.same(sysctl_read('net.wg').entries, all.entries, 'a node lists its subtree');
@@ -87,6 +88,10 @@ t.test('writes: old and new value, live object, subscribers', async (t) => {
 	t.equal(wg_tunables.debug, 15);
 	t.equal(sysctl_write('net.wg.debug', '0', root).errno, 0);
 
+	t.equal(sysctl_write('net.wg.udp_rcvbuf', '262144', root).errno, 0);
+	t.equal(wg_tunables.udp_rcvbuf, 262144);
+	t.equal(sysctl_write('net.wg.udp_rcvbuf', String(7 << 20), root).errno, 0);
+
 	const big = sysctl_write('net.wg.rekey_after_messages', String(2n ** 60n), root);
 	t.equal(big.errno, 0);
 	t.equal(wg_tunables.rekey_after_messages, Number.MAX_SAFE_INTEGER, '2^60 clamps to 2^53-1');
@@ -116,6 +121,8 @@ t.test('bad values: EINVAL, nothing changed', async (t) => {
 		['net.wg.rekey_after_messages', '0'],
 		['net.wg.rekey_after_messages', '18446744073709551616'],
 		['net.wg.rekey_after_messages', '0x10000000000000000'],
+		['net.wg.udp_rcvbuf', '4095'],
+		['net.wg.udp_rcvbuf', String(2 ** 30 + 1)],
 	];
 	for (const [name, value] of bad) {
 		const r = kern_sysctl({ name, value }, root);

@@ -8,7 +8,7 @@
 import t from 'tap';
 import {
 	EADDRINUSE, EAFNOSUPPORT, EAGAIN, EINVAL, EMSGSIZE, IPPROTO_IP, IPPROTO_IPV6, IPV6_V6ONLY, SOL_SOCKET,
-	SO_MARK, SO_RCVBUF, ErrnoError, getsockopt_int, setsockopt_int,
+	SO_MARK, SO_RCVBUF, SO_SNDBUF, ErrnoError, getsockopt_int, setsockopt_int,
 } from '../../../../sys/arch/linux/libc.js';
 import {
 	CMSG_SPACE_RX, Endpoint, IPV6_RECVPKTINFO, IP_PKTINFO, MmsgRing, UdpIo, in6_ntoa, sockaddr_get, sockaddr_put,
@@ -63,6 +63,12 @@ t.test('open, port, options', async (t) => {
 	t.match(err(() => udp_open(4, 70000)), { errno: EINVAL });
 	t.match(err(() => udp_open(5 as 4, 0)), { errno: EINVAL });
 	t.match(err(() => udp_port(-1)), { errno: 9 });
+
+	/* The kernel keeps twice what it is given (socket(7)). */
+	const small = udp_open(4, 0, { rcvbuf: 256 << 10 });
+	fds.push(small);
+	t.equal(getsockopt_int(small, SOL_SOCKET, SO_RCVBUF), 512 << 10, 'rcvbuf: the receive buffer alone');
+	t.ok(getsockopt_int(small, SOL_SOCKET, SO_SNDBUF) >= 4 << 20, 'rcvbuf: the send buffer keeps sockbuf');
 
 	const pair = udp_open_pair(0);
 	fds.push(pair.fd4, pair.fd6);
