@@ -545,7 +545,12 @@ export class wg_softc implements ifnet {
 				}
 			}
 			w.dict_end();
-			/* The writer's bytes and the pages hold keys; the text made of them cannot be wiped. */
+			/*
+			 * A page goes as bytes, which the shim wipes once framed; the
+			 * whole list (NetBSD's form) as text, which cannot be wiped.
+			 */
+			if (cursor >= 0)
+				return { errno: 0, data_bytes: w.finish_bytes() };
 			return { errno: 0, data: w.finish() };
 		} finally {
 			w.wipe();
