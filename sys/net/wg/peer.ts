@@ -105,6 +105,24 @@ class WgPeerTimers {
 	deadline = Infinity;
 }
 
+/*
+ * Most peers have one of a few orders ("4", "46"...): one string each,
+ * shared, rather than one a peer.  At most 2^9 - 2 of them are kept.
+ */
+const AIP_ORDER_SHARED_MAX = 8;
+const aip_orders = new Map<string, string>();
+
+function aip_order_intern(s: string): string {
+	if (s.length > AIP_ORDER_SHARED_MAX)
+		return s;
+	let v = aip_orders.get(s);
+	if (v === undefined) {
+		v = s;
+		aip_orders.set(v, v);
+	}
+	return v;
+}
+
 let peer_serial = 0;
 
 /*
@@ -131,9 +149,10 @@ export class WgPeer {
 	/*
 	 * The families of its allowed IPs in the order added, one character
 	 * ('4' or '6') each: the radix trees keep each family's prefixes in
-	 * order, this interleaves them again for listings.
+	 * order, this interleaves them again for listings.  Short ones are
+	 * shared between peers (aip_order_intern).
 	 */
-	aip_order = '';
+	private aipo = '';
 	/* Position in the device's peer list (peerlookup.ts), -1 when on none. */
 	list_pos = -1;
 
@@ -285,6 +304,14 @@ export class WgPeer {
 	set deadline(v: number) {
 		if (this.tm !== null || v !== Infinity)
 			this.timers().deadline = v;
+	}
+
+	get aip_order(): string {
+		return this.aipo;
+	}
+
+	set aip_order(s: string) {
+		this.aipo = aip_order_intern(s);
 	}
 
 	get keypairs(): WgKeypairs {
