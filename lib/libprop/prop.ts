@@ -30,7 +30,7 @@
  */
 
 import { b64_ntop_into, b64_ntop_len, b64_pton } from '../libc/b64.js';
-import { crypto_key_alloc } from '../../sys/crypto/crypto_util.js';
+import { crypto_buf_grow, crypto_key_alloc } from '../../sys/crypto/crypto_util.js';
 
 export interface PropDictionary {
 	readonly type: 'dictionary';
@@ -377,15 +377,10 @@ export class prop_writer {
 	}
 
 	private reserve(n: number): void {
-		if (this.len + n <= this.buf.length)
-			return;
-		let size = this.buf.length * 2;
-		while (size < this.len + n)
-			size *= 2;
-		const nb = Buffer.alloc(size);
-		nb.set(this.buf.subarray(0, this.len));
-		this.buf.fill(0, 0, this.len);
-		this.buf = nb;
+		if (this.len + n > this.buf.length) {
+			const nb = crypto_buf_grow(this.buf, this.len, n);
+			this.buf = Buffer.from(nb.buffer, nb.byteOffset, nb.length);
+		}
 	}
 
 	private put(b: Uint8Array): void {
