@@ -750,6 +750,13 @@ const CLOSE: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
 
 /* Small values (counters at zero, families, prefix lengths) without a new BigInt each. */
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+/*
+ * And the number objects themselves, shared: a listing's dictionaries are
+ * mostly small numbers, and objects read from text are never changed
+ * (setting a key replaces its object).
+ */
+const SMALL_NUMBERS: ReadonlyArray<readonly [PropNumber, PropNumber]> = SMALL_BIGINTS.map((value) =>
+    [{ type: 'number', value, unsigned: false }, { type: 'number', value, unsigned: true }]);
 
 function hex_value(c: number): number {
 	if (c >= 0x30 && c <= 0x39)
@@ -1001,8 +1008,9 @@ class PropParser {
 		this.close_tag('integer');
 		if (!big) {
 			/* Below 2^52: in range whatever the form, no BigInt arithmetic needed. */
-			const v = !neg && n < SMALL_BIGINTS.length ? SMALL_BIGINTS[n] : BigInt(neg ? -n : n);
-			return { type: 'number', value: v, unsigned: hex };
+			if (!neg && n < SMALL_NUMBERS.length)
+				return SMALL_NUMBERS[n][hex ? 1 : 0];
+			return { type: 'number', value: BigInt(neg ? -n : n), unsigned: hex };
 		}
 		let v = BigInt(this.b.toString('latin1', hex ? j - 2 : j, end));
 		if (neg)
