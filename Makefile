@@ -10,8 +10,8 @@
 #	make bench     benchmarks, one JSON object per line
 #	make flood     handshake flood against us and wireguard-go, 10 runs (root)
 #	make fuzz      10^6 mutated datagrams into the protocol core
-#	make faults    the fault scenarios at full length (20 MB at 10%/30% loss, reordering,
-#	               duplication, 100 ms delay; a 60 s outage)
+#	make faults    the fault scenarios at full length (20 MB at 10% loss each way and 30% on
+#	               the data's way, reordering, duplication, 100 ms delay; a 60 s outage)
 #	make soak      10 minutes of traffic with a rekey every 3 s (root)
 #	make clean
 #	make install   install under $(DESTDIR)$(PREFIX) (see share/mk/wg-install.sh)

@@ -28,15 +28,13 @@ function is_space(c: number): boolean {
 }
 
 /* Scratch for b64_ntop's characters, wiped after each use (they may spell a key). */
-const ntop_scratch = new Uint8Array(256);
+const ntop_scratch = Buffer.alloc(256);
 
 export function b64_ntop(src: Uint8Array): string {
 	const n = b64_ntop_len(src.length);
-	const b = n <= ntop_scratch.length ? ntop_scratch : new Uint8Array(n);
+	const b = n <= ntop_scratch.length ? ntop_scratch : Buffer.alloc(n);
 	b64_ntop_into(src, b, 0);
-	let s = '';
-	for (let i = 0; i < n; i += 4096)
-		s += String.fromCharCode.apply(null, b.subarray(i, Math.min(n, i + 4096)) as unknown as number[]);
+	const s = b.toString('latin1', 0, n);
 	b.fill(0, 0, n);
 	return s;
 }
@@ -76,9 +74,12 @@ export function b64_ntop_into(src: Uint8Array, dst: Uint8Array, off: number): nu
  * is not valid base64 (bad character, misplaced or excess padding, a
  * length that is not a multiple of 4).  Whitespace is skipped when
  * skip_space is set, as resolv's b64_pton does.  Only src[start, end)
- * is read, so a parser need not cut the text out first.
+ * is read, so a parser need not cut the text out first.  alloc gives
+ * the room for the bytes (a parser's shared buffer); crypto_key_alloc
+ * by default.
  */
-export function b64_pton(src: string | Uint8Array, skip_space = false, start = 0, end = src.length): Uint8Array | null {
+export function b64_pton(src: string | Uint8Array, skip_space = false, start = 0, end = src.length,
+    alloc: (n: number) => Uint8Array = crypto_key_alloc): Uint8Array | null {
 	const text = typeof src === 'string';
 	/* Count significant characters first so the output is allocated once. */
 	let n = 0;
@@ -97,7 +98,7 @@ export function b64_pton(src: string | Uint8Array, skip_space = false, start = 0
 	}
 	if (n % 4 !== 0 || pad > 2)
 		return null;
-	const out = crypto_key_alloc((n / 4) * 3 - pad);
+	const out = alloc((n / 4) * 3 - pad);
 	let acc = 0;
 	let bits = 0;
 	let o = 0;

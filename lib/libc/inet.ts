@@ -85,10 +85,12 @@ export function inet_ntop4(a: Uint8Array): string {
 	return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
 }
 
+const ntop6_words = new Uint16Array(8);
+
 export function inet_ntop6(a: Uint8Array): string {
-	const w: number[] = [];
+	const w = ntop6_words;
 	for (let i = 0; i < 8; i++)
-		w.push((a[i * 2] << 8) | a[i * 2 + 1]);
+		w[i] = (a[i * 2] << 8) | a[i * 2 + 1];
 	let best = -1;
 	let best_len = 0;
 	for (let i = 0; i < 8;) {
@@ -113,18 +115,18 @@ export function inet_ntop6(a: Uint8Array): string {
 		const v4 = inet_ntop4(a.subarray(12, 16));
 		return best_len === 5 ? `::ffff:${v4}` : `::${v4}`;
 	}
-	const out: string[] = [];
+	let out = '';
 	for (let i = 0; i < 8; i++) {
 		if (i === best) {
-			out.push(i === 0 ? '::' : ':');
+			out += i === 0 ? '::' : ':';
 			i += best_len - 1;
 			continue;
 		}
-		out.push(w[i].toString(16));
+		out += w[i].toString(16);
 		if (i < 7)
-			out.push(':');
+			out += ':';
 	}
-	return out.join('');
+	return out;
 }
 
 export function inet_ntop(a: Uint8Array): string {

@@ -107,7 +107,7 @@ function is_reply(v: unknown): v is ShimReply {
 		return false;
 	const r = v as Record<string, unknown>;
 	return Number.isInteger(r.errno) && (r.data === undefined || typeof r.data === 'string') &&
-	    (r.msg === undefined || typeof r.msg === 'string');
+	    (r.data_bytes === undefined || r.data_bytes === true) && (r.msg === undefined || typeof r.msg === 'string');
 }
 
 /* One request, one reply, then the connection is closed. */
@@ -141,7 +141,7 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 					c.fill(0);
 				}
 				const f = shim_frame_decode(all.subarray(4, 4 + need));
-				if (f === null || !is_reply(f.msg)) {
+				if (f === null || !is_reply(f.msg) || (f.msg.data_bytes !== undefined && f.attach.length === 0)) {
 					all.fill(0);
 					finish({ errno: EIO, msg: 'malformed reply from the kernel' });
 					return;
@@ -152,7 +152,9 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 				 * caller's to wipe.
 				 */
 				all.fill(0, 0, f.attach.length > 0 ? f.attach[0].byteOffset - all.byteOffset - 4 : all.length);
-				finish(f.attach.length > 0 ? { ...f.msg, attach: f.attach } : f.msg);
+				/* "data_bytes": true in the JSON: the text is the first attachment (sys/sys/shim.ts). */
+				const r: ShimReply = f.msg.data_bytes !== undefined ? { ...f.msg, data_bytes: f.attach.shift() } : f.msg;
+				finish(f.attach.length > 0 ? { ...r, attach: f.attach } : r);
 			}
 		});
 		sock.on('error', (e) => finish({ errno: errno_of(e) }));

@@ -30,6 +30,7 @@
  */
 
 import { b64_ntop_into, b64_ntop_len, b64_pton } from '../libc/b64.js';
+import { crypto_buf_grow, crypto_key_alloc } from '../../sys/crypto/crypto_util.js';
 
 export interface PropDictionary {
 	readonly type: 'dictionary';
@@ -376,15 +377,10 @@ export class prop_writer {
 	}
 
 	private reserve(n: number): void {
-		if (this.len + n <= this.buf.length)
-			return;
-		let size = this.buf.length * 2;
-		while (size < this.len + n)
-			size *= 2;
-		const nb = Buffer.alloc(size);
-		nb.set(this.buf.subarray(0, this.len));
-		this.buf.fill(0, 0, this.len);
-		this.buf = nb;
+		if (this.len + n > this.buf.length) {
+			const nb = crypto_buf_grow(this.buf, this.len, n);
+			this.buf = Buffer.from(nb.buffer, nb.byteOffset, nb.length);
+		}
 	}
 
 	private put(b: Uint8Array): void {
@@ -651,6 +647,21 @@ export class prop_writer {
 		return s;
 	}
 
+	/*
+	 * The document as UTF-8 bytes, closed with </plist>: the writer's own
+	 * buffer, handed over without a copy (whoever takes it wipes it); the
+	 * writer starts again empty.
+	 */
+	finish_bytes(): Uint8Array {
+		this.check_closed();
+		this.put(B_FOOTER);
+		const out = this.buf.subarray(0, this.len);
+		this.buf = Buffer.alloc(256);
+		this.len = 0;
+		this.ascii_only = true;
+		return out;
+	}
+
 	wipe(): void {
 		this.buf.fill(0, 0, this.len);
 		this.len = 0;
@@ -684,15 +695,26 @@ export function prop_dictionary_externalize_attach(d: PropDictionary): { text: s
 }
 
 /*
- * Internalization: a scanner over the text's character codes, for the
- * subset above.  It makes no string or object but the values themselves
- * (no tag names, no token objects, no regular expressions), and reads
- * integers and base64 in place.
+ * Internalization: a scanner over the text's UTF-8 bytes, for the subset
+ * above.  It makes no string or object but the values themselves (no
+ * tag names, no token objects, no regular expressions), reads integers
+ * and base64 in place, and decodes every <data> of a document into a few
+ * shared buffers (off the V8 heap, as crypto_key_alloc makes them): a
+ * listing holds thousands of small values, and a buffer of its own for
+ * each would cost more than the value.  Wiping a value (prop_data_wipe)
+ * wipes its part of the shared buffer.
  */
 
 class Malformed extends Error {
 	constructor(readonly what: string, readonly at: number) {
 		super(what);
+	}
+}
+
+/* What a PropEach function threw, to be thrown again as it was. */
+class EachThrew extends Error {
+	constructor(readonly e: unknown) {
+		super('PropEach function threw');
 	}
 }
 
@@ -704,13 +726,37 @@ const AMP = 0x26;
 /* Element kinds, by name. */
 const E_DICT = 1, E_ARRAY = 2, E_KEY = 3, E_STRING = 4, E_DATA = 5, E_INTEGER = 6, E_TRUE = 7, E_FALSE = 8;
 const E_DATA_REF = 9;	/* <data ref="N"/>, the attached form */
-const ELEMENTS: ReadonlyArray<[string, number]> = [
+const ELEMENTS: ReadonlyArray<[Uint8Array, number]> = ([
 	['dict', E_DICT], ['array', E_ARRAY], ['key', E_KEY], ['string', E_STRING],
 	['data', E_DATA], ['integer', E_INTEGER], ['true', E_TRUE], ['false', E_FALSE],
-];
+] as const).map(([name, k]) => [utf8.encode(name), k]);
+
+const L_DICT_END = utf8.encode('</dict>');
+const L_ARRAY_END = utf8.encode('</array>');
+const L_KEY = utf8.encode('<key>');
+const L_COMMENT = utf8.encode('<!--');
+const L_COMMENT_END = utf8.encode('-->');
+const L_XML = utf8.encode('<?xml');
+const L_XML_END = utf8.encode('?>');
+const L_DOCTYPE = utf8.encode('<!DOCTYPE');
+const L_PLIST = utf8.encode('<plist');
+const L_PLIST_BARE = utf8.encode('<plist>');
+const L_PLIST_V1 = utf8.encode('<plist version="1.0">');
+const L_PLIST_END = utf8.encode('</plist>');
+const L_REF = utf8.encode(' ref="');
+const L_REF_END = utf8.encode('"/>');
+const CLOSE: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
+    ['key', 'string', 'data', 'integer', 'true', 'false'].map((n) => [n, utf8.encode(`</${n}>`)]));
 
 /* Small values (counters at zero, families, prefix lengths) without a new BigInt each. */
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+/*
+ * And the number objects themselves, shared: a listing's dictionaries are
+ * mostly small numbers, and objects read from text are never changed
+ * (setting a key replaces its object).
+ */
+const SMALL_NUMBERS: ReadonlyArray<readonly [PropNumber, PropNumber]> = SMALL_BIGINTS.map((value) =>
+    [{ type: 'number', value, unsigned: false }, { type: 'number', value, unsigned: true }]);
 
 function hex_value(c: number): number {
 	if (c >= 0x30 && c <= 0x39)
@@ -720,6 +766,9 @@ function hex_value(c: number): number {
 }
 
 const KEY_CACHE_SLOTS = 64;
+/* The shared buffers for <data> values: the first small (a request holds a key or two), then doubling. */
+const DATA_SLAB_MIN = 256;
+const DATA_SLAB_MAX = 64 * 1024;
 
 class PropParser {
 	private i = 0;
@@ -729,22 +778,61 @@ class PropParser {
 	/* The attached form: the number the next <data ref="N"/> must have. */
 	private next_ref = 0;
 	private readonly key_cache: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_SLOTS);
+	private readonly b: Buffer;
+	private slab: Uint8Array | null = null;
+	private slab_at = 0;
+	private readonly alloc = (n: number): Uint8Array => {
+		let slab = this.slab;
+		if (slab === null || this.slab_at + n > slab.length) {
+			const size = slab === null ? DATA_SLAB_MIN : Math.min(slab.length * 2, DATA_SLAB_MAX);
+			slab = this.slab = crypto_key_alloc(Math.max(n, size));
+			this.slab_at = 0;
+		}
+		const v = slab.subarray(this.slab_at, this.slab_at + n);
+		this.slab_at += n;
+		return v;
+	};
 
-	/* attach: the attached form's data, used as they are (no copy); null for plain text. */
-	constructor(private readonly s: string, private readonly attach: readonly Uint8Array[] | null) {}
+	/*
+	 * attach: the attached form's data, used as they are (no copy); null
+	 * for plain text.  each: see prop_object_parse.
+	 */
+	constructor(private readonly s: Uint8Array, private readonly attach: readonly Uint8Array[] | null,
+	    private readonly each: PropEach | null) {
+		this.b = Buffer.from(s.buffer, s.byteOffset, s.length);
+	}
 
 	private fail(what: string): never {
 		throw new Malformed(what, this.i);
 	}
 
+	/* Does lit come at `at`? */
+	private at(lit: Uint8Array, at: number): boolean {
+		const s = this.s;
+		if (at + lit.length > s.length)
+			return false;
+		for (let k = 0; k < lit.length; k++)
+			if (s[at + k] !== lit[k])
+				return false;
+		return true;
+	}
+
+	/* Where lit next comes from `from` on, -1 if nowhere. */
+	private find(lit: Uint8Array, from: number): number {
+		for (let j = this.s.indexOf(lit[0], from); j >= 0; j = this.s.indexOf(lit[0], j + 1))
+			if (this.at(lit, j))
+				return j;
+		return -1;
+	}
+
 	private skip_space(): void {
 		const s = this.s;
 		while (this.i < s.length) {
-			const c = s.charCodeAt(this.i);
+			const c = s[this.i];
 			if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)
 				this.i++;
-			else if (c === LT && s.startsWith('<!--', this.i)) {
-				const end = s.indexOf('-->', this.i + 4);
+			else if (c === LT && this.at(L_COMMENT, this.i)) {
+				const end = this.find(L_COMMENT_END, this.i + 4);
 				if (end < 0)
 					this.fail('unterminated comment');
 				this.i = end + 3;
@@ -753,8 +841,8 @@ class PropParser {
 		}
 	}
 
-	private eat(lit: string): boolean {
-		if (this.s.startsWith(lit, this.i)) {
+	private eat(lit: Uint8Array): boolean {
+		if (this.at(lit, this.i)) {
 			this.i += lit.length;
 			return true;
 		}
@@ -764,12 +852,12 @@ class PropParser {
 	/* An opening tag at i: sets kind and empty. */
 	private open_tag(): void {
 		const s = this.s;
-		if (s.charCodeAt(this.i) !== LT)
+		if (s[this.i] !== LT)
 			this.fail('expected an element');
 		const start = this.i + 1;
 		let j = start;
 		for (;;) {
-			const c = s.charCodeAt(j);
+			const c = s[j];
 			if (c >= 0x61 && c <= 0x7a)	/* a-z */
 				j++;
 			else
@@ -777,25 +865,25 @@ class PropParser {
 		}
 		let kind = 0;
 		for (const [name, k] of ELEMENTS) {
-			if (j - start === name.length && s.startsWith(name, start)) {
+			if (j - start === name.length && this.at(name, start)) {
 				kind = k;
 				break;
 			}
 		}
 		if (kind === 0)
 			this.fail('unknown element');
-		if (kind === E_DATA && s.charCodeAt(j) === 0x20 && this.attach !== null) {
+		if (kind === E_DATA && s[j] === 0x20 && this.attach !== null) {
 			this.i = j;
 			this.kind = E_DATA_REF;
 			this.empty = true;
 			return;
 		}
 		let empty = false;
-		if (s.charCodeAt(j) === SLASH) {
+		if (s[j] === SLASH) {
 			empty = true;
 			j++;
 		}
-		if (s.charCodeAt(j) !== GT)
+		if (s[j] !== GT)
 			this.fail('bad tag');
 		this.i = j + 1;
 		this.kind = kind;
@@ -804,88 +892,88 @@ class PropParser {
 
 	/* The closing tag </name> at i. */
 	private close_tag(name: string): void {
-		const s = this.s;
-		if (s.charCodeAt(this.i) !== LT || s.charCodeAt(this.i + 1) !== SLASH ||
-		    !s.startsWith(name, this.i + 2) || s.charCodeAt(this.i + 2 + name.length) !== GT)
+		if (!this.eat(CLOSE[name]))
 			this.fail(`expected </${name}>`);
-		this.i += name.length + 3;
 	}
 
-	/* Where the character data at i ends (the next '<'). */
+	/* Where the character data at i ends (the next '<'): a loop, as values are short. */
 	private text_end(): number {
-		const end = this.s.indexOf('<', this.i);
-		if (end < 0)
-			this.fail('unterminated element');
-		return end;
+		const s = this.s;
+		for (let j = this.i; j < s.length; j++)
+			if (s[j] === LT)
+				return j;
+		return this.fail('unterminated element');
 	}
 
 	/*
 	 * A key's text, then </key>.  The same few keys come back in every
-	 * dictionary of a listing: one seen before is found by a hash of
-	 * its characters and compared in place, so it costs no new string.
+	 * dictionary of a listing: one seen before is found by its length
+	 * and its first and last bytes, and compared in place, so it costs
+	 * no new string.
 	 */
 	private key(): string {
 		const s = this.s;
 		const end = this.text_end();
-		let h = end - this.i;
-		for (let j = this.i; j < end; j++)
-			h = (h * 31 + s.charCodeAt(j)) | 0;
-		const slot = h & (KEY_CACHE_SLOTS - 1);
-		const k = this.key_cache[slot];
-		if (k !== undefined && k.length === end - this.i && s.startsWith(k, this.i)) {
-			this.i = end;
-			this.close_tag('key');
-			return k;
-		}
 		const len = end - this.i;
+		const slot = len === 0 ? 0 : (len * 5 + s[this.i] * 3 + s[end - 1]) & (KEY_CACHE_SLOTS - 1);
+		const k = this.key_cache[slot];
+		if (k !== undefined && k.length === len) {
+			let same = true;
+			for (let j = 0; j < len && same; j++)
+				same = k.charCodeAt(j) === s[this.i + j];
+			if (same) {
+				this.i = end;
+				this.close_tag('key');
+				return k;
+			}
+		}
 		const v = this.text('key');
-		/* Only a key without entities: its text is itself, to be compared in place. */
+		/* Only an ASCII key without entities: its text is its bytes, to be compared in place. */
 		if (v.length === len)
 			this.key_cache[slot] = v;
 		return v;
 	}
 
-	/* Character data up to the next '<', entities decoded, then </name>. */
+	/* Character data up to the next '<', decoded (UTF-8, entities), then </name>. */
 	private text(name: string): string {
 		const s = this.s;
 		const end = this.text_end();
 		let amp = false;
-		for (let j = this.i; j < end && !amp; j++)
-			amp = s.charCodeAt(j) === AMP;
-		const v = amp ? this.unescape(end) : s.slice(this.i, end);
+		let ascii = true;
+		for (let j = this.i; j < end; j++) {
+			const c = s[j];
+			amp ||= c === AMP;
+			ascii &&= c < 0x80;
+		}
+		const raw = this.b.toString(ascii ? 'latin1' : 'utf8', this.i, end);
+		const v = amp ? this.unescape(raw) : raw;
 		this.i = end;
 		this.close_tag(name);
 		return v;
 	}
 
-	private unescape(end: number): string {
-		const s = this.s;
+	private unescape(raw: string): string {
 		let out = '';
-		let from = this.i;
-		for (let j = this.i; j < end; j++) {
-			if (s.charCodeAt(j) !== AMP)
-				continue;
-			out += s.slice(from, j);
+		let from = 0;
+		for (let j = raw.indexOf('&'); j >= 0; j = raw.indexOf('&', from)) {
+			out += raw.slice(from, j);
 			let ch: string;
-			if (s.startsWith('&lt;', j))
+			if (raw.startsWith('&lt;', j))
 				ch = '<';
-			else if (s.startsWith('&gt;', j))
+			else if (raw.startsWith('&gt;', j))
 				ch = '>';
-			else if (s.startsWith('&amp;', j))
+			else if (raw.startsWith('&amp;', j))
 				ch = '&';
-			else if (s.startsWith('&quot;', j))
+			else if (raw.startsWith('&quot;', j))
 				ch = '"';
-			else if (s.startsWith('&apos;', j))
+			else if (raw.startsWith('&apos;', j))
 				ch = '\'';
-			else {
-				this.i = j;
+			else
 				return this.fail('unknown entity');
-			}
 			out += ch;
-			j = s.indexOf(';', j);
-			from = j + 1;
+			from = raw.indexOf(';', j) + 1;
 		}
-		return out + s.slice(from, end);
+		return out + raw.slice(from);
 	}
 
 	/*
@@ -897,15 +985,15 @@ class PropParser {
 		const s = this.s;
 		const end = this.text_end();
 		let j = this.i;
-		const neg = s.charCodeAt(j) === 0x2d;	/* '-' */
-		const hex = !neg && s.charCodeAt(j) === 0x30 && s.charCodeAt(j + 1) === 0x78;	/* "0x" */
+		const neg = s[j] === 0x2d;	/* '-' */
+		const hex = !neg && s[j] === 0x30 && s[j + 1] === 0x78;	/* "0x" */
 		j += neg ? 1 : hex ? 2 : 0;
 		if (j === end)
 			this.fail('empty integer');
 		let n = 0;
 		let big = false;
 		for (let k = j; k < end; k++) {
-			const c = s.charCodeAt(k);
+			const c = s[k];
 			const d = hex ? hex_value(c) : c >= 0x30 && c <= 0x39 ? c - 0x30 : -1;
 			if (d < 0) {
 				this.i = k;
@@ -920,10 +1008,11 @@ class PropParser {
 		this.close_tag('integer');
 		if (!big) {
 			/* Below 2^52: in range whatever the form, no BigInt arithmetic needed. */
-			const v = !neg && n < SMALL_BIGINTS.length ? SMALL_BIGINTS[n] : BigInt(neg ? -n : n);
-			return { type: 'number', value: v, unsigned: hex };
+			if (!neg && n < SMALL_NUMBERS.length)
+				return SMALL_NUMBERS[n][hex ? 1 : 0];
+			return { type: 'number', value: BigInt(neg ? -n : n), unsigned: hex };
 		}
-		let v = hex ? BigInt(s.slice(j - 2, end)) : BigInt(s.slice(j, end));
+		let v = BigInt(this.b.toString('latin1', hex ? j - 2 : j, end));
 		if (neg)
 			v = -v;
 		if (hex) {
@@ -941,13 +1030,13 @@ class PropParser {
 	/* At ' ref="N"/>' after "<data": the next attachment, N without leading zeros. */
 	private data_ref(): PropData {
 		const s = this.s;
-		if (!this.eat(' ref="'))
+		if (!this.eat(L_REF))
 			this.fail('bad <data> tag');
 		const start = this.i;
 		let n = 0;
-		while (this.i - start < 10 && s.charCodeAt(this.i) >= 0x30 && s.charCodeAt(this.i) <= 0x39)
-			n = n * 10 + s.charCodeAt(this.i++) - 0x30;
-		if (this.i === start || (s.charCodeAt(start) === 0x30 && this.i - start > 1) || !this.eat('"/>'))
+		while (this.i - start < 10 && s[this.i] >= 0x30 && s[this.i] <= 0x39)
+			n = n * 10 + s[this.i++] - 0x30;
+		if (this.i === start || (s[start] === 0x30 && this.i - start > 1) || !this.eat(L_REF_END))
 			this.fail('bad <data ref="N"/>');
 		const a = this.attach as readonly Uint8Array[];
 		if (n !== this.next_ref || n >= a.length)
@@ -968,13 +1057,14 @@ class PropParser {
 				return d;
 			for (;;) {
 				this.skip_space();
-				if (this.eat('</dict>'))
+				if (this.eat(L_DICT_END))
 					return d;
-				if (!this.eat('<key>'))
+				if (!this.eat(L_KEY))
 					this.fail('expected <key> or </dict>');
 				const key = this.key();
 				this.skip_space();
-				d.value.set(key, this.object(depth + 1));
+				d.value.set(key, depth === 0 && this.each !== null && key === this.each.key ?
+				    this.stream(depth + 1, this.each.fn) : this.object(depth + 1));
 			}
 		}
 		case E_ARRAY: {
@@ -983,7 +1073,7 @@ class PropParser {
 				return a;
 			for (;;) {
 				this.skip_space();
-				if (this.eat('</array>'))
+				if (this.eat(L_ARRAY_END))
 					return a;
 				a.value.push(this.object(depth + 1));
 			}
@@ -994,7 +1084,7 @@ class PropParser {
 			if (empty)
 				return prop_data_create_nocopy(new Uint8Array(0));
 			const end = this.text_end();
-			const bytes = b64_pton(this.s, true, this.i, end);
+			const bytes = b64_pton(this.s, true, this.i, end, this.alloc);
 			if (bytes === null)
 				this.fail('bad base64 data');
 			this.i = end;
@@ -1019,26 +1109,53 @@ class PropParser {
 		}
 	}
 
+	/*
+	 * An array whose elements go to fn one by one, as they are read; what
+	 * is left is empty.  Anything else is read as it is.
+	 */
+	private stream(depth: number, fn: (o: PropObject) => void): PropObject {
+		const at = this.i;
+		this.open_tag();
+		if (this.kind !== E_ARRAY) {
+			this.i = at;
+			return this.object(depth);
+		}
+		if (!this.empty) {
+			for (;;) {
+				this.skip_space();
+				if (this.eat(L_ARRAY_END))
+					break;
+				const o = this.object(depth + 1);
+				try {
+					fn(o);
+				} catch (e) {
+					throw new EachThrew(e);
+				}
+			}
+		}
+		return prop_array_create();
+	}
+
 	document(): PropObject {
 		const s = this.s;
 		this.skip_space();
-		if (this.eat('<?xml')) {
-			const end = s.indexOf('?>', this.i);
+		if (this.eat(L_XML)) {
+			const end = this.find(L_XML_END, this.i);
 			if (end < 0)
 				this.fail('unterminated XML declaration');
 			this.i = end + 2;
 			this.skip_space();
 		}
-		if (this.eat('<!DOCTYPE')) {
-			const end = s.indexOf('>', this.i);
+		if (this.eat(L_DOCTYPE)) {
+			const end = s.indexOf(GT, this.i);
 			if (end < 0)
 				this.fail('unterminated DOCTYPE');
 			this.i = end + 1;
 			this.skip_space();
 		}
 		let plist = false;
-		if (s.startsWith('<plist', this.i)) {
-			if (this.eat('<plist>') || this.eat('<plist version="1.0">'))
+		if (this.at(L_PLIST, this.i)) {
+			if (this.eat(L_PLIST_BARE) || this.eat(L_PLIST_V1))
 				plist = true;
 			else
 				this.fail('expected <plist version="1.0">');
@@ -1047,12 +1164,12 @@ class PropParser {
 		const o = this.object(0);
 		this.skip_space();
 		if (plist) {
-			if (!this.eat('</plist>'))
+			if (!this.eat(L_PLIST_END))
 				this.fail('expected </plist>');
 			this.skip_space();
 		}
 		/* The kernel NUL-terminates what it copied in. */
-		while (this.i < s.length && s.charCodeAt(this.i) === 0)
+		while (this.i < s.length && s[this.i] === 0)
 			this.i++;
 		if (this.i !== s.length)
 			this.fail('text after the end');
@@ -1062,11 +1179,11 @@ class PropParser {
 	}
 }
 
-/* Line and column (from 1) of offset i in s, for messages. */
-function line_col(s: string, i: number): string {
+/* Line and column (from 1) of byte offset i in s, for messages. */
+function line_col(s: Uint8Array, i: number): string {
 	let line = 1;
 	let from = 0;
-	for (let j = s.indexOf('\n'); j >= 0 && j < i; j = s.indexOf('\n', j + 1)) {
+	for (let j = s.indexOf(0x0a); j >= 0 && j < i; j = s.indexOf(0x0a, j + 1)) {
 		line++;
 		from = j + 1;
 	}
@@ -1074,29 +1191,52 @@ function line_col(s: string, i: number): string {
 }
 
 /*
- * The object, or what is wrong with the text ("expected </key> at line 12
- * column 3").  Never throws: the kernel parses what any local user sends.
+ * Elements of a long array, one at a time: the array under `key` in the
+ * document's dictionary is not built; each element goes to fn as soon as
+ * it is read, and can be dropped once used (a listing of 10^5 peers
+ * never exists as one tree).  fn may see elements of a document that
+ * turns out malformed later.
  */
-export function prop_object_parse(text: string, attach?: readonly Uint8Array[]):
+export interface PropEach {
+	key: string;
+	fn: (o: PropObject) => void;
+}
+
+/*
+ * The object, or what is wrong with the text ("expected </key> at line 12
+ * column 3").  text: the externalized form, or its UTF-8 bytes (a
+ * listing page as it came, sys/sys/shim.ts data_bytes).  each: see
+ * PropEach.  Never throws (but what fn throws): the kernel parses what
+ * any local user sends.
+ */
+export function prop_object_parse(text: string | Uint8Array, attach?: readonly Uint8Array[], each?: PropEach):
     { obj: PropObject; error: null } | { obj: null; error: string } {
-	if (typeof text !== 'string')
+	if (typeof text !== 'string' && !(text instanceof Uint8Array))
 		return { obj: null, error: 'not a string' };
+	/* A copy of a text (it may spell keys), wiped once read. */
+	const s = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
 	try {
-		return { obj: new PropParser(text, attach ?? null).document(), error: null };
+		return { obj: new PropParser(s, attach ?? null, each ?? null).document(), error: null };
 	} catch (e) {
+		if (e instanceof EachThrew)
+			throw e.e;
 		if (e instanceof Malformed)
-			return { obj: null, error: `${e.what} at ${line_col(text, Math.min(e.at, text.length))}` };
+			return { obj: null, error: `${e.what} at ${line_col(s, Math.min(e.at, s.length))}` };
 		/* A RangeError from pathological input (a stack too deep): not a plist either. */
 		return { obj: null, error: (e as Error).message };
+	} finally {
+		if (s !== text)
+			s.fill(0);
 	}
 }
 
 /* attach: the attachments of the attached form (see the top), used without a copy. */
-export function prop_object_internalize(text: string, attach?: readonly Uint8Array[]): PropObject | null {
+export function prop_object_internalize(text: string | Uint8Array, attach?: readonly Uint8Array[]): PropObject | null {
 	return prop_object_parse(text, attach).obj;
 }
 
-export function prop_dictionary_internalize(text: string, attach?: readonly Uint8Array[]): PropDictionary | null {
+export function prop_dictionary_internalize(text: string | Uint8Array, attach?: readonly Uint8Array[]):
+    PropDictionary | null {
 	const o = prop_object_internalize(text, attach);
 	return o !== null && o.type === 'dictionary' ? o : null;
 }

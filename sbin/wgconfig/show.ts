@@ -52,7 +52,7 @@ function format_allowed_ips(peer: PropDictionary): string | null {
 		return null;
 	if (o.type !== 'array')
 		errx(1, 'invalid allowedips');
-	const out: string[] = [];
+	let out = '';
 	for (const e of o.value) {
 		if (e.type !== 'dictionary') {
 			warnx('invalid allowedip');
@@ -81,9 +81,9 @@ function format_allowed_ips(peer: PropDictionary): string | null {
 			warnx('allowed-ip bad ip length');
 			continue;
 		}
-		out.push(`${inet_ntop(ip)}/${cidr}`);
+		out += `${out === '' ? '' : ','}${inet_ntop(ip)}/${cidr}`;
 	}
-	return out.length === 0 ? '(none)' : out.join(',');
+	return out === '' ? '(none)' : out;
 }
 
 /* The five (or six) fields of one peer, each line starting with prefix. */
@@ -136,12 +136,19 @@ export function show_head_lines(ifname: string, d: PropDictionary): string[] {
 	return out;
 }
 
+/* One entry of "show all": a peer as the reply's "peers" array gives it (PropEach), then dropped. */
+export function show_peers_entry(o: PropObject, out: string[]): void {
+	if (o.type !== 'dictionary')
+		errx(1, 'invalid peer');
+	const name = prop_dictionary_get_string(o, WGK_NAME);
+	out.push(`\tpeer: ${name ?? '(none)'}`);
+	show_peer_lines(o, '\t\t', false, out);
+}
+
+/* The peers left in d: none when they came one by one (show_peers_entry); "invalid peers" if not an array. */
 export function show_peers_lines(d: PropDictionary, out: string[]): void {
-	for (const peer of peers_of(d)) {
-		const name = prop_dictionary_get_string(peer, WGK_NAME);
-		out.push(`\tpeer: ${name ?? '(none)'}`);
-		show_peer_lines(peer, '\t\t', false, out);
-	}
+	for (const peer of peers_of(d))
+		show_peers_entry(peer, out);
 }
 
 /*

@@ -18,7 +18,7 @@
  */
 
 import {
-	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
+	type PropDictionary, type PropEach, type PropObject, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
 	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_object_parse,
 	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
 	prop_dictionary_set_uint16, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
@@ -35,13 +35,15 @@ import { sockaddr_encode } from '../../lib/libwg/sockaddr.js';
 import { strtouint16 } from '../../lib/libwg/strtonum.js';
 import {
 	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
-	WGK_MAX_PEERS, WGK_NAME,
+	WGK_MAX_PEERS, WGK_NAME, WGK_PEERS,
 	WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT,
 	WG_IOCTL_SET_PRIVATE_KEY, WG_PEER_NAME_MAXLEN,
 } from '../../sys/net/if_wg.h.js';
 import { IFNAMSIZ, SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../sys/sys/sockio.js';
-import { show_head_lines, show_peer_by_name, show_peers_lines, show_private_key_line } from './show.js';
+import {
+	show_head_lines, show_peer_by_name, show_peers_entry, show_peers_lines, show_private_key_line,
+} from './show.js';
 
 function usage(): never {
 	const p = getprogname();
@@ -62,9 +64,24 @@ function usage(): never {
 	throw new QuietExit(1);
 }
 
-/* Resolves once stdout has taken the lines: a slow reader holds back the next page, not memory. */
+/*
+ * Resolves once stdout has taken the lines: a slow reader holds back the
+ * next page, not memory.  The lines are written into one buffer (a page
+ * is thousands of short strings, which a join would first flatten), and
+ * the buffer is wiped once written (a line may hold a key).
+ */
 function print_lines(lines: string[]): Promise<void> {
-	if (process.stdout.write(lines.join('\n') + '\n'))
+	let n = 0;
+	for (const l of lines)
+		n += l.length;
+	/* At most 3 bytes of UTF-8 per UTF-16 unit. */
+	const b = Buffer.allocUnsafeSlow(3 * n + lines.length);
+	let o = 0;
+	for (const l of lines) {
+		o += b.write(l, o);
+		b[o++] = 0x0a;
+	}
+	if (process.stdout.write(b.subarray(0, o), () => b.fill(0)))
 		return Promise.resolve();
 	return new Promise((resolve) => {
 		const done = (): void => {
@@ -88,8 +105,8 @@ function ioctl_error(what: string, errno: number, msg: string | undefined): neve
  * the following page, 0 after the last.  A kernel that answers with the
  * whole list at once (NetBSD's form) gives one page.
  */
-async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: number; name?: string } = {}):
-    Promise<{ d: PropDictionary; next: number }> {
+async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: number; name?: string } = {},
+    each?: PropEach): Promise<{ d: PropDictionary; next: number }> {
 	const qd = prop_dictionary_create();
 	prop_dictionary_set_uint64(qd, WGK_CURSOR, q.cursor ?? 0);
 	if (q.max_peers !== undefined)
@@ -100,8 +117,17 @@ async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: numbe
 	const r = await ioctl({ op: 'ioctl', req: SIOCGDRVSPEC, name: ifname, cmd: WG_IOCTL_GET, data: text, attach });
 	if (r.errno !== 0)
 		ioctl_error('ioctl(SIOCGDRVSPEC)', r.errno, r.msg);
-	/* The keys are attachments, views into the reply: the caller's prop_data_wipe wipes them. */
-	const p = prop_object_parse(r.data ?? '', r.attach);
+	/*
+	 * The keys are attachments, views into the reply, or decoded from the
+	 * text: the caller's prop_data_wipe wipes them.  A page's text comes
+	 * as bytes (data_bytes), wiped once read.
+	 */
+	let p: ReturnType<typeof prop_object_parse>;
+	try {
+		p = prop_object_parse(r.data_bytes ?? r.data ?? '', r.attach, each);
+	} finally {
+		r.data_bytes?.fill(0);
+	}
 	if (p.obj === null || p.obj.type !== 'dictionary') {
 		r.attach?.forEach((a) => a.fill(0));
 		errx(1, `prop_dictionary_internalize failed: ${p.error ?? 'not a dictionary'}`);
@@ -126,26 +152,40 @@ type Command = (ifname: string, args: string[]) => Promise<number>;
  * wipes it after use.  "show all" prints each page as it comes, so
  * memory does not grow with the number of peers, and asks for the next
  * page before it prints one, so that the kernel makes a page while this
- * side formats the last.
+ * side formats the last.  A page's peers are formatted as they are
+ * read, each dropped (and wiped) at once: a page never exists as a tree.
  */
+function show_all_page(ifname: string, cursor: number): Promise<{ d: PropDictionary; next: number; lines: string[] }> {
+	const lines: string[] = [];
+	const each = (o: PropObject): void => {
+		try {
+			show_peers_entry(o, lines);
+		} finally {
+			prop_data_wipe(o);
+		}
+	};
+	return ioctl_get(ifname, { cursor }, { key: WGK_PEERS, fn: each }).then((r) => ({ ...r, lines }));
+}
+
 async function cmd_show_all(ifname: string): Promise<number> {
-	let page = ioctl_get(ifname);
+	let page = show_all_page(ifname, 0);
 	for (let first = true; ; first = false) {
-		const { d, next } = await page;
+		const { d, next, lines } = await page;
 		if (next !== 0) {
-			page = ioctl_get(ifname, { cursor: next });
+			page = show_all_page(ifname, next);
 			/* Its failure is reported when it is awaited, after this page is out. */
 			page.catch(() => undefined);
 		}
 		let out: string[];
 		try {
 			out = first ? show_head_lines(ifname, d) : [];
+			/* What did not come one by one: "invalid peers" if they are not an array. */
 			show_peers_lines(d, out);
 		} finally {
 			prop_data_wipe(d);
 		}
-		if (out.length > 0)
-			await print_lines(out);
+		if (out.length + lines.length > 0)
+			await print_lines(out.length === 0 ? lines : out.concat(lines));
 		if (next === 0)
 			return 0;
 	}

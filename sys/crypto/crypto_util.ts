@@ -47,6 +47,24 @@ export function crypto_is_zero(a: Uint8Array): boolean {
 	return d === 0;
 }
 
+/*
+ * A buffer that may hold key material, grown to fit `used + need` bytes
+ * by doubling: the first `used` bytes move to the new buffer and are
+ * wiped from the old one, so no copy of a key is left behind.  Returns
+ * buf itself when it has the room.
+ */
+export function crypto_buf_grow<T extends Uint8Array>(buf: T, used: number, need: number): T | Uint8Array<ArrayBuffer> {
+	if (used + need <= buf.length)
+		return buf;
+	let size = buf.length * 2;
+	while (size < used + need)
+		size *= 2;
+	const nb = new Uint8Array(size);
+	nb.set(buf.subarray(0, used));
+	buf.fill(0, 0, used);
+	return nb;
+}
+
 /* Overwrite key material before dropping it.  null and undefined are ignored. */
 export function crypto_wipe(...bufs: (Uint8Array | null | undefined)[]): void {
 	for (const b of bufs)

@@ -243,6 +243,7 @@ function shim_disarm(c: shim_conn): void {
 function shim_write(c: shim_conn, reply: ShimReply): Promise<void> {
 	return new Promise((resolve) => {
 		if (c.sock.destroyed || !c.sock.writable) {
+			reply.data_bytes?.fill(0);
 			reply.attach?.forEach((a) => a.fill(0));
 			return resolve();
 		}

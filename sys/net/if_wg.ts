@@ -503,8 +503,13 @@ export class wg_softc implements ifnet {
 			st?.private_key?.fill(0);
 			return { errno: r.errno !== 0 ? r.errno : EIO };
 		}
-		/* Keys in sorted order, as NetBSD's externalization writes them. */
-		const w = new prop_writer({ size: r.xml.length + 4096 });
+		/*
+		 * Keys in sorted order, as NetBSD's externalization writes them.
+		 * The attached form: the private key leaves as an attachment,
+		 * never as text; what is public stays inline.
+		 */
+		const w = new prop_writer({ size: r.xml.length + 4096, attach: true });
+		let sent = false;
 		const pages = [r.xml];
 		try {
 			w.dict_begin();
@@ -541,17 +546,27 @@ export class wg_softc implements ifnet {
 				}
 				if (st.public_key !== null) {
 					w.key(WGK_PUBLIC_KEY);
-					w.data(st.public_key);
+					w.data_inline(st.public_key);
 				}
 			}
 			w.dict_end();
-			/* The writer's bytes and the pages hold keys; the text made of them cannot be wiped. */
-			return { errno: 0, data: w.finish() };
+			/*
+			 * The private key is in w.attach, which the shim wipes once
+			 * framed.  A page goes as bytes, which the shim wipes too; the
+			 * whole list (NetBSD's form) as text, whose preshared keys
+			 * (inline in the pages) cannot be wiped.
+			 */
+			sent = true;
+			const attach = w.attach ?? [];
+			if (cursor >= 0)
+				return { errno: 0, data_bytes: w.finish_bytes(), attach };
+			return { errno: 0, data: w.finish(), attach };
 		} finally {
 			w.wipe();
 			for (const x of pages)
 				x.fill(0);
-			st.private_key?.fill(0);
+			if (!sent)
+				st.private_key?.fill(0);
 		}
 	}
 

@@ -63,6 +63,7 @@ import type {
 import { uapi_get_page, uapi_set } from './wg/uapi.js';
 import { wg_event_text } from './if_wg_event.js';
 import { wg_peers_externalize } from './if_wg_get.js';
+import { malloc_trim } from '../arch/linux/malloc.js';
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -158,8 +159,9 @@ function udp_gro_supported(): boolean {
  * V8's idle-time collection never runs here: the garbage a large
  * configuration request leaves (its text, its parsed lines, some
  * hundreds of bytes a peer) would stay resident for good.  After such a
- * request, once it is answered, a full collection gives it back.  The
- * driver exposes gc() to the thread (if_wg.ts).
+ * request, once it is answered, a full collection gives it back, and
+ * malloc_trim what it held outside the V8 heap.  The driver exposes
+ * gc() to the thread (if_wg.ts).
  */
 const WG_GC_AFTER = 1 << 20;	/* request text, in characters */
 const wg_gc = (globalThis as { gc?: () => void }).gc;
@@ -422,8 +424,10 @@ class wg_intr {
 			/* postMessage sent copies of these: the ones here are temporaries. */
 			reply.xml?.fill(0);
 			reply.text?.fill(0);
-			if (req.op === 'uapi_set' && req.body.length >= WG_GC_AFTER)
+			if (req.op === 'uapi_set' && req.body.length >= WG_GC_AFTER) {
 				wg_gc?.();
+				malloc_trim();
+			}
 		}
 	}
 

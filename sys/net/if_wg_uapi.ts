@@ -35,6 +35,7 @@ import { if_zones } from '../arch/linux/libc.js';
 import { if_clone_destroy } from './if.js';
 import { LOG_ERR, LOG_INFO, log } from '../kern/subr_log.js';
 import { type wg_softc, wg_main_gc } from './if_wg.js';
+import { malloc_trim } from '../arch/linux/malloc.js';
 import type { wg_intr_reply } from './if_wg_intr.js';
 import { UAPI_GET_PAGE, uapi_ops_wipe, uapi_set_parse } from './wg/uapi.js';
 
@@ -450,9 +451,17 @@ async function wg_uapi_set(sc: wg_softc, body: Uint8Array): Promise<number> {
 			sc.wg_set_fwmark(old_mark);
 		return r.errno;
 	}
-	/* The request's text and parsed lines are garbage once this is done: megabytes for a large one (if_wg.ts). */
-	if (len >= UAPI_GC_AFTER)
-		setTimeout(() => wg_main_gc?.(), 100).unref();
+	/*
+	 * The request's text and parsed lines are garbage once this is done:
+	 * megabytes for a large one (if_wg.ts); what they held outside the
+	 * V8 heap goes back to the system too (malloc.ts).
+	 */
+	if (len >= UAPI_GC_AFTER) {
+		setTimeout(() => {
+			wg_main_gc?.();
+			malloc_trim();
+		}, 100).unref();
+	}
 	if (port !== undefined)
 		sc.wg_port_switched(so, port, mark ?? old_mark);
 	return 0;

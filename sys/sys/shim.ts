@@ -79,6 +79,12 @@ export interface ShimIfState {
 export interface ShimReply {
 	errno: number;
 	data?: string;			/* SIOCGDRVSPEC: externalized dictionary, attached form */
+	/*
+	 * data as UTF-8 bytes, for a paged listing (megabytes of text that
+	 * JSON would escape and unescape): framed as the first attachment,
+	 * and "data_bytes": true in the JSON.  Wiped like the attachments.
+	 */
+	data_bytes?: Uint8Array;
 	attach?: Uint8Array[];		/* what data refers to; never in the JSON */
 	flags?: number;			/* SIOCGIFFLAGS */
 	mtu?: number;			/* SIOCGIFMTU */
@@ -119,12 +125,15 @@ const SHIM_LEN = 4;
 
 /*
  * A whole frame, length included: msg as JSON (without its attach
- * field), then the attachments.  The attachments are wiped once copied
- * (they may be keys); the caller wipes the frame once it is written.
+ * field), then the attachments (a reply's data_bytes first).  The
+ * attachments are wiped once copied (they may be keys); the caller wipes
+ * the frame once it is written.
  */
 export function shim_frame_encode(msg: ShimRequest | ShimReply): Buffer {
-	const attach = 'attach' in msg ? msg.attach ?? [] : [];
-	const json = shim_json_bytes({ ...msg, attach: undefined });
+	const text = 'data_bytes' in msg ? msg.data_bytes : undefined;
+	const given = 'attach' in msg ? msg.attach ?? [] : [];
+	const attach = text === undefined ? given : [text, ...given];
+	const json = shim_json_bytes({ ...msg, attach: undefined, data_bytes: text === undefined ? undefined : true });
 	let len = json.length;
 	if (attach.length > 0) {
 		len++;

@@ -185,7 +185,9 @@ export class WgDevice implements WgDeviceApi {
 				hs.clear();
 			}
 			peer.last_sent_handshake = -Infinity;
-			wg_keypairs_expire_current(peer.keypairs);
+			const kps = peer.keypairs_if();
+			if (kps !== null)
+				wg_keypairs_expire_current(kps);
 			if (send_staged)
 				wg_send_staged(sc, peer);
 		}
@@ -239,7 +241,7 @@ export class WgDevice implements WgDeviceApi {
 			peer.preshared_key = crypto_key_copy(psk);
 		peer.endpoint = ep === null ? null : wg_endpoint_copy(ep);
 		peer.persistent_keepalive = ka;
-		sc.pubkeys.insert(peer.public_key, peer);
+		sc.pubkeys.insert(peer.key, peer);
 		if (name !== '')
 			sc.names.set(name, peer);
 		sc.peer_list.add(peer);
@@ -272,7 +274,7 @@ export class WgDevice implements WgDeviceApi {
 		this.check_peer(peer);
 		peer.is_dead = true;
 		this.allowedips_clear_internal(peer);
-		sc.pubkeys.remove(peer.public_key);
+		sc.pubkeys.remove(peer.key);
 		if (peer.name !== '' && sc.names.get(peer.name) === peer)
 			sc.names.delete(peer.name);
 		sc.peer_list.delete(peer);
@@ -313,7 +315,7 @@ export class WgDevice implements WgDeviceApi {
 			allowed_ips.push(peer.aip_order[i] === '4' ? v4[i4++] : v6[i6++]);
 		return {
 			name: peer.name,
-			public_key: peer.public_key.slice(),
+			public_key: peer.public_key,
 			preshared_key: peer.preshared_key === null ? null : crypto_key_copy(peer.preshared_key),
 			endpoint: peer.endpoint === null ? null : wg_endpoint_copy(peer.endpoint),
 			allowed_ips,

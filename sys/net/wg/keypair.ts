@@ -26,7 +26,9 @@ export function wg_peer_clear_sessions(sc: WgSoftc, peer: WgPeer): void {
 		sc.index.remove(hs);
 		hs.clear();
 	}
-	wg_keypairs_clear(peer.keypairs, (kp) => wg_keypair_drop(sc, kp));
+	const kps = peer.keypairs_if();
+	if (kps !== null)
+		wg_keypairs_clear(kps, (kp) => wg_keypair_drop(sc, kp));
 }
 
 export function wg_keypair_add(sc: WgSoftc, peer: WgPeer, kp: WgKeypair): void {

@@ -91,6 +91,14 @@ export function wg_key_str(k: Uint8Array): string {
 	return Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1');
 }
 
+/* The bytes of a key string, in an array of their own. */
+export function wg_key_bytes(s: string): Uint8Array {
+	const k = new Uint8Array(s.length);
+	for (let i = 0; i < s.length; i++)
+		k[i] = s.charCodeAt(i);
+	return k;
+}
+
 export class WgPubkeyTable<P> {
 	private readonly map = new Map<string, P>();
 
@@ -102,12 +110,13 @@ export class WgPubkeyTable<P> {
 		return this.map.get(wg_key_str(k));
 	}
 
-	insert(k: Uint8Array, p: P): void {
-		this.map.set(wg_key_str(k), p);
+	/* k: the key string (wg_key_str), which the entry keeps: the peer's own, so that it is held once. */
+	insert(k: string, p: P): void {
+		this.map.set(k, p);
 	}
 
-	remove(k: Uint8Array): void {
-		this.map.delete(wg_key_str(k));
+	remove(k: string): void {
+		this.map.delete(k);
 	}
 }
 

@@ -171,9 +171,10 @@ function wg_defer_to_peer_session(sc: WgSoftc, peer: WgPeer, now: number): boole
 	const self = sc.ident.public_key;
 	if (next === null || self === null || now >= next.birth + sc.tunables.rekey_timeout * 1000)
 		return false;
+	const pub = peer.public_key;
 	for (let i = 0; i < self.length; i++)
-		if (self[i] !== peer.public_key[i])
-			return self[i] < peer.public_key[i];
+		if (self[i] !== pub[i])
+			return self[i] < pub[i];
 	return false;
 }
 

@@ -56,6 +56,8 @@ function expired_new_handshake(sc: WgSoftc, peer: WgPeer): void {
 function expired_zero_key_material(sc: WgSoftc, peer: WgPeer): void {
 	wg_peer_clear_sessions(sc, peer);
 	sc.count('keys_zeroed');
+	/* Off the heap first if nothing else is armed: then its timer state can go too. */
+	wg_timers_update(sc, peer);
 	/* Idle for 3 x REJECT_AFTER_TIME: back to the memory of a peer that never talked. */
 	peer.release_idle(sc.clock.now());
 }

@@ -24,7 +24,7 @@
 
 import type { WgAllowedIp, WgDevice, WgEndpoint, WgPeer } from './device.js';
 import { EINVAL, EPROTO, ErrnoError } from '../../sys/errno.js';
-import { crypto_key_alloc } from '../../crypto/crypto_util.js';
+import { crypto_buf_grow, crypto_key_alloc } from '../../crypto/crypto_util.js';
 import { inet_ntop, inet_pton4, inet_pton6 } from '../../../lib/libc/inet.js';
 
 
@@ -185,15 +185,7 @@ class uapi_text {
 	len = 0;
 
 	private reserve(n: number): void {
-		if (this.len + n <= this.buf.length)
-			return;
-		let size = this.buf.length * 2;
-		while (size < this.len + n)
-			size *= 2;
-		const nb = new Uint8Array(size);
-		nb.set(this.buf.subarray(0, this.len));
-		this.buf.fill(0, 0, this.len);
-		this.buf = nb;
+		this.buf = crypto_buf_grow(this.buf, this.len, n);
 	}
 
 	/* Text, nearly always ASCII (a zone's interface name may not be: UTF-8 then). */

@@ -10,7 +10,7 @@ import t from 'tap';
 import {
 	type PropDictionary, type PropObject, prop_array_create, prop_bool_create, prop_data_create, prop_data_create_nocopy,
 	prop_data_wipe,
-	prop_dictionary_create, prop_dictionary_externalize, prop_dictionary_get_array,
+	prop_dictionary_create, prop_dictionary_externalize, prop_dictionary_get, prop_dictionary_get_array,
 	prop_dictionary_get_bool, prop_dictionary_get_data, prop_dictionary_get_int64,
 	prop_dictionary_get_number, prop_dictionary_get_string, prop_dictionary_get_uint16,
 	prop_dictionary_get_uint64, prop_dictionary_get_uint8, prop_dictionary_internalize,
@@ -423,4 +423,44 @@ t.test('fuzz: cut and mutated documents never throw', async (t) => {
 		}
 	}
 	t.pass('3000 cut or mutated documents: an object or an error, never an exception');
+});
+
+t.test('the text as UTF-8 bytes, and a long array one element at a time', async (t) => {
+	const d = prop_dictionary_create();
+	prop_dictionary_set_uint64(d, 'cursor', 7);
+	prop_dictionary_set_string(d, 'name', 'caf\u00e9 <&>');
+	const peers = [1, 2, 3].map((i) => {
+		const p = prop_dictionary_create();
+		prop_dictionary_set_data(p, 'public_key', new Uint8Array(32).fill(i));
+		prop_dictionary_set_uint64(p, 'rx_bytes', i);
+		return p;
+	});
+	prop_dictionary_set(d, 'peers', prop_array_create(peers));
+	const text = prop_dictionary_externalize(d);
+	const bytes = Buffer.from(text, 'utf8');
+	const whole = prop_object_parse(bytes);
+	t.ok(whole.obj !== null && prop_object_equals(whole.obj, d), 'bytes read as the text is');
+	t.same(prop_object_parse(bytes.subarray(0, bytes.length - 3)).error,
+	    `expected </plist> at line ${text.split('\n').length - 1} column 1`, 'errors placed by line and column');
+	const seen: PropObject[] = [];
+	const r = prop_object_parse(bytes, undefined, { key: 'peers', fn: (o) => seen.push(o) });
+	t.equal(seen.length, 3, 'each element handed over');
+	t.ok(seen.every((o, i) => prop_object_equals(o, peers[i])), 'in order, as they are');
+	const left = r.obj?.type === 'dictionary' ? prop_dictionary_get(r.obj, 'peers') : undefined;
+	t.same(left, prop_array_create(), 'the array itself is left empty');
+	t.equal(r.obj?.type === 'dictionary' ? prop_dictionary_get_string(r.obj, 'name') : null, 'caf\u00e9 <&>',
+	    'the rest as usual, UTF-8 and entities decoded');
+	/* The data values share buffers: wiping one leaves its neighbours. */
+	const k0 = prop_dictionary_get_data(seen[0] as PropDictionary, 'public_key');
+	const k1 = prop_dictionary_get_data(seen[1] as PropDictionary, 'public_key');
+	k0?.fill(0);
+	t.ok(k1 !== null && k1.every((b) => b === 2), 'wiping one value leaves the others');
+	const e = prop_dictionary_create();
+	prop_dictionary_set_string(e, 'peers', 'x');
+	const notarray = prop_object_parse(prop_dictionary_externalize(e), undefined, { key: 'peers', fn: () => t.fail('called') });
+	t.same(notarray.obj?.type === 'dictionary' ? prop_dictionary_get(notarray.obj, 'peers') : null,
+	    prop_string_create('x'), 'anything but an array is read as it is');
+	const boom = new Error('boom');
+	t.throws(() => prop_object_parse(bytes, undefined, { key: 'peers', fn: () => { throw boom; } }), boom,
+	    'what fn throws comes out as it is, not as a parse error');
 });

@@ -5,9 +5,13 @@
  * ones:
  *
  *   lossy underlay    iptables -m statistic --mode random drops WireGuard
- *                     datagrams on both hosts' input; a TCP transfer
+ *                     datagrams on the hosts' input; a TCP transfer
  *                     completes with a matching sha256 (suite: 4 MB at
- *                     10%; long: 20 MB at 10% and at 30%)
+ *                     10% each way; long: 20 MB at 10% each way, and at
+ *                     30% on the way the data goes: at 30% each way
+ *                     Linux's TCP alone, with no tunnel, did not move
+ *                     2 MB over a veth in 300 s, its acknowledgements
+ *                     and retransmissions lost as often as the data)
  *   faulty relay      the hosts talk through a UDP relay in a middle
  *                     namespace (tests/harness/relay.ts: this kernel has
  *                     no sch_netem) that delays, reorders or duplicates;
@@ -85,7 +89,7 @@ async function fd_settled(pid: number): Promise<number> {
 /*
  * A TCP transfer of `bytes` random bytes to dst's tunnel address; returns
  * both sides' results.  Both ends give up after timeout ms (30% loss
- * each way makes TCP crawl: the long runs allow it minutes).
+ * makes TCP crawl: the long runs allow it minutes).
  */
 async function transfer(src: Host, dst: Host, addr: string, bytes: number, timeout = 600_000):
     Promise<{ ok: boolean; sent_sha?: string; got_sha?: string; got_bytes?: number; stderr: string }> {
@@ -118,18 +122,21 @@ t.test('lossy underlay: a TCP transfer arrives intact', async (t) => {
 		return;
 	const s: Topology = await setup_topology(t, { prefix: 'wf' });
 	await check_ping(s.local, s.ip_wg_peer);
-	for (const [p, bytes] of LONG ? [[0.1, MB20], [0.3, MB20]] : [[0.1, 4 << 20]]) {
-		await lossy(s.local, p, true);
-		await lossy(s.peer, p, true);
+	/* [loss, bytes, dropped on the sender's input too (acknowledgements, the peer's handshake messages)] */
+	const cases: [number, number, boolean][] = LONG ? [[0.1, MB20, true], [0.3, MB20, false]] : [[0.1, 4 << 20, true]];
+	for (const [p, bytes, each_way] of cases) {
+		const hosts = each_way ? [s.local, s.peer] : [s.peer];
+		for (const h of hosts)
+			await lossy(h, p, true);
 		const start = Date.now();
 		const r = await transfer(s.local, s.peer, s.ip_wg_peer, bytes);
-		const what = `${p * 100}% loss each way, ${bytes >> 20} MB`;
+		const what = `${p * 100}% loss ${each_way ? 'each way' : 'on the data\'s way'}, ${bytes >> 20} MB`;
 		t.ok(r.ok, `${what}: transfer finished`, { stderr: r.stderr });
 		t.equal(r.got_bytes, bytes, 'every byte arrived');
 		t.ok(sha_ok(r), 'sha256 matches on both ends', { sent: r.sent_sha, got: r.got_sha });
 		t.comment(`${what}: ${Date.now() - start} ms, sha256 ${sha_ok(r) ? 'matches' : 'DIFFERS'}`);
-		await lossy(s.local, p, false);
-		await lossy(s.peer, p, false);
+		for (const h of hosts)
+			await lossy(h, p, false);
 	}
 });
 

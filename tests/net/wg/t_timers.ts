@@ -225,3 +225,17 @@ t.test('keys are zeroed after 3 x REJECT_AFTER_TIME', (t) => {
 	t.ok(p.a.stats.keys_zeroed >= 1);
 	t.end();
 });
+
+t.test('an idle peer gives back its sessions, handshake and timer state, and talks again', (t) => {
+	const p = make_pair(c);
+	t.ok(ping(p));
+	const held = (): unknown[] => [p.a_peer.keypairs_if(), p.a_peer.handshake_if(),
+	    (p.a_peer as unknown as { tm: unknown }).tm];
+	t.ok(held().every((x) => x !== null), 'a peer that talked holds them');
+	p.net.advance(541000);
+	t.same(held(), [null, null, null], 'none of them once its keys are zeroed');
+	t.equal(p.a_peer.t_zero_key_material, Infinity, 'its timers read as idle');
+	t.equal(p.a_peer.last_sent_handshake, -Infinity);
+	t.ok(ping(p), 'and it talks again: a new handshake, from nothing');
+	t.end();
+});

@@ -229,6 +229,7 @@ t.test('random and malformed SIOCSDRVSPEC: errno replies, the instance lives', a
 	const rg = await root.req(get.req);
 	const dr = prop_dictionary_internalize(rg.data ?? '', rg.attach);
 	t.ok(dr !== null && prop_dictionary_get_data(dr, WGK_PRIVATE_KEY) !== null, 'root sees the private key');
+	t.notMatch(rg.data ?? '', Buffer.alloc(32, 9).toString('base64'), 'as an attachment: its bytes are not in the text');
 	const ng = await nobody.req(get.req);
 	t.equal(ng.errno, 0, 'nobody may read');
 	const dn = prop_dictionary_internalize(ng.data ?? '', ng.attach);

@@ -17,7 +17,7 @@ import { Socket, connect } from 'node:net';
 import t from 'tap';
 
 import {
-	prop_dictionary_create, prop_dictionary_externalize_attach, prop_dictionary_get_data,
+	prop_dictionary_create, prop_dictionary_externalize, prop_dictionary_externalize_attach, prop_dictionary_get_data,
 	prop_dictionary_internalize, prop_dictionary_set_data_nocopy,
 } from '../../../lib/libprop/prop.js';
 import { shim_request } from '../../../lib/libc/ioctl.js';
@@ -135,6 +135,11 @@ t.test('client and kernel wipe every buffer the key passed through', async (t) =
 		}
 		const d = prop_dictionary_create();
 		prop_dictionary_set_data_nocopy(d, WGK_PRIVATE_KEY, key());
+		if (req.cmd === 1) {
+			const data_bytes = Buffer.from(prop_dictionary_externalize(d), 'utf8');
+			replied.push(data_bytes);
+			return Promise.resolve({ reply: { errno: 0, data_bytes } });
+		}
 		const { text, attach } = prop_dictionary_externalize_attach(d);
 		replied.push(...attach);
 		return Promise.resolve({ reply: { errno: 0, data: text, attach } });
@@ -160,6 +165,15 @@ t.test('client and kernel wipe every buffer the key passed through', async (t) =
 	t.notOk((g.data ?? '').includes(KEY_B64), 'and not as text');
 	t.ok(replied.length === 1 && replied.every(is_zero), 'kernel: the reply\'s attachments are zero once framed');
 	g.attach?.forEach((a) => a.fill(0));
+
+	/* A page of a listing: its text as bytes, the first attachment. */
+	const p = await shim_request(id, { op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 1 });
+	t.equal(p.data, undefined, 'a page: no text in the JSON');
+	t.equal(p.attach, undefined, 'and no other attachment');
+	const pd = p.data_bytes === undefined ? null : prop_dictionary_internalize(p.data_bytes);
+	t.same(pd === null ? null : prop_dictionary_get_data(pd, WGK_PRIVATE_KEY), KEY, 'its bytes are the dictionary');
+	t.ok(replied.length === 2 && replied.every(is_zero), 'kernel: the page\'s bytes are zero once framed');
+	p.data_bytes?.fill(0);
 
 	/* Write callbacks (which wipe) have run once the reply is in; a moment for the last one. */
 	await new Promise((resolve) => setTimeout(resolve, 50));
