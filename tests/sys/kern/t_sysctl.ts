@@ -88,8 +88,8 @@ t.test('writes: old and new value, live object, subscribers', async (t) => {
 	t.equal(wg_tunables.debug, 15);
 	t.equal(sysctl_write('net.wg.debug', '0', root).errno, 0);
 
-	t.equal(sysctl_write('net.wg.udp_rcvbuf', '262144', root).errno, 0);
-	t.equal(wg_tunables.udp_rcvbuf, 262144);
+	t.equal(sysctl_write('net.wg.udp_rcvbuf', String(256 << 10), root).errno, 0);
+	t.equal(wg_tunables.udp_rcvbuf, 256 << 10);
 	t.equal(sysctl_write('net.wg.udp_rcvbuf', String(7 << 20), root).errno, 0);
 
 	const big = sysctl_write('net.wg.rekey_after_messages', String(2n ** 60n), root);
