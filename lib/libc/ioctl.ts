@@ -6,9 +6,10 @@
  * framed as sys/sys/shim.ts says: a 4-byte big-endian length, JSON, and
  * the binary attachments that carry a dictionary's data (keys among
  * them).  A request's attachments are wiped once framed, the frame once
- * written; a reply's attachments are views into the received frame,
- * which the caller wipes (prop_data_wipe of the dictionary they make)
- * once used, and every other copy of the received bytes is wiped here.
+ * written; a reply's attachments are copied out of the received frame,
+ * and the caller wipes them (prop_data_wipe of the dictionary they make)
+ * once used, as it does a page's text (data_bytes, left in the frame
+ * buffer); every other copy of the received bytes is wiped here.
  *
  * The kernel is authenticated before a byte is sent: an abstract name has
  * no permissions, so any local user can bind one while no instance holds
@@ -65,6 +66,19 @@ export function shim_set_kernel_prog(path: string): void {
 	shim_kernel_prog = path;
 }
 
+/*
+ * Replies are read into one chunk (wiped after each read) and copied into
+ * one frame buffer, both reused by every request of the process: a
+ * listing's page is megabytes, and fresh memory that large costs more
+ * here than the copy.  Only a request that overlaps another's gets a
+ * frame buffer of its own.
+ */
+const SHIM_RCHUNK = 65536;
+const shim_rchunk = Buffer.allocUnsafeSlow(SHIM_RCHUNK);
+const shim_receivers = new WeakMap<Socket, (b: Uint8Array) => void>();
+let shim_rframe = Buffer.allocUnsafeSlow(SHIM_RCHUNK);
+let shim_rframe_busy = false;
+
 /* The listener's owner must be root; see above.  Ends the program otherwise. */
 function shim_authenticate(id: number, sock: Socket): void {
 	let uid: number;
@@ -83,7 +97,13 @@ function shim_authenticate(id: number, sock: Socket): void {
 /* A connection to instance id's kernel, authenticated; an errno if none answers. */
 export function shim_connect(id: number): Promise<Socket | number> {
 	return new Promise((resolve, reject) => {
-		const sock = connect({ path: shim_socket_name(id) });
+		const sock: Socket = connect({ path: shim_socket_name(id), onread: {
+			buffer: shim_rchunk,
+			callback: (n: number, b: Uint8Array): boolean => {
+				shim_receivers.get(sock)?.(b.subarray(0, n));
+				return true;
+			},
+		} });
 		const on_error = (e: Error): void => {
 			sock.destroy();
 			resolve(errno_of(e));
@@ -110,10 +130,16 @@ function is_reply(v: unknown): v is ShimReply {
 	    (r.data_bytes === undefined || r.data_bytes === true) && (r.msg === undefined || typeof r.msg === 'string');
 }
 
-/* One request, one reply, then the connection is closed. */
+/*
+ * One request, one reply, then the connection is closed.  A reply's
+ * attachments are copies of their own; its data_bytes is a view into
+ * the reused frame buffer, valid until the process's next request.
+ */
 function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 	return new Promise((resolve) => {
-		const chunks: Buffer[] = [];
+		const shared = !shim_rframe_busy;
+		shim_rframe_busy = true;
+		let all = shared ? shim_rframe : Buffer.allocUnsafeSlow(SHIM_RCHUNK);
 		let have = 0;
 		let need = -1;
 		let done = false;
@@ -121,44 +147,72 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 			if (done)
 				return;
 			done = true;
+			shim_receivers.delete(sock);
 			sock.destroy();
+			if (shared)
+				shim_rframe_busy = false;
 			resolve(r);
 		};
-		sock.on('data', (chunk: Buffer) => {
-			chunks.push(chunk);
+		/* The frame buffer, at least size bytes (the old one wiped). */
+		const reserve = (size: number): void => {
+			if (all.length >= size)
+				return;
+			const b = Buffer.allocUnsafeSlow(Math.max(size, 2 * all.length));
+			all.copy(b, 0, 0, have);
+			all.fill(0);
+			all = b;
+			if (shared)
+				shim_rframe = b;
+		};
+		shim_receivers.set(sock, (chunk: Uint8Array) => {
+			if (done)
+				return;
+			reserve(have + chunk.length);
+			all.set(chunk, have);
 			have += chunk.length;
-			if (need < 0 && have >= 4) {
-				const head = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, 4);
-				/* No limit: the kernel is authenticated, and a listing may be large. */
-				need = head.readUInt32BE(0);
-			}
+			chunk.fill(0);
+			/* No limit: the kernel is authenticated, and a listing may be large. */
+			if (need < 0 && have >= 4)
+				need = all.readUInt32BE(0);
 			if (need >= 0 && have >= 4 + need) {
-				/* Out of the shared pool, so that the caller's wipe of the attachments is the only copy's. */
-				const all = Buffer.allocUnsafeSlow(have);
-				let at = 0;
-				for (const c of chunks) {
-					at += c.copy(all, at);
-					c.fill(0);
-				}
 				const f = shim_frame_decode(all.subarray(4, 4 + need));
 				if (f === null || !is_reply(f.msg) || (f.msg.data_bytes !== undefined && f.attach.length === 0)) {
-					all.fill(0);
+					all.fill(0, 0, have);
 					finish({ errno: EIO, msg: 'malformed reply from the kernel' });
 					return;
 				}
-				/*
-				 * The bytes of the JSON go now (a dictionary in the plain
-				 * form may hold keys); the attachments after it are the
-				 * caller's to wipe.
-				 */
-				all.fill(0, 0, f.attach.length > 0 ? f.attach[0].byteOffset - all.byteOffset - 4 : all.length);
 				/* "data_bytes": true in the JSON: the text is the first attachment (sys/sys/shim.ts). */
-				const r: ShimReply = f.msg.data_bytes !== undefined ? { ...f.msg, data_bytes: f.attach.shift() } : f.msg;
-				finish(f.attach.length > 0 ? { ...r, attach: f.attach } : r);
+				const text = f.msg.data_bytes !== undefined ? f.attach.shift() : undefined;
+				/*
+				 * The other attachments (keys) are copied out, out of the
+				 * shared pool so that the caller's wipe is the only copy's;
+				 * everything but the text is wiped here (the JSON may hold
+				 * keys in the plain form), the text by the caller.
+				 */
+				const attach = f.attach.map((a) => {
+					const c = Buffer.allocUnsafeSlow(a.length);
+					c.set(a);
+					return c;
+				});
+				if (text === undefined) {
+					all.fill(0, 0, have);
+				} else {
+					const at = text.byteOffset - all.byteOffset;
+					all.fill(0, 0, at);
+					all.fill(0, at + text.length, have);
+				}
+				const r: ShimReply = text !== undefined ? { ...f.msg, data_bytes: text } : f.msg;
+				finish(attach.length > 0 ? { ...r, attach } : r);
 			}
 		});
-		sock.on('error', (e) => finish({ errno: errno_of(e) }));
-		sock.on('close', () => finish({ errno: EIO, msg: 'the kernel closed the connection' }));
+		/* Cut short: what came of the reply goes. */
+		const fail = (r: ShimReply): void => {
+			if (!done)
+				all.fill(0, 0, have);
+			finish(r);
+		};
+		sock.on('error', (e) => fail({ errno: errno_of(e) }));
+		sock.on('close', () => fail({ errno: EIO, msg: 'the kernel closed the connection' }));
 		const frame = shim_frame_encode(req);
 		sock.write(frame, () => frame.fill(0));
 	});

@@ -630,11 +630,22 @@ export class prop_writer {
 			throw new RangeError('prop_writer: a container is still open');
 	}
 
-	/* The fragment's bytes (a copy the caller owns and wipes); the writer is wiped. */
+	/*
+	 * The fragment's bytes: the writer's own buffer, handed over without
+	 * a copy, which the caller owns (and wipes, or transfers to another
+	 * thread: nothing else shares its ArrayBuffer); the writer starts
+	 * again empty.
+	 */
 	bytes(): Uint8Array {
 		this.check_closed();
-		const out = Uint8Array.from(this.buf.subarray(0, this.len));
-		this.wipe();
+		return this.hand_over();
+	}
+
+	private hand_over(): Uint8Array {
+		const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.len);
+		this.buf = Buffer.alloc(256);
+		this.len = 0;
+		this.ascii_only = true;
 		return out;
 	}
 
@@ -655,11 +666,7 @@ export class prop_writer {
 	finish_bytes(): Uint8Array {
 		this.check_closed();
 		this.put(B_FOOTER);
-		const out = this.buf.subarray(0, this.len);
-		this.buf = Buffer.alloc(256);
-		this.len = 0;
-		this.ascii_only = true;
-		return out;
+		return this.hand_over();
 	}
 
 	wipe(): void {

@@ -78,14 +78,18 @@ export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: b
 	w.dict_end();
 }
 
+/* What a peer with two allowed IPs takes (about 860 bytes): a page's writer is made that large at once. */
+const WG_GET_PEER_BYTES = 1024;
+
 /*
  * The dictionaries of a page of peers, as a fragment for the reply's
- * "peers" array (wiped by whoever copies it in).  hosts: endpoint host
- * names by peer name.
+ * "peers" array (wiped by whoever copies it in, or moved to the thread
+ * that does: its ArrayBuffer is its own).  hosts: endpoint host names
+ * by peer name.
  */
-export function wg_peers_externalize(peers: Iterable<WgPeerInfo>, privileged: boolean,
+export function wg_peers_externalize(peers: readonly WgPeerInfo[], privileged: boolean,
     hosts: ReadonlyMap<string, string>): Uint8Array {
-	const w = new prop_writer({ header: false, depth: WG_GET_PEER_DEPTH, size: 1 << 16 });
+	const w = new prop_writer({ header: false, depth: WG_GET_PEER_DEPTH, size: WG_GET_PEER_BYTES * peers.length });
 	for (const p of peers)
 		wg_peer_externalize(w, p, privileged, hosts.size === 0 ? undefined : hosts.get(p.name));
 	return w.bytes();

@@ -413,6 +413,9 @@ class wg_intr {
 			 * moved to the main thread, not cloned, so no copy stays here.
 			 */
 			const keys: ArrayBuffer[] = [];
+			/* A page's text too (its preshared keys), and a megabyte is not copied. */
+			if (reply.xml !== undefined)
+				keys.push(reply.xml.buffer as ArrayBuffer);
 			if (reply.state !== undefined) {
 				if (reply.state.private_key !== null)
 					keys.push(reply.state.private_key.buffer as ArrayBuffer);
@@ -421,8 +424,7 @@ class wg_intr {
 						keys.push(p.preshared_key.buffer as ArrayBuffer);
 			}
 			this.init.port.postMessage(reply, keys);
-			/* postMessage sent copies of these: the ones here are temporaries. */
-			reply.xml?.fill(0);
+			/* postMessage sent a copy of this one: the one here is a temporary. */
 			reply.text?.fill(0);
 			if (req.op === 'uapi_set' && req.body.length >= WG_GC_AFTER) {
 				wg_gc?.();

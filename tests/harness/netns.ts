@@ -662,6 +662,19 @@ export class Lab {
 		b.ip('link', 'set', ifname_b, 'up');
 	}
 
+	/*
+	 * The usual two-host set-up: hosts a and b on one veth (shmif0 each),
+	 * 192.0.2.1/24 and 192.0.2.2/24 (RFC 5737's TEST-NET-1).
+	 */
+	pair(a: string, b: string): [Host, Host] {
+		const ha = this.host(a);
+		const hb = this.host(b);
+		this.veth(ha, hb);
+		this.addr(ha, 'shmif0', '192.0.2.1/24');
+		this.addr(hb, 'shmif0', '192.0.2.2/24');
+		return [ha, hb];
+	}
+
 	/* Add an address (rump.ifconfig IF inet/inet6 A/N); IPv6 without DAD. */
 	addr(h: Host, ifname: string, cidr: string): void {
 		if (cidr.includes(':'))

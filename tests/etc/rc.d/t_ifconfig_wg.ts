@@ -46,11 +46,7 @@ function ifconfig_wg0(etc: string, addr: string, peer: string, pub: string, ep: 
 
 t.test('boot from /etc/ifconfig.wgN, ping through the tunnel; bad lines stop only their interface', async (t) => {
 	const lab = new Lab(t, 'rcwg');
-	const left = lab.host('left');
-	const right = lab.host('right');
-	lab.veth(left, right);
-	lab.addr(left, 'shmif0', '192.0.2.1/24');
-	lab.addr(right, 'shmif0', '192.0.2.2/24');
+	const [left, right] = lab.pair('left', 'right');
 
 	const letc = left.path('etc');
 	etcdir(left, {

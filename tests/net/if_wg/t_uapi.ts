@@ -254,11 +254,7 @@ t.test('transfer counters: the Linux selftest arithmetic', async (t) => {
 	if (!require_progs(t, ['wg', 'ping']))
 		return;
 	const lab = new Lab(t, 'uapi');
-	const ns1 = lab.host('ns1');
-	const ns2 = lab.host('ns2');
-	lab.veth(ns1, ns2);
-	lab.addr(ns1, 'shmif0', '192.0.2.1/24');
-	lab.addr(ns2, 'shmif0', '192.0.2.2/24');
+	const [ns1, ns2] = lab.pair('ns1', 'ns2');
 	const k1 = keypair();
 	const k2 = keypair();
 	const sides: Array<[Host, string, number, Pair, Pair, string]> = [

@@ -50,11 +50,7 @@ t.test('wg-quick up and down with WG_QUICK_USERSPACE_IMPLEMENTATION=wg-userspace
 	if (!require_progs(t, ['wg', 'wg-quick', 'ping']))
 		return;
 	const lab = new Lab(t, 'wgq');
-	const quick = lab.host('quick');
-	const peer = lab.host('peer');
-	lab.veth(quick, peer);
-	lab.addr(quick, 'shmif0', '192.0.2.1/24');
-	lab.addr(peer, 'shmif0', '192.0.2.2/24');
+	const [quick, peer] = lab.pair('quick', 'peer');
 	const kq = keypair();
 	const kp = keypair();
 

@@ -119,11 +119,7 @@ t.test('make install into a temporary PREFIX, use it, make uninstall', async (t)
 
 	/* --- NetBSD's workflow, with the installed programs only --- */
 	const lab = new Lab(t, 'inst');
-	const left = lab.host('left');
-	const right = lab.host('right');
-	lab.veth(left, right);
-	lab.addr(left, 'shmif0', '192.0.2.1/24');
-	lab.addr(right, 'shmif0', '192.0.2.2/24');
+	const [left, right] = lab.pair('left', 'right');
 	const PATH = `${prefix}/sbin:${prefix}/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
 	const opts = { env: { PATH, WG_USERSPACE_LOG: '' }, cwd: '/' };
 	const run = (h: Host, cmd: string[], input?: string): ReturnType<Host['check']> =>
