@@ -433,32 +433,31 @@ export class prop_writer {
 	}
 
 	dict_begin(): void {
-		this.indent();
-		this.open_at.push(this.len - this.depth);
-		this.last_key.push(null);
-		this.put(B_DICT);
-		this.depth++;
+		this.container_begin(B_DICT);
 	}
 
 	dict_end(): void {
 		this.container_end(B_DICT, B_DICT_END, B_DICT_EMPTY);
-		this.last_key.pop();
 	}
 
 	array_begin(): void {
-		this.indent();
-		this.open_at.push(this.len - this.depth);
-		this.last_key.push(null);
-		this.put(B_ARRAY);
-		this.depth++;
+		this.container_begin(B_ARRAY);
 	}
 
 	array_end(): void {
 		this.container_end(B_ARRAY, B_ARRAY_END, B_ARRAY_EMPTY);
-		this.last_key.pop();
+	}
+
+	private container_begin(open: Uint8Array): void {
+		this.indent();
+		this.open_at.push(this.len - this.depth);
+		this.last_key.push(null);
+		this.put(open);
+		this.depth++;
 	}
 
 	private container_end(open: Uint8Array, close: Uint8Array, empty: Uint8Array): void {
+		this.last_key.pop();
 		const at = this.open_at.pop();
 		if (at === undefined)
 			throw new RangeError('prop_writer: no container to close');
