@@ -165,6 +165,8 @@ export class wg_softc implements ifnet {
 			vnet_hdr: tun.vnet_hdr,
 			udp_gso: wg_tunables.udp_gso,
 			udp_gro: wg_tunables.udp_gro,
+			warmup: wg_tunables.warmup,
+			loopback: false,
 		};
 		this.wg_worker = new Worker(new URL('./if_wg_intr.js', import.meta.url), {
 			workerData: { wg_intr: init },

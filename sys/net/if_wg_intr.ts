@@ -64,6 +64,7 @@ import { uapi_get_page, uapi_set } from './wg/uapi.js';
 import { wg_event_text } from './if_wg_event.js';
 import { wg_peers_externalize } from './if_wg_get.js';
 import { malloc_trim } from '../arch/linux/malloc.js';
+import { wg_warm } from './if_wg_warm.js';
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -81,6 +82,8 @@ export interface wg_intr_init {
 	vnet_hdr: boolean;	/* the tun was attached with IFF_VNET_HDR (offloads on) */
 	udp_gso: boolean;
 	udp_gro: boolean;
+	warmup: number;		/* packets of the start-up warm-up (if_wg_warm.ts), 0 for none */
+	loopback: boolean;	/* a warm-up's own instance: no rtnetlink bells */
 }
 
 export type wg_intr_req =
@@ -173,6 +176,13 @@ const INTR_STATS_KEYS = [
 ] as const;
 export type wg_intr_stat_key = typeof INTR_STATS_KEYS[number];
 
+/*
+ * One clock for every instance in the thread: a warm-up's (if_wg_warm.ts)
+ * optimised code calls the same function the interface's does.
+ */
+const wg_intr_perf = globalThis.performance;
+const wg_intr_clock = { now: () => wg_intr_perf.now(), wall: () => Date.now() };
+
 class wg_intr {
 	private readonly init: wg_intr_init;
 	private readonly dev: WgDevice;
@@ -239,24 +249,25 @@ class wg_intr {
 		this.udp_gro = init.udp_gro;
 		this.set_gro();
 		this.set_pktinfo();
-		try {
-			this.rtnl = new rtnl_bell(rtnl_open(RTMGRP_ADDR_ROUTE));
-		} catch (e) {
-			this.log('rtnl', `rtnetlink refused (${(e as Error).message}): sticky sources kept until they fail`);
-		}
-		try {
-			this.link = new rtnl_bell(rtnl_open(RTMGRP_LINK, true));
-		} catch (e) {
-			this.log('rtnl', `rtnetlink refused (${(e as Error).message}): the host's link changes seen within 1 s`);
+		if (!init.loopback) {
+			try {
+				this.rtnl = new rtnl_bell(rtnl_open(RTMGRP_ADDR_ROUTE));
+			} catch (e) {
+				this.log('rtnl', `rtnetlink refused (${(e as Error).message}): sticky sources kept until they fail`);
+			}
+			try {
+				this.link = new rtnl_bell(rtnl_open(RTMGRP_LINK, true));
+			} catch (e) {
+				this.log('rtnl', `rtnetlink refused (${(e as Error).message}): the host's link changes seen within 1 s`);
+			}
 		}
 		this.coal = this.vnet ? new tcp_coalescer(COALESCE_SLOTS, 16) : null;
 		this.coal_addr = this.coal !== null ? ptr_of(this.coal.arena) : 0;
 		const tunables = wg_tunables_default();
 		Object.assign(tunables, init.tunables);
-		const perf = globalThis.performance;
 		this.dev = new WgDevice({
 			crypto: crypto_attach(init.backend),
-			clock: { now: () => perf.now(), wall: () => Date.now() },
+			clock: wg_intr_clock,
 			tunables,
 			io: {
 				udp_send: (ep, buf, off, len) => this.udp_send(ep, buf, off, len),
@@ -288,8 +299,8 @@ class wg_intr {
 		return a;
 	}
 
-	private log(key: string, msg: string): void {
-		this.init.port.postMessage({ op: 'log', level: 'info', key, msg: `${this.init.ifname}: ${msg}` });
+	log(key: string, msg: string, level: 'info' | 'debug' = 'info'): void {
+		this.init.port.postMessage({ op: 'log', level, key, msg: `${this.init.ifname}: ${msg}` });
 	}
 
 	/* Room for a datagram in the transmit batch, the round so far sent first if need be. */
@@ -433,7 +444,7 @@ class wg_intr {
 		}
 	}
 
-	private handle(id: number, req: wg_intr_req): wg_intr_reply {
+	handle(id: number, req: wg_intr_req): wg_intr_reply {
 		const dev = this.dev;
 		switch (req.op) {
 		/* The keys in a request were transferred to this thread (wg_softc.wg_call): the device copies them. */
@@ -697,49 +708,64 @@ class wg_intr {
 		return null;
 	}
 
-	run(): void {
+	/*
+	 * One wait and what it brought: at most max_ms in poll(2), less when
+	 * a timer is due sooner.
+	 */
+	round(max_ms: number): void {
 		const ps = this.ps;
 		const dev = this.dev;
 		const perf = globalThis.performance;
-		while (this.running) {
-			let timeout = dev.next_deadline() - perf.now();
-			if (timeout <= 0) {
-				/* Timers due or handshakes queued; otherwise a packet's round skips this. */
-				dev.tick();
-				this.flush();
-				timeout = dev.next_deadline() - perf.now();
-			}
-			timeout = timeout > 1000 ? 1000 : timeout < 0 ? 0 : Math.ceil(timeout);
-			const n = ps.poll(timeout);
-			if (n > 0) {
-				if (ps.revents(0) !== 0) {
-					eventfd_drain(this.init.efd);
-					this.drain_port();
-					this.flush();
-					if (!this.running)
-						break;
-				}
-				const rt = ps.revents(1);
-				if (rt !== 0) {
-					if ((rt & POLLIN) !== 0) {
-						this.tun_input();
-						this.flush();
-					} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
-						this.tun_gone(EIO);
-				}
-				if ((ps.revents(2) & POLLIN) !== 0)
-					this.udp_input(this.udp.fd4);
-				if ((ps.revents(3) & POLLIN) !== 0)
-					this.udp_input(this.udp.fd6);
-				if ((ps.revents(4) & POLLIN) !== 0 && this.rtnl?.rang() === true)
-					dev.peers_clear_src();
-				if ((ps.revents(5) & POLLIN) !== 0 && this.link?.rang() === true)
-					this.init.port.postMessage({ op: 'link' } satisfies wg_intr_event);
-				this.flush();
-			}
+		let timeout = dev.next_deadline() - perf.now();
+		if (timeout <= 0) {
+			/* Timers due or handshakes queued; otherwise a packet's round skips this. */
+			dev.tick();
+			this.flush();
+			timeout = dev.next_deadline() - perf.now();
 		}
-		/* Keys wiped, peers gone: nothing of the interface outlives it. */
-		dev.destroy();
+		timeout = timeout > max_ms ? max_ms : timeout < 0 ? 0 : Math.ceil(timeout);
+		if (ps.poll(timeout) <= 0)
+			return;
+		if (ps.revents(0) !== 0) {
+			eventfd_drain(this.init.efd);
+			this.drain_port();
+			this.flush();
+			if (!this.running)
+				return;
+		}
+		const rt = ps.revents(1);
+		if (rt !== 0) {
+			if ((rt & POLLIN) !== 0) {
+				this.tun_input();
+				this.flush();
+			} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
+				this.tun_gone(EIO);
+		}
+		if ((ps.revents(2) & POLLIN) !== 0)
+			this.udp_input(this.udp.fd4);
+		if ((ps.revents(3) & POLLIN) !== 0)
+			this.udp_input(this.udp.fd6);
+		if ((ps.revents(4) & POLLIN) !== 0 && this.rtnl?.rang() === true)
+			dev.peers_clear_src();
+		if ((ps.revents(5) & POLLIN) !== 0 && this.link?.rang() === true)
+			this.init.port.postMessage({ op: 'link' } satisfies wg_intr_event);
+		this.flush();
+	}
+
+	/* While a warm-up runs, its slices take turns with rounds that do not wait. */
+	run(warm: wg_warm | null): void {
+		while (this.running) {
+			this.round(warm === null ? 1000 : 0);
+			if (warm !== null && !warm.step())
+				warm = null;
+		}
+		warm?.stop();
+		this.detach();
+	}
+
+	/* Keys wiped, peers gone: nothing of the interface outlives it. */
+	detach(): void {
+		this.dev.destroy();
 		if (this.rtnl !== null)
 			close(this.rtnl.fd);
 		if (this.link !== null)
@@ -750,5 +776,7 @@ class wg_intr {
 
 if (!isMainThread && parentPort !== null && (workerData as { wg_intr?: wg_intr_init })?.wg_intr !== undefined) {
 	const init = (workerData as { wg_intr: wg_intr_init }).wg_intr;
-	new wg_intr(init).run();
+	const intr = new wg_intr(init);
+	intr.run(init.warmup > 0 ?
+	    new wg_warm(init, (w) => new wg_intr(w), (level, msg) => intr.log('warmup', msg, level)) : null);
 }

@@ -58,6 +58,8 @@ const c_ioctl = lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as 
 const c_ioctl_int = lib.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as (fd: number, r: number, v: number) => number;
 const c_fcntl = lib.func('fcntl', 'int', ['int', 'int', 'long']) as (fd: number, cmd: number, arg: number) => number;
 const c_socket = lib.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
+const c_socketpair = lib.func('int socketpair(int domain, int type, int protocol, void *sv)') as
+	(d: number, t: number, p: number, sv: ptr_t) => number;
 const c_bind = lib.func('int bind(int fd, const void *sa, uint32_t salen)') as (fd: number, sa: ptr_t, l: number) => number;
 const c_connect = lib.func('int connect(int fd, const void *sa, uint32_t salen)') as (fd: number, sa: ptr_t, l: number) => number;
 const c_setsockopt = lib.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as
@@ -254,6 +256,11 @@ export function set_nonblock(fd: number, on: boolean): number {
 
 export function socket(domain: number, type: number, protocol = 0): number {
 	return rv(c_socket(domain, type | SOCK_CLOEXEC, protocol));
+}
+
+/* Both descriptors in sv[0], sv[1]; 0 or -errno. */
+export function socketpair(domain: number, type: number, protocol: number, sv: Int32Array): number {
+	return rv(c_socketpair(domain, type | SOCK_CLOEXEC, protocol, sv));
 }
 
 export function bind(fd: number, sa: ptr_t, salen: number): number {

@@ -185,11 +185,19 @@ export interface udp_opts {
 	sockbuf?: number;	/* SO_RCVBUF/SO_SNDBUF bytes, default UDP_SOCKBUF */
 	rcvbuf?: number;	/* SO_RCVBUF bytes alone, default sockbuf */
 	mark?: number;		/* SO_MARK, if non-zero */
+	loopback?: boolean;	/* bound to 127.0.0.1 or ::1 instead of the wildcard */
 }
 
-function any_sockaddr(family: 4 | 6, port: number): Uint8Array {
+function any_sockaddr(family: 4 | 6, port: number, loopback = false): Uint8Array {
 	const sa = new Uint8Array(family === 4 ? SIZEOF_SOCKADDR_IN : SIZEOF_SOCKADDR_IN6);
-	sockaddr_put(sa, 0, family, new Uint8Array(16), port);
+	const a = new Uint8Array(16);
+	if (loopback) {
+		if (family === 4)
+			a.set([127, 0, 0, 1]);
+		else
+			a[15] = 1;
+	}
+	sockaddr_put(sa, 0, family, a, port);
 	return sa;
 }
 
@@ -219,8 +227,9 @@ export function udp_open(family: 4 | 6, port: number, opts: udp_opts = {}): numb
 		set_sockbuf(fd, size, opts.rcvbuf ?? size);
 		if (opts.mark)
 			udp_set_mark(fd, opts.mark);
-		const sa = any_sockaddr(family, port);
-		check(bind(fd, sa, sa.length), 'bind', family === 4 ? `0.0.0.0:${port}` : `[::]:${port}`);
+		const sa = any_sockaddr(family, port, opts.loopback);
+		check(bind(fd, sa, sa.length), 'bind', opts.loopback ? (family === 4 ? `127.0.0.1:${port}` : `[::1]:${port}`) :
+		    family === 4 ? `0.0.0.0:${port}` : `[::]:${port}`);
 		return fd;
 	} catch (e) {
 		close(fd);
