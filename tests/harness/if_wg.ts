@@ -11,11 +11,11 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
-	Lab, udp_re, wait_until, type BgProcess, type ExecResult, type Host, type Segment, type Capture, type TapTest,
+	Lab, sleep, udp_re, wait_until, type BgProcess, type ExecResult, type Host, type Segment, type Capture, type TapTest,
 } from './netns.js';
 
 export { udp_re };
@@ -378,4 +378,41 @@ export function uapi(path: string, request: string): Promise<string> {
 		s.on('close', () => resolve(out));
 		s.write(request);
 	});
+}
+
+/* The wg-userspace kernel daemon of a host (one per namespace). */
+export function daemon_pid(h: Host): number | null {
+	const r = spawnSync('ip', ['netns', 'pids', h.ns], { encoding: 'utf8' });
+	for (const s of (r.stdout ?? '').split(/\s+/)) {
+		if (s === '')
+			continue;
+		try {
+			if (readFileSync(`/proc/${s}/cmdline`, 'utf8').includes('wg-userspace.js\u00000\u0000--kernel'))
+				return Number(s);
+		} catch {
+			/* exited */
+		}
+	}
+	return null;
+}
+
+function fd_count(pid: number): number {
+	return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/*
+ * The daemon's descriptors once they hold still (two equal counts 300 ms
+ * apart): a shim connection of the command that just returned may still
+ * be closing.
+ */
+export async function fd_settled(pid: number): Promise<number> {
+	let n = fd_count(pid);
+	for (let i = 0; i < 20; i++) {
+		await sleep(300);
+		const m = fd_count(pid);
+		if (m === n)
+			return n;
+		n = m;
+	}
+	return n;
 }

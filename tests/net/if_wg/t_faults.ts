@@ -32,13 +32,12 @@
  */
 
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, NETTOOL, NODE, require_progs, sleep, wait_until, type BgProcess, type Host, type TapTest } from '../../harness/netns.js';
 import {
-	add_peer, check_ping, check_ping_fail, setup_topology, setup_wg_common, WG_PORT,
+	add_peer, check_ping, check_ping_fail, daemon_pid, fd_settled, setup_topology, setup_wg_common, WG_PORT,
 	keypair, type Topology,
 } from '../../harness/if_wg.js';
 
@@ -48,43 +47,6 @@ const MB20 = 20 * 1024 * 1024;
 const TCP_PORT = 5001;
 const LONG = process.env.WG_FAULTS_LONG === '1';
 const RELAY = fileURLToPath(new URL('../../harness/relay.js', import.meta.url));
-
-/* The wg-userspace kernel daemon of a host (one per namespace). */
-function daemon_pid(h: Host): number | null {
-	const r = spawnSync('ip', ['netns', 'pids', h.ns], { encoding: 'utf8' });
-	for (const s of (r.stdout ?? '').split(/\s+/)) {
-		if (s === '')
-			continue;
-		try {
-			if (readFileSync(`/proc/${s}/cmdline`, 'utf8').includes('wg-userspace.js\u00000\u0000--kernel'))
-				return Number(s);
-		} catch {
-			/* exited */
-		}
-	}
-	return null;
-}
-
-function fd_count(pid: number): number {
-	return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/*
- * The daemon's descriptors once they hold still (two equal counts 300 ms
- * apart): a shim connection of the command that just returned may still
- * be closing.
- */
-async function fd_settled(pid: number): Promise<number> {
-	let n = fd_count(pid);
-	for (let i = 0; i < 20; i++) {
-		await sleep(300);
-		const m = fd_count(pid);
-		if (m === n)
-			return n;
-		n = m;
-	}
-	return n;
-}
 
 /*
  * A TCP transfer of `bytes` random bytes to dst's tunnel address; returns
