@@ -65,6 +65,8 @@ import { wg_event_text } from './if_wg_event.js';
 import { wg_peers_externalize } from './if_wg_get.js';
 import { malloc_trim } from '../arch/linux/malloc.js';
 import { wg_warm } from './if_wg_warm.js';
+import { setFlagsFromString as XX } from 'node:v8';
+if (process.env.WG_TRACE_OPT) XX('--trace-opt --trace-deopt');
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */
@@ -582,18 +584,25 @@ class wg_intr {
 
 	/* --- packets --- */
 
-	/* Reads up to TUN_ROUND packets' worth of what the host routed into the interface. */
+	/*
+	 * Reads up to TUN_ROUND packets' worth of what the host routed into
+	 * the interface.  The first read's datagrams leave at once: a lone
+	 * packet (a ping) does not wait for the read that finds the tun empty.
+	 */
 	private tun_input(): void {
 		const hl = this.vnet ? VIRTIO_NET_HDR_LEN : 0;
 		for (let got = 0; got < TUN_ROUND;) {
 			const n = read_addr(this.tunfd, this.tunbuf_addr, TUN_BUFSZ);
 			if (n > 0) {
+				const first = got === 0;
 				if (hl === 0) {
 					this.dev.output(this.tunbuf, 0, n);
 					got++;
 				} else {
 					got += this.vnet_output(n);
 				}
+				if (first)
+					this.udp_flush();
 				continue;
 			}
 			if (n === -EAGAIN || n === -EINTR || n === 0)
@@ -744,18 +753,32 @@ class wg_intr {
 			} else if ((rt & (POLLERR | POLLHUP | POLLNVAL)) !== 0)
 				this.tun_gone(EIO);
 		}
-		if ((ps.revents(2) & POLLIN) !== 0)
+		const r4 = ps.revents(2) & POLLIN;
+		const r6 = ps.revents(3) & POLLIN;
+		if (r4 !== 0)
 			this.udp_input(this.udp.fd4);
-		if ((ps.revents(3) & POLLIN) !== 0)
+		if (r6 !== 0)
 			this.udp_input(this.udp.fd6);
 		if ((ps.revents(4) & POLLIN) !== 0 && this.rtnl?.rang() === true)
 			dev.peers_clear_src();
 		if ((ps.revents(5) & POLLIN) !== 0 && this.link?.rang() === true)
 			this.init.port.postMessage({ op: 'link' } satisfies wg_intr_event);
 		this.flush();
+		/*
+		 * What went into the tun is often answered at once (an echo
+		 * reply, a TCP ACK, made by the host as it took the write): read
+		 * that now rather than after one more poll(2).
+		 */
+		if ((r4 | r6) !== 0 && this.tunfd >= 0) {
+			this.tun_input();
+			this.flush();
+		}
 	}
 
-	/* While a warm-up runs, its slices take turns with rounds that do not wait. */
+	/*
+	 * While a warm-up runs, its slices take turns with rounds that do not
+	 * wait.  Its garbage is collected as it ends, not in some later round.
+	 */
 	run(warm: wg_warm | null): void {
 		while (this.running) {
 			this.round(warm === null ? 1000 : 0);

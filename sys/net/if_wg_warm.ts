@@ -51,8 +51,10 @@ const WARM_SETUP_SLICES = 200;
  */
 const WARM_REKEY = 1024;
 const WARM_REKEY_TIMEOUT = 0.1;
-/* Echo payload: ping's default 56 bytes. */
-const ECHO_DATA = 56;
+/* The first pair carries this share of the packets (see step()). */
+const WARM_FIRST_PAIR = 8;
+/* Echo payloads: ping's default, and one that fills the MTU (the AEAD's long-message path). */
+const ECHO_DATA = [56, 1392];
 
 /* The inner addresses (documentation prefixes): side 0 is .1 and ::1 in them, side 1 .2 and ::2. */
 const IN4 = [[192, 0, 2, 1], [192, 0, 2, 2]];
@@ -69,10 +71,13 @@ const LO6 = (() => {
 	return a;
 })();
 
-/* An ICMP (v4) or ICMPv6 echo request from side i to the other, behind hl bytes of (empty) virtio_net_hdr. */
-function echo(family: 4 | 6, i: number, hl: number): Uint8Array {
+/*
+ * An ICMP (v4) or ICMPv6 echo request from side i to the other, with
+ * data bytes, behind hl bytes of (empty) virtio_net_hdr.
+ */
+function echo(family: 4 | 6, i: number, data: number, hl: number): Uint8Array {
 	const ip = family === 4 ? 20 : 40;
-	const len = ip + 8 + ECHO_DATA;
+	const len = ip + 8 + data;
 	const b = stable_bytes(hl + len);
 	const p = b.subarray(hl);
 	if (family === 4) {
@@ -81,7 +86,7 @@ function echo(family: 4 | 6, i: number, hl: number): Uint8Array {
 		p.set(IN4[1 - i], 16);
 		p[ip] = 8;
 	} else {
-		p.set([0x60, 0, 0, 0, 0, 8 + ECHO_DATA, 58, 64]);
+		p.set([0x60, 0, 0, 0, (8 + data) >> 8, (8 + data) & 0xff, 58, 64]);
 		p.set(IN6[i], 8);
 		p.set(IN6[1 - i], 24);
 		p[ip] = 128;
@@ -95,14 +100,16 @@ interface warm_side {
 	far: number;		/* our end of its tun */
 	port4: number;
 	port6: number;		/* 0: no IPv6 on loopback */
-	pkts: Uint8Array[];	/* its echoes, v4 and v6 */
+	pkts: Uint8Array[];	/* its echoes: v4 and v6, short and long */
 	addrs: number[];
 }
 
 export class wg_warm {
-	private readonly sides: warm_side[] = [];
-	private readonly fds: number[] = [];
-	private readonly port: MessageChannel | null = null;
+	private sides: warm_side[] = [];
+	private fds: number[] = [];
+	private port: MessageChannel | null = null;
+	private readonly init: wg_intr_init;
+	private readonly make: (init: wg_intr_init) => wg_warm_intr;
 	private readonly sink = stable_bytes(VIRTIO_NET_HDR_LEN + 65536);
 	private readonly sink_addr = ptr_of(this.sink);
 	private readonly target: number;
@@ -112,14 +119,23 @@ export class wg_warm {
 	private carried = 0;
 	private slices = 0;
 	private family: 4 | 6 = 4;
+	private pairs = 0;
 	private done = false;
 
 	/* make: a data-path instance for an init (new wg_intr); log: the interface's log. */
 	constructor(init: wg_intr_init, make: (init: wg_intr_init) => wg_warm_intr,
 	    log: (level: 'info' | 'debug', msg: string) => void) {
+		this.init = init;
+		this.make = make;
 		this.log = log;
 		this.target = init.warmup;
 		this.deadline = this.t0 + WARM_BUDGET_MS;
+		this.attach();
+	}
+
+	/* A pair of instances with fresh keys, each the other's peer over IPv4 on loopback. */
+	private attach(): void {
+		const init = this.init;
 		try {
 			const ch = this.port = new MessageChannel();
 			const crypto = crypto_attach(init.backend);
@@ -142,10 +158,10 @@ export class wg_warm {
 					/* No ::1 here: IPv4 alone. */
 				}
 				/* The interface's init with other descriptors: the same shape, so the same V8 map. */
-				const intr = make({ ...init, ifname: `${init.ifname} warm-up`, tunfd: sv[0], fd4, fd6, efd: -1,
+				const intr = this.make({ ...init, ifname: `${init.ifname} warm-up`, tunfd: sv[0], fd4, fd6, efd: -1,
 				    port: ch.port1, warmup: 0, loopback: true,
 				    tunables: { ...init.tunables, rekey_after_messages: WARM_REKEY, rekey_timeout: WARM_REKEY_TIMEOUT } });
-				const pkts = [echo(4, i, hl), echo(6, i, hl)];
+				const pkts = ECHO_DATA.flatMap((d) => [echo(4, i, d, hl), echo(6, i, d, hl)]);
 				this.sides.push({ intr, far: sv[1], port4: udp_port(fd4), port6: fd6 < 0 ? 0 : udp_port(fd6), pkts,
 				    addrs: pkts.map(ptr_of) });
 			}
@@ -161,10 +177,27 @@ export class wg_warm {
 				} });
 				s.intr.handle(0, { op: 'up' });
 			}
+			this.family = 4;
+			this.pairs++;
 		} catch (e) {
 			this.log('info', `no warm-up (${(e as Error).message})`);
 			this.stop();
 		}
+	}
+
+	/* The pair gone: instances stopped (their keys wiped), descriptors closed. */
+	private detach(): void {
+		for (const s of this.sides) {
+			s.intr.handle(0, { op: 'stop' });
+			s.intr.detach();
+		}
+		for (const fd of this.fds)
+			close(fd);
+		this.port?.port1.close();
+		this.port?.port2.close();
+		this.sides = [];
+		this.fds = [];
+		this.port = null;
 	}
 
 	/* One slice; false once the warm-up is over (and cleaned up). */
@@ -173,8 +206,9 @@ export class wg_warm {
 			return false;
 		const [a, b] = this.sides;
 		for (const s of this.sides) {
+			/* Mostly short ones, as pings and ACKs are; one long one in four. */
 			for (let k = 0; k < WARM_BURST; k++) {
-				const j = k & 1;
+				const j = (k & 3) === 3 ? 2 + ((k >> 2) & 1) : k & 1;
 				write_addr(s.far, s.addrs[j], s.pkts[j].length);
 			}
 			/* And a runt, as a tun gives now and then: dropped and counted. */
@@ -194,6 +228,14 @@ export class wg_warm {
 		} else if (this.carried >= this.target || now > this.deadline) {
 			this.log('debug', `warm-up: ${this.carried} packets in ${Math.round(now - this.t0)} ms`);
 			this.stop();
+		} else if (this.pairs === 1 && this.carried >= this.target / WARM_FIRST_PAIR) {
+			/*
+			 * A second pair for the rest: the first one's teardown changed
+			 * what V8 assumed of the objects' fields (and threw away code
+			 * that relied on it), which a teardown does once only.
+			 */
+			this.detach();
+			this.attach();
 		} else if (this.family === 4 && this.carried >= this.target / 2 && a.port6 !== 0 && b.port6 !== 0) {
 			/* The second half over IPv6 outside. */
 			this.family = 6;
@@ -215,18 +257,11 @@ export class wg_warm {
 		}
 	}
 
-	/* Both instances gone (their keys wiped), every descriptor closed. */
+	/* Over: nothing of it is left. */
 	stop(): void {
 		if (this.done)
 			return;
 		this.done = true;
-		for (const s of this.sides) {
-			s.intr.handle(0, { op: 'stop' });
-			s.intr.detach();
-		}
-		for (const fd of this.fds)
-			close(fd);
-		this.port?.port1.close();
-		this.port?.port2.close();
+		this.detach();
 	}
 }

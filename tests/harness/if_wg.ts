@@ -416,3 +416,12 @@ export async function fd_settled(pid: number): Promise<number> {
 	}
 	return n;
 }
+
+/*
+ * Waits until no warm-up (sys/net/if_wg_warm.ts) runs on h: its sockets
+ * are the only UDP ones bound to loopback.  False after 20 s.
+ */
+export async function warmups_done(h: Host): Promise<boolean> {
+	return wait_until(async () => !/127\.0\.0\.1:|\[::1\]:/.test((await h.check(['ss', '-Hun', '-a'])).stdout),
+	    20_000, 100);
+}
