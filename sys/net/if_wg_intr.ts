@@ -65,8 +65,6 @@ import { wg_event_text } from './if_wg_event.js';
 import { wg_peers_externalize } from './if_wg_get.js';
 import { malloc_trim } from '../arch/linux/malloc.js';
 import { wg_warm } from './if_wg_warm.js';
-import { setFlagsFromString as XX } from 'node:v8';
-if (process.env.WG_TRACE_OPT) XX('--trace-opt --trace-deopt');
 import type { uapi_hooks } from './wg/uapi.js';
 
 /* --- messages between the driver (main thread) and this thread --- */

@@ -17,7 +17,7 @@
  * line each, then a summary per implementation.
  * Needs root, wireguard-go and wg(8).
  *
- *   node obj/tests/bench/b_flood.js [runs] [rate] [ours|wireguard-go]
+ *   [B_FLOOD_SYSCTL="udp_rcvbuf=262144"] node obj/tests/bench/b_flood.js [runs] [rate] [ours|wireguard-go]
  *   (make flood: 10 runs of both)
  */
 
@@ -32,6 +32,8 @@ const BIN = resolve(HERE, '../../bin');
 const runs = Number(process.argv[2] ?? 3);
 const rate = Number(process.argv[3] ?? 75000);
 const only = process.argv[4];
+/* B_FLOOD_SYSCTL="udp_rcvbuf=262144 ...": net.wg tunables for ours, set before its interfaces are made. */
+const sysctl = (process.env.B_FLOOD_SYSCTL ?? '').split(/\s+/).filter((x) => x !== '');
 const tag = `bf${process.pid % 10000}`;
 const NS = { R: `${tag}r`, P: `${tag}p`, L: `${tag}l`, A: `${tag}a` };
 const tmp = mkdtempSync(join(tmpdir(), 'b_flood-'));
@@ -152,6 +154,10 @@ function ours(k: Record<string, { priv: string; pub: string }>): void {
 		const env = { WG_UAPI_DIR: join(tmp, n.ns) };
 		const keyf = join(tmp, `k${n.ns}`);
 		writeFileSync(keyf, k[n.ns].priv + '\n', { mode: 0o600 });
+		if (sysctl.length > 0) {
+			sh(['wg-userspace', '0', 'create'], n.ns, env);
+			sh(['wg-userspace', '0', 'sysctl', '-w', ...sysctl.map((x) => `net.wg.${x}`)], n.ns, env);
+		}
 		sh(['ifconfig', 'wg0', 'create'], n.ns, env);
 		sh(['ifconfig', 'wg0', 'inet', `${n.addr}/24`], n.ns, env);
 		sh(['wgconfig', 'wg0', 'set', 'private-key', keyf], n.ns, env);
