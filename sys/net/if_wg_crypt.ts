@@ -50,6 +50,8 @@ const C_SLEEPERS = 1;
 const C_STOP = 2;
 const C_STOPPED = 3;	/* threads that have wiped their context and left */
 const C_FORGET = 4;	/* bumped at every key dropped */
+const C_JOBS = 5;	/* jobs the threads did, added up as each goes idle */
+const C_READY = 6;	/* threads that have attached their backend and take jobs */
 const C_GENS = 16;	/* per key slot: bumped when its key is dropped */
 const CTL_BYTES = (C_GENS + KEY_SLOTS) * 4;
 
@@ -150,6 +152,16 @@ export class wg_crypt {
 
 	get nthreads(): number {
 		return this.threads.length;
+	}
+
+	/* Threads started and taking jobs (a thread takes some 100 ms to start). */
+	get threads_ready(): number {
+		return Atomics.load(this.ctl, C_READY);
+	}
+
+	/* Jobs the threads (not the data path) have done, up to their last idle moment. */
+	get thread_jobs(): number {
+		return Atomics.load(this.ctl, C_JOBS);
 	}
 
 	/* Room for another received message? */
@@ -352,6 +364,7 @@ function wg_crypt_thread(init: wg_crypt_init): void {
 		const gens = new Int32Array(KEY_SLOTS);
 		const perf = globalThis.performance;
 		let forgets = 0;
+		Atomics.add(ctl, C_READY, 1);
 		outer:
 		while (Atomics.load(ctl, C_STOP) === 0) {
 			const seq = Atomics.load(ctl, C_SEQ);
@@ -365,14 +378,16 @@ function wg_crypt_thread(init: wg_crypt_init): void {
 					}
 				}
 			}
-			let did = false;
+			let did = 0;
 			for (const r of rings)
 				for (let s = r.claim(); s >= 0; s = r.claim()) {
 					wg_crypt_run(c, r, s, keys, bufs);
-					did = true;
+					did++;
 				}
-			if (did)
+			if (did > 0) {
+				Atomics.add(ctl, C_JOBS, did);
 				continue;
+			}
 			for (const t0 = perf.now(); perf.now() - t0 < SPIN_MS;)
 				if (Atomics.load(ctl, C_SEQ) !== seq)
 					continue outer;
