@@ -143,7 +143,7 @@ t.test('the device: order, a forged message, a keypair dropped mid-batch', async
 	const ea = ep4('192.168.1.1', 51820);
 	const eb = ep4('192.168.1.2', 51820);
 	const to_a: Uint8Array[] = [];
-	let to_b: Uint8Array[] = [];
+	const to_b: Uint8Array[] = [];
 	const tun_b: number[] = [];
 	const io = (out: Uint8Array[]): WgIo => ({
 		udp_send: (_ep, b, off, len) => { out.push(b.slice(off, off + len)); },
