@@ -137,9 +137,14 @@ export class wg_crypt {
 		const init: wg_crypt_init = { backend: base.backend, ctl: this.ctl.buffer as SharedArrayBuffer, keys,
 		    rings: [this.tx.sab, this.rx.sab], bufs };
 		for (let i = 0; i < nthreads; i++) {
+			/*
+			 * No node options of the parent's: a module hook it was
+			 * started with (tap's TypeScript loader) leaves a thread
+			 * waiting on its loader for good; V8's flags are the process's.
+			 */
 			try {
 				const t = new Worker(new URL('./if_wg_crypt.js', import.meta.url), {
-					workerData: { wg_crypt: init }, name: `wg_crypt ${i}`,
+					workerData: { wg_crypt: init }, name: `wg_crypt ${i}`, execArgv: [],
 				});
 				t.unref();
 				this.threads.push(t);

@@ -8,14 +8,14 @@
  * coalescing.  Against Debian's wireguard-go too: 50 MB each way, IPv4
  * inside one way and IPv6 the other.
  *
- * Then, in the same tunnel (CI time), with crypto threads switched on
- * live (net.wg.crypto_workers 1 on one end, 2 on the other): both ways,
- * WG_STREAM_WORKERS_MB each (8 by default; `make stream-workers` runs 50
- * with 1 and with 2 on both ends, WG_STREAM_WORKERS=a,b).
+ * Then, in the offloaded tunnel (CI time), with crypto threads switched
+ * on live (net.wg.crypto_workers 1 on one end, 2 on the other): both
+ * ways, WG_STREAM_WORKERS_MB each (8 by default; `make stream-workers`
+ * runs 50 with 1 and with 2 on both ends, WG_STREAM_WORKERS=a,b).
  */
 
 import t from 'tap';
-import { Lab, require_progs, type Host, type TapTest } from '../../harness/netns.js';
+import { Lab, require_progs, type Host } from '../../harness/netns.js';
 import {
 	WG_PORT, add_peer, check_ping, fixed_keys, setup_wg_common, tcp_transfer, wggo_setup, wggo_start,
 } from '../../harness/if_wg.js';
@@ -24,7 +24,7 @@ t.setTimeout(480_000);
 
 const BYTES = 50 * 1024 * 1024;
 const WORKERS_BYTES = Number(process.env.WG_STREAM_WORKERS_MB ?? 8) * 1024 * 1024;
-/* net.wg.crypto_workers on a and b; `make stream-workers` sets them. */
+/* net.wg.crypto_workers on a and b. */
 const WORKERS = (process.env.WG_STREAM_WORKERS ?? '1,2').split(',').map(Number);
 
 /* One tunnel carries both families inside: 10.50.0.0/24 and fd00:50::/64. */
@@ -39,33 +39,27 @@ async function ours_on(a: Host, peer_pub: string, peer_outer: string, b: number)
 }
 
 if (require_progs(t, ['ip', 'ping'])) {
-	/* Two of ours, a and b, each with these net.wg settings, pinging each other. */
-	const pair = async (t: TapTest, set: string[][]): Promise<[Host, Host]> => {
-		const lab = new Lab(t, 'wgs');
-		const a = lab.host('a');
-		const b = lab.host('b');
-		lab.segment('bus', [a, b]);
-		lab.addr(a, 'shmif0', '192.168.50.1/24');
-		lab.addr(b, 'shmif0', '192.168.50.2/24');
-		for (const [i, h] of [a, b].entries()) {
-			await h.check(['wg-userspace', '0', 'create']);
-			await h.check(['wg-userspace', '0', 'sysctl', '-w', ...set[i].map((v) => `net.wg.${v}`)]);
-		}
-		await ours_on(a, fixed_keys.key_pub_peer, '192.168.50.2', 2);
-		await setup_wg_common(b, 'wg0', 'inet', ip4(2), 24, WG_PORT, fixed_keys.key_priv_peer);
-		await b.check(['ifconfig', 'wg0', 'inet6', `${ip6(2)}/64`]);
-		await add_peer(b, 'wg0', 'peer0', fixed_keys.key_pub_local, `192.168.50.1:${WG_PORT}`,
-		    `${ip4(1)}/32,${ip6(1)}/128`);
-		await check_ping(a, ip4(2), { wait: 3 });
-		await check_ping(a, ip6(2), { wait: 3 });
-		return [a, b];
-	};
-
 	for (const offload of [true, false]) {
 		t.test(`wg_stream_offload_${offload ? 'on' : 'off'}`, async (t) => {
+			const lab = new Lab(t, 'wgs');
+			const a = lab.host('a');
+			const b = lab.host('b');
+			lab.segment('bus', [a, b]);
+			lab.addr(a, 'shmif0', '192.168.50.1/24');
+			lab.addr(b, 'shmif0', '192.168.50.2/24');
 			const v = offload ? 1 : 0;
-			const off = [`tun_offload=${v}`, `udp_gso=${v}`, `udp_gro=${v}`];
-			const [a, b] = await pair(t, [off, off]);
+			for (const h of [a, b]) {
+				await h.check(['wg-userspace', '0', 'create']);
+				await h.check(['wg-userspace', '0', 'sysctl', '-w', `net.wg.tun_offload=${v}`, `net.wg.udp_gso=${v}`,
+				    `net.wg.udp_gro=${v}`]);
+			}
+			await ours_on(a, fixed_keys.key_pub_peer, '192.168.50.2', 2);
+			await setup_wg_common(b, 'wg0', 'inet', ip4(2), 24, WG_PORT, fixed_keys.key_priv_peer);
+			await b.check(['ifconfig', 'wg0', 'inet6', `${ip6(2)}/64`]);
+			await add_peer(b, 'wg0', 'peer0', fixed_keys.key_pub_local, `192.168.50.1:${WG_PORT}`,
+			    `${ip4(1)}/32,${ip6(1)}/128`);
+			await check_ping(a, ip4(2), { wait: 3 });
+			await check_ping(a, ip6(2), { wait: 3 });
 			for (const dst of [ip4(2), ip6(2)]) {
 				const link = () => (JSON.parse(a.ip('-s', '-j', 'link', 'show', 'wg0')) as
 				    Array<{ stats64: { tx: { bytes: number; packets: number } } }>)[0].stats64.tx;
