@@ -497,35 +497,48 @@ export class wg_softc implements ifnet {
 			cursor = c;
 			max = Math.min(m, WG_GET_PAGE);
 		}
-		const xml = { privileged, hosts: this.wg_dns.hosts() };
-		const r = await this.wg_call({ op: 'get', cursor: Math.max(cursor, 0), max, name, xml });
+		const hosts = this.wg_dns.hosts();
+		const r = await this.wg_call({ op: 'get', cursor: Math.max(cursor, 0), max, name,
+		    xml: { privileged, hosts, ref_base: 0 } });
 		const st = r.state;
-		if (r.errno !== 0 || st === undefined || r.xml === undefined) {
-			st?.private_key?.fill(0);
-			return { errno: r.errno !== 0 ? r.errno : EIO };
-		}
-		/*
-		 * Keys in sorted order, as NetBSD's externalization writes them.
-		 * The attached form: the private key leaves as an attachment,
-		 * never as text; what is public stays inline.
-		 */
-		const w = new prop_writer({ size: r.xml.length + 4096, attach: true });
+		/* The pages' text and the preshared keys they refer to, in order. */
+		const pages: Uint8Array[] = [];
+		const out: Uint8Array[] = [];
+		const add = (x: wg_intr_reply): void => {
+			if (x.xml !== undefined)
+				pages.push(x.xml);
+			if (x.attach !== undefined)
+				out.push(...x.attach);
+		};
+		add(r);
 		let sent = false;
-		const pages = [r.xml];
+		let w: prop_writer | null = null;
 		try {
-			w.dict_begin();
+			if (r.errno !== 0 || st === undefined || r.xml === undefined)
+				return { errno: r.errno !== 0 ? r.errno : EIO };
 			let next = r.next ?? 0;
 			if (cursor < 0) {
 				/* The whole list, as NetBSD. */
 				while (next !== 0) {
-					const more = await this.wg_call({ op: 'get', cursor: next, max: WG_GET_PAGE, xml });
+					const more = await this.wg_call({ op: 'get', cursor: next, max: WG_GET_PAGE,
+					    xml: { privileged, hosts, ref_base: out.length } });
 					more.state?.private_key?.fill(0);
+					add(more);
 					if (more.errno !== 0 || more.xml === undefined)
 						return { errno: more.errno !== 0 ? more.errno : EIO };
-					pages.push(more.xml);
 					next = more.next ?? 0;
 				}
-			} else if (next !== 0) {
+			}
+			/*
+			 * Keys in sorted order, as NetBSD's externalization writes them.
+			 * The attached form: the preshared keys (in the pages) and the
+			 * private key leave as attachments, never as text; what is
+			 * public stays inline.
+			 */
+			w = new prop_writer({ size: pages.reduce((n, x) => n + x.length, 0) + 4096, attach: true,
+			    ref_base: out.length });
+			w.dict_begin();
+			if (cursor >= 0 && next !== 0) {
 				w.key(WGK_CURSOR);
 				w.uint(next);
 			}
@@ -552,22 +565,24 @@ export class wg_softc implements ifnet {
 			}
 			w.dict_end();
 			/*
-			 * The private key is in w.attach, which the shim wipes once
-			 * framed.  A page goes as bytes, which the shim wipes too; the
-			 * whole list (NetBSD's form) as text, whose preshared keys
-			 * (inline in the pages) cannot be wiped.
+			 * Every key is in out, which the shim wipes once framed.  A
+			 * page goes as bytes, which the shim wipes too; the whole list
+			 * (NetBSD's form) as text, which holds no secret.
 			 */
+			out.push(...(w.attach ?? []));
 			sent = true;
-			const attach = w.attach ?? [];
 			if (cursor >= 0)
-				return { errno: 0, data_bytes: w.finish_bytes(), attach, cursor: next !== 0 ? next : undefined };
-			return { errno: 0, data: w.finish(), attach };
+				return { errno: 0, data_bytes: w.finish_bytes(), attach: out, cursor: next !== 0 ? next : undefined };
+			return { errno: 0, data: w.finish(), attach: out };
 		} finally {
-			w.wipe();
+			w?.wipe();
 			for (const x of pages)
 				x.fill(0);
-			if (!sent)
-				st.private_key?.fill(0);
+			if (!sent) {
+				st?.private_key?.fill(0);
+				for (const a of out)
+					a.fill(0);
+			}
 		}
 	}
 

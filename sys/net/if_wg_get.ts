@@ -23,9 +23,11 @@ import type { WgPeerInfo } from './wg/device.js';
 export const WG_GET_PEER_DEPTH = 2;
 
 /*
- * One peer's dictionary.  The preshared key only for a privileged
- * caller (NetBSD's KAUTH_..._WG_GETPRIV); p's copy of it is wiped either
- * way.  host: the name its endpoint was resolved from (if_wg_dns.ts).
+ * One peer's dictionary, in the attached form (w.attach): the preshared
+ * key, only for a privileged caller (NetBSD's KAUTH_..._WG_GETPRIV),
+ * goes as an attachment, p's own copy of it, never as text; otherwise
+ * that copy is wiped here.  What is public is written inline.  host: the
+ * name its endpoint was resolved from (if_wg_dns.ts).
  */
 export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: boolean, host?: string): void {
 	w.dict_begin();
@@ -39,14 +41,14 @@ export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: b
 			w.key(WGK_FAMILY);
 			w.uint(a.family === 4 ? AF_INET : AF_INET6);
 			w.key(WGK_IP);
-			w.data(a.addr);
+			w.data_inline(a.addr);
 			w.dict_end();
 		}
 		w.array_end();
 	}
 	if (p.endpoint !== null) {
 		w.key(WGK_ENDPOINT);
-		w.data(sockaddr_encode(p.endpoint));
+		w.data_inline(sockaddr_encode(p.endpoint));
 	}
 	if (host !== undefined) {
 		w.key(WGK_ENDPOINT_HOST);
@@ -64,13 +66,15 @@ export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: b
 	w.uint(p.persistent_keepalive);
 	if (p.preshared_key !== null) {
 		if (privileged) {
+			/* An attachment: it leaves in w.attach, whoever frames it wipes it. */
 			w.key(WGK_PRESHARED_KEY);
 			w.data(p.preshared_key);
+		} else {
+			p.preshared_key.fill(0);
 		}
-		p.preshared_key.fill(0);
 	}
 	w.key(WGK_PUBLIC_KEY);
-	w.data(p.public_key);
+	w.data_inline(p.public_key);
 	w.key(WGK_RX_BYTES);
 	w.uint(p.rx_bytes);
 	w.key(WGK_TX_BYTES);
@@ -84,13 +88,16 @@ const WG_GET_PEER_BYTES = 1024;
 /*
  * The dictionaries of a page of peers, as a fragment for the reply's
  * "peers" array (wiped by whoever copies it in, or moved to the thread
- * that does: its ArrayBuffer is its own).  hosts: endpoint host names
- * by peer name.
+ * that does: its ArrayBuffer is its own), and the preshared keys it
+ * refers to, numbered from ref_base (the attachments before the page in
+ * the reply); each is a buffer of its own, off the V8 heap, to be moved
+ * and wiped the same way.  hosts: endpoint host names by peer name.
  */
 export function wg_peers_externalize(peers: readonly WgPeerInfo[], privileged: boolean,
-    hosts: ReadonlyMap<string, string>): Uint8Array {
-	const w = new prop_writer({ header: false, depth: WG_GET_PEER_DEPTH, size: WG_GET_PEER_BYTES * peers.length });
+    hosts: ReadonlyMap<string, string>, ref_base: number): { xml: Uint8Array; attach: Uint8Array[] } {
+	const w = new prop_writer({ header: false, depth: WG_GET_PEER_DEPTH, size: WG_GET_PEER_BYTES * peers.length,
+	    attach: true, ref_base });
 	for (const p of peers)
 		wg_peer_externalize(w, p, privileged, hosts.size === 0 ? undefined : hosts.get(p.name));
-	return w.bytes();
+	return { xml: w.bytes(), attach: w.attach ?? [] };
 }

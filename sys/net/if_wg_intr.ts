@@ -96,7 +96,7 @@ export type wg_intr_req =
 	 * of objects: a listing is long, and a clone per peer is slow.
 	 */
 	| { op: 'get'; cursor: number; max: number; name?: string;
-	    xml?: { privileged: boolean; hosts: Array<[string, string]> } }
+	    xml?: { privileged: boolean; hosts: Array<[string, string]>; ref_base: number } }
 	| { op: 'up' }
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
@@ -123,6 +123,7 @@ export interface wg_intr_reply {
 	state?: wg_intr_state;
 	text?: Uint8Array;	/* uapi_get: ASCII, keys in hex among it */
 	xml?: Uint8Array;	/* get with xml: the page's peer dictionaries */
+	attach?: Uint8Array[];	/* ... and the preshared keys they refer to (if_wg_get.ts) */
 	next?: number;		/* get, uapi_get: the cursor of the next page, 0 at the end */
 	npeers?: number;	/* after a change of peers: the link state follows it */
 }
@@ -413,9 +414,11 @@ class wg_intr {
 			 * moved to the main thread, not cloned, so no copy stays here.
 			 */
 			const keys: ArrayBuffer[] = [];
-			/* A page's text too (its preshared keys), and a megabyte is not copied. */
+			/* A page's text too (a megabyte is not copied), and its preshared keys. */
 			if (reply.xml !== undefined)
 				keys.push(reply.xml.buffer as ArrayBuffer);
+			for (const a of reply.attach ?? [])
+				keys.push(a.buffer as ArrayBuffer);
 			if (reply.state !== undefined) {
 				if (reply.state.private_key !== null)
 					keys.push(reply.state.private_key.buffer as ArrayBuffer);
@@ -477,12 +480,12 @@ class wg_intr {
 				page = dev.peers_page(req.cursor, req.max, true);
 			}
 			const infos = page.peers.map((p) => dev.peer_info(p));
-			const xml = req.xml === undefined ? undefined :
-			    wg_peers_externalize(infos, req.xml.privileged, new Map(req.xml.hosts));
-			return { id, errno: 0, next: page.next, xml, state: {
+			const x = req.xml === undefined ? undefined :
+			    wg_peers_externalize(infos, req.xml.privileged, new Map(req.xml.hosts), req.xml.ref_base);
+			return { id, errno: 0, next: page.next, xml: x?.xml, attach: x?.attach, state: {
 				private_key: dev.private_key(),
 				public_key: dev.public_key(),
-				peers: xml === undefined ? infos : [],
+				peers: x === undefined ? infos : [],
 				stats: { ...dev.stats, ...this.stats },
 			} };
 		}

@@ -230,6 +230,11 @@ t.test('random and malformed SIOCSDRVSPEC: errno replies, the instance lives', a
 	const dr = prop_dictionary_internalize(rg.data ?? '', rg.attach);
 	t.ok(dr !== null && prop_dictionary_get_data(dr, WGK_PRIVATE_KEY) !== null, 'root sees the private key');
 	t.notMatch(rg.data ?? '', Buffer.alloc(32, 9).toString('base64'), 'as an attachment: its bytes are not in the text');
+	const rpeer = (dr === null ? [] : prop_dictionary_get_array(dr, WGK_PEERS)?.value ?? [])
+	    .find((p) => p.type === 'dictionary' && Buffer.from(prop_dictionary_get_data(p, WGK_PUBLIC_KEY) ?? []).equals(Buffer.alloc(32, 0x42)));
+	const rpsk = rpeer?.type === 'dictionary' ? prop_dictionary_get_data(rpeer, WGK_PRESHARED_KEY) : null;
+	t.ok(rpsk !== null && Buffer.from(rpsk).equals(Buffer.alloc(32, 0x55)), 'root sees the preshared key');
+	t.notMatch(rg.data ?? '', Buffer.alloc(32, 0x55).toString('base64'), '... as an attachment too: not in the text');
 	const ng = await nobody.req(get.req);
 	t.equal(ng.errno, 0, 'nobody may read');
 	const dn = prop_dictionary_internalize(ng.data ?? '', ng.attach);
