@@ -470,9 +470,10 @@ export class wg_softc implements ifnet {
 	 * Extension, for listings of any length: a dictionary with "cursor"
 	 * (0 first) gets one page of peers, newest first as above, and the
 	 * cursor of the next page in the reply ("cursor", absent after the
-	 * last page); only the first page carries the interface's own keys
-	 * and port.  "max_peers" makes pages smaller (0: the interface alone);
-	 * "name" asks for that one peer.
+	 * last page; also in the shim reply's head, ShimReply.cursor); only
+	 * the first page carries the interface's own keys and port.
+	 * "max_peers" makes pages smaller (0: the interface alone); "name"
+	 * asks for that one peer.
 	 */
 	private async wg_ioctl_get(privileged: boolean, text: string, attach: readonly Uint8Array[]): Promise<ShimReply> {
 		let cursor = -1;
@@ -573,7 +574,7 @@ export class wg_softc implements ifnet {
 			out.push(...(w.attach ?? []));
 			sent = true;
 			if (cursor >= 0)
-				return { errno: 0, data_bytes: w.finish_bytes(), attach: out };
+				return { errno: 0, data_bytes: w.finish_bytes(), attach: out, cursor: next !== 0 ? next : undefined };
 			return { errno: 0, data: w.finish(), attach: out };
 		} finally {
 			w?.wipe();
