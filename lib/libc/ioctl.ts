@@ -8,8 +8,9 @@
  * them).  A request's attachments are wiped once framed, the frame once
  * written; a reply's attachments are copied out of the received frame,
  * and the caller wipes them (prop_data_wipe of the dictionary they make)
- * once used, as it does a page's text (data_bytes, left in the frame
- * buffer); every other copy of the received bytes is wiped here.
+ * once used, as shim_reply_done does a page's text (data_bytes, left in
+ * the frame buffer); every other copy of the received bytes is wiped
+ * here.
  *
  * The kernel is authenticated before a byte is sent: an abstract name has
  * no permissions, so any local user can bind one while no instance holds
@@ -68,16 +69,43 @@ export function shim_set_kernel_prog(path: string): void {
 
 /*
  * Replies are read into one chunk (wiped after each read) and copied into
- * one frame buffer, both reused by every request of the process: a
+ * a frame buffer; both are reused by every request of the process: a
  * listing's page is megabytes, and fresh memory that large costs more
- * here than the copy.  Only a request that overlaps another's gets a
- * frame buffer of its own.
+ * here than the copy.  A reply's data_bytes is a view into its frame
+ * buffer, lent with it until shim_reply_done wipes the text and gives
+ * the buffer back; so a listing that reads page N+1 while it parses
+ * page N uses two frame buffers in turn, and overlapping requests each
+ * have their own.
  */
 const SHIM_RCHUNK = 65536;
+const SHIM_RFRAMES_KEPT = 2;
 const shim_rchunk = Buffer.allocUnsafeSlow(SHIM_RCHUNK);
 const shim_receivers = new WeakMap<Socket, (b: Uint8Array) => void>();
-let shim_rframe = Buffer.allocUnsafeSlow(SHIM_RCHUNK);
-let shim_rframe_busy = false;
+const shim_rframes: Buffer[] = [];
+const shim_rframe_lent = new WeakMap<Uint8Array, Buffer>();
+
+function shim_rframe_get(): Buffer {
+	return shim_rframes.pop() ?? Buffer.allocUnsafeSlow(SHIM_RCHUNK);
+}
+
+/* A frame buffer back for reuse, wiped by whoever had it. */
+function shim_rframe_put(b: Buffer): void {
+	if (shim_rframes.length < SHIM_RFRAMES_KEPT)
+		shim_rframes.push(b);
+}
+
+/* Done with a reply's text: wiped, and its frame buffer free for the next reply. */
+export function shim_reply_done(r: ShimReply): void {
+	const text = r.data_bytes;
+	if (text === undefined)
+		return;
+	text.fill(0);
+	const b = shim_rframe_lent.get(text);
+	if (b !== undefined) {
+		shim_rframe_lent.delete(text);
+		shim_rframe_put(b);
+	}
+}
 
 /* The listener's owner must be root; see above.  Ends the program otherwise. */
 function shim_authenticate(id: number, sock: Socket): void {
@@ -127,30 +155,48 @@ function is_reply(v: unknown): v is ShimReply {
 		return false;
 	const r = v as Record<string, unknown>;
 	return Number.isInteger(r.errno) && (r.data === undefined || typeof r.data === 'string') &&
-	    (r.data_bytes === undefined || r.data_bytes === true) && (r.msg === undefined || typeof r.msg === 'string');
+	    (r.data_bytes === undefined || r.data_bytes === true) && (r.msg === undefined || typeof r.msg === 'string') &&
+	    (r.cursor === undefined || (Number.isSafeInteger(r.cursor) && (r.cursor as number) > 0));
 }
 
 /*
- * One request, one reply, then the connection is closed.  A reply's
- * attachments are copies of their own; its data_bytes is a view into
- * the reused frame buffer, valid until the process's next request.
+ * One request, one reply; the connection is closed then, unless `keep`
+ * and the reply came whole.  A reply's attachments are copies of their
+ * own; its data_bytes is a view into a frame buffer of this file, valid
+ * until shim_reply_done(reply).
  */
-function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
+function shim_exchange(sock: Socket, req: ShimRequest, keep = false): Promise<ShimReply> {
 	return new Promise((resolve) => {
-		const shared = !shim_rframe_busy;
-		shim_rframe_busy = true;
-		let all = shared ? shim_rframe : Buffer.allocUnsafeSlow(SHIM_RCHUNK);
+		if (sock.destroyed) {
+			resolve({ errno: EIO, msg: 'the kernel closed the connection' });
+			return;
+		}
+		let all = shim_rframe_get();
 		let have = 0;
 		let need = -1;
 		let done = false;
-		const finish = (r: ShimReply): void => {
+		/* Cut short: what came of the reply goes. */
+		const fail = (r: ShimReply): void => {
+			if (!done)
+				all.fill(0, 0, have);
+			finish(r, false);
+		};
+		const on_error = (e: Error): void => fail({ errno: errno_of(e) });
+		const on_close = (): void => fail({ errno: EIO, msg: 'the kernel closed the connection' });
+		/* whole: the reply came and was taken apart; its text, if any, keeps the frame buffer. */
+		const finish = (r: ShimReply, whole: boolean): void => {
 			if (done)
 				return;
 			done = true;
 			shim_receivers.delete(sock);
-			sock.destroy();
-			if (shared)
-				shim_rframe_busy = false;
+			sock.off('error', on_error);
+			sock.off('close', on_close);
+			if (!keep || !whole)
+				sock.destroy();
+			if (r.data_bytes !== undefined)
+				shim_rframe_lent.set(r.data_bytes, all);
+			else
+				shim_rframe_put(all);
 			resolve(r);
 		};
 		/* The frame buffer, at least size bytes (the old one wiped). */
@@ -161,8 +207,6 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 			all.copy(b, 0, 0, have);
 			all.fill(0);
 			all = b;
-			if (shared)
-				shim_rframe = b;
 		};
 		shim_receivers.set(sock, (chunk: Uint8Array) => {
 			if (done)
@@ -174,11 +218,15 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 			/* No limit: the kernel is authenticated, and a listing may be large. */
 			if (need < 0 && have >= 4)
 				need = all.readUInt32BE(0);
-			if (need >= 0 && have >= 4 + need) {
+			if (need >= 0 && have > 4 + need) {
+				/* More than one reply: the shim alternates, so the kernel is not one. */
+				fail({ errno: EIO, msg: 'malformed reply from the kernel' });
+				return;
+			}
+			if (need >= 0 && have === 4 + need) {
 				const f = shim_frame_decode(all.subarray(4, 4 + need));
 				if (f === null || !is_reply(f.msg) || (f.msg.data_bytes !== undefined && f.attach.length === 0)) {
-					all.fill(0, 0, have);
-					finish({ errno: EIO, msg: 'malformed reply from the kernel' });
+					fail({ errno: EIO, msg: 'malformed reply from the kernel' });
 					return;
 				}
 				/* "data_bytes": true in the JSON: the text is the first attachment (sys/sys/shim.ts). */
@@ -202,17 +250,11 @@ function shim_exchange(sock: Socket, req: ShimRequest): Promise<ShimReply> {
 					all.fill(0, at + text.length, have);
 				}
 				const r: ShimReply = text !== undefined ? { ...f.msg, data_bytes: text } : f.msg;
-				finish(attach.length > 0 ? { ...r, attach } : r);
+				finish(attach.length > 0 ? { ...r, attach } : r, true);
 			}
 		});
-		/* Cut short: what came of the reply goes. */
-		const fail = (r: ShimReply): void => {
-			if (!done)
-				all.fill(0, 0, have);
-			finish(r);
-		};
-		sock.on('error', (e) => fail({ errno: errno_of(e) }));
-		sock.on('close', () => fail({ errno: EIO, msg: 'the kernel closed the connection' }));
+		sock.on('error', on_error);
+		sock.on('close', on_close);
 		const frame = shim_frame_encode(req);
 		sock.write(frame, () => frame.fill(0));
 	});
@@ -276,10 +318,47 @@ export async function shim_request(id: number, req: ShimRequest): Promise<ShimRe
 	return shim_exchange(sock, req);
 }
 
+/*
+ * A connection kept for a series of requests (a listing's pages), as a
+ * program keeps the socket it does its ioctls on.  The shim alternates:
+ * each request goes once the previous reply is in, and a listing asks
+ * for page N+1 then, before it parses page N, so that the kernel makes
+ * the one while this side reads the other.
+ */
+export class shim_socket {
+	private constructor(private readonly sock: Socket) {
+		/* Between requests: the next request finds the socket closed and says so. */
+		sock.on('error', () => undefined);
+	}
+
+	/* To the instance WG_USERSPACE_ID names; an errno reply if none answers (none is started). */
+	static async open(): Promise<shim_socket | ShimReply> {
+		const id = shim_instance_id();
+		if (id === null)
+			return shim_bad_id();
+		const sock = await shim_connect(id);
+		if (typeof sock === 'number')
+			return { errno: sock === ECONNREFUSED || sock === ENOENT ? ENXIO : sock };
+		return new shim_socket(sock);
+	}
+
+	request(req: ShimRequest): Promise<ShimReply> {
+		return shim_exchange(this.sock, req, true);
+	}
+
+	close(): void {
+		this.sock.destroy();
+	}
+}
+
+function shim_bad_id(): ShimReply {
+	return { errno: EINVAL, msg: `${SHIM_ID_ENV}=${process.env[SHIM_ID_ENV]}: not an instance number` };
+}
+
 async function shim_request_env(req: ShimRequest): Promise<ShimReply> {
 	const id = shim_instance_id();
 	if (id === null)
-		return { errno: EINVAL, msg: `${SHIM_ID_ENV}=${process.env[SHIM_ID_ENV]}: not an instance number` };
+		return shim_bad_id();
 	return shim_request(id, req);
 }
 

@@ -29,6 +29,8 @@
  * recursion deeper than PROP_MAX_DEPTH and accepts only the elements above.
  */
 
+import { isAscii } from 'node:buffer';
+
 import { b64_ntop_into, b64_ntop_len, b64_pton } from '../libc/b64.js';
 import { crypto_buf_grow, crypto_key_alloc } from '../../sys/crypto/crypto_util.js';
 
@@ -579,12 +581,9 @@ export class prop_writer {
 	 */
 	fragment(b: Uint8Array): void {
 		this.put(b);
-		if (this.ascii_only) {
-			let hi = 0;
-			for (let i = 0; i < b.length; i++)
-				hi |= b[i];
-			this.ascii_only = hi < 0x80;
-		}
+		/* A page is megabytes: the vectorised check, not a loop here. */
+		if (this.ascii_only)
+			this.ascii_only = isAscii(b);
 	}
 
 	/* Any object; dictionaries with their keys sorted. */

@@ -19,12 +19,12 @@
 
 import {
 	type PropDictionary, type PropEach, type PropObject, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
-	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_object_parse,
+	prop_data_wipe, prop_dictionary_get_data, prop_object_parse,
 	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
 	prop_dictionary_set_uint16, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
 import { QuietExit, errx, getprogname, strerror } from '../../lib/libc/err.js';
-import { ioctl } from '../../lib/libc/ioctl.js';
+import { ioctl, shim_reply_done, shim_socket } from '../../lib/libc/ioctl.js';
 import { prog_run } from '../../lib/libc/prog.js';
 import { allowedips_parse } from '../../lib/libwg/allowedips.js';
 import { endpoint_parse } from '../../lib/libwg/endpoint.js';
@@ -40,6 +40,7 @@ import {
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT,
 	WG_IOCTL_SET_PRIVATE_KEY, WG_PEER_NAME_MAXLEN,
 } from '../../sys/net/if_wg.h.js';
+import type { ShimReply, ShimRequest } from '../../sys/sys/shim.js';
 import { IFNAMSIZ, SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../sys/sys/sockio.js';
 import {
 	show_head_lines, show_peer_by_name, show_peers_entry, show_peers_lines, show_private_key_line,
@@ -81,7 +82,7 @@ function print_lines(lines: string[]): Promise<void> {
 		o += b.write(l, o);
 		b[o++] = 0x0a;
 	}
-	if (process.stdout.write(b.subarray(0, o), () => b.fill(0)))
+	if (process.stdout.write(b.subarray(0, o), () => b.fill(0, 0, o)))
 		return Promise.resolve();
 	return new Promise((resolve) => {
 		const done = (): void => {
@@ -101,12 +102,12 @@ function ioctl_error(what: string, errno: number, msg: string | undefined): neve
 
 /*
  * A get, in the paged form of wg(4) (an extension): the interface's keys
- * and port come with the first page (cursor 0); `next` is the cursor of
- * the following page, 0 after the last.  A kernel that answers with the
- * whole list at once (NetBSD's form) gives one page.
+ * and port come with the first page (cursor 0); the reply's cursor
+ * (ShimReply.cursor) is the following page's, absent after the last.  A
+ * kernel that answers with the whole list at once (NetBSD's form) gives
+ * one page.
  */
-async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: number; name?: string } = {},
-    each?: PropEach): Promise<{ d: PropDictionary; next: number }> {
+function get_request(ifname: string, q: { cursor?: number; max_peers?: number; name?: string }): ShimRequest {
 	const qd = prop_dictionary_create();
 	prop_dictionary_set_uint64(qd, WGK_CURSOR, q.cursor ?? 0);
 	if (q.max_peers !== undefined)
@@ -114,27 +115,32 @@ async function ioctl_get(ifname: string, q: { cursor?: number; max_peers?: numbe
 	if (q.name !== undefined)
 		prop_dictionary_set_string(qd, WGK_NAME, q.name);
 	const { text, attach } = prop_dictionary_externalize_attach(qd);
-	const r = await ioctl({ op: 'ioctl', req: SIOCGDRVSPEC, name: ifname, cmd: WG_IOCTL_GET, data: text, attach });
+	return { op: 'ioctl', req: SIOCGDRVSPEC, name: ifname, cmd: WG_IOCTL_GET, data: text, attach };
+}
+
+/*
+ * A get reply's dictionary.  The keys are attachments, views into the
+ * reply, or decoded from the text: the caller's prop_data_wipe wipes
+ * them.  A page's text comes as bytes (data_bytes), wiped once read.
+ */
+function get_reply_parse(r: ShimReply, each?: PropEach): PropDictionary {
 	if (r.errno !== 0)
 		ioctl_error('ioctl(SIOCGDRVSPEC)', r.errno, r.msg);
-	/*
-	 * The keys are attachments, views into the reply, or decoded from the
-	 * text: the caller's prop_data_wipe wipes them.  A page's text comes
-	 * as bytes (data_bytes), wiped once read.
-	 */
 	let p: ReturnType<typeof prop_object_parse>;
 	try {
 		p = prop_object_parse(r.data_bytes ?? r.data ?? '', r.attach, each);
 	} finally {
-		r.data_bytes?.fill(0);
+		shim_reply_done(r);
 	}
 	if (p.obj === null || p.obj.type !== 'dictionary') {
 		r.attach?.forEach((a) => a.fill(0));
 		errx(1, `prop_dictionary_internalize failed: ${p.error ?? 'not a dictionary'}`);
 	}
-	const d = p.obj;
-	const next = prop_dictionary_get_number(d, WGK_CURSOR);
-	return { d, next: next !== null && Number.isSafeInteger(next) && next > 0 ? next : 0 };
+	return p.obj;
+}
+
+async function ioctl_get(ifname: string, q: { max_peers?: number; name?: string }): Promise<PropDictionary> {
+	return get_reply_parse(await ioctl(get_request(ifname, q)));
 }
 
 /* The dictionary's data goes as attachments (keys as bytes, never text), wiped once sent. */
@@ -151,43 +157,48 @@ type Command = (ifname: string, args: string[]) => Promise<number>;
  * Root's get reply carries the private and preshared keys: every show
  * wipes it after use.  "show all" prints each page as it comes, so
  * memory does not grow with the number of peers, and asks for the next
- * page before it prints one, so that the kernel makes a page while this
- * side formats the last.  A page's peers are formatted as they are
- * read, each dropped (and wiped) at once: a page never exists as a tree.
+ * page (its cursor is in the reply's head) before it parses this one,
+ * so that the kernel makes a page while this side formats the last.  A
+ * page's peers are formatted as they are read, each dropped (and wiped)
+ * at once: a page never exists as a tree.  Peers added while the pages
+ * go are not shown, peers removed are shown or not, none twice (the
+ * cursor is a peer's place in the kernel's list, wg(4)).
  */
-function show_all_page(ifname: string, cursor: number): Promise<{ d: PropDictionary; next: number; lines: string[] }> {
-	const lines: string[] = [];
-	const each = (o: PropObject): void => {
-		try {
-			show_peers_entry(o, lines);
-		} finally {
-			prop_data_wipe(o);
-		}
-	};
-	return ioctl_get(ifname, { cursor }, { key: WGK_PEERS, fn: each }).then((r) => ({ ...r, lines }));
-}
-
 async function cmd_show_all(ifname: string): Promise<number> {
-	let page = show_all_page(ifname, 0);
-	for (let first = true; ; first = false) {
-		const { d, next, lines } = await page;
-		if (next !== 0) {
-			page = show_all_page(ifname, next);
-			/* Its failure is reported when it is awaited, after this page is out. */
-			page.catch(() => undefined);
+	const s = await shim_socket.open();
+	if (!(s instanceof shim_socket))
+		ioctl_error('ioctl(SIOCGDRVSPEC)', s.errno, s.msg);
+	try {
+		let page = s.request(get_request(ifname, { cursor: 0 }));
+		for (let first = true; ; first = false) {
+			const r = await page;
+			const next = r.errno === 0 ? r.cursor ?? 0 : 0;
+			if (next !== 0)
+				page = s.request(get_request(ifname, { cursor: next }));
+			const lines: string[] = [];
+			const each = (o: PropObject): void => {
+				try {
+					show_peers_entry(o, lines);
+				} finally {
+					prop_data_wipe(o);
+				}
+			};
+			const d = get_reply_parse(r, { key: WGK_PEERS, fn: each });
+			let out: string[];
+			try {
+				out = first ? show_head_lines(ifname, d) : [];
+				/* What did not come one by one: "invalid peers" if they are not an array. */
+				show_peers_lines(d, out);
+			} finally {
+				prop_data_wipe(d);
+			}
+			if (out.length + lines.length > 0)
+				await print_lines(out.length === 0 ? lines : out.concat(lines));
+			if (next === 0)
+				return 0;
 		}
-		let out: string[];
-		try {
-			out = first ? show_head_lines(ifname, d) : [];
-			/* What did not come one by one: "invalid peers" if they are not an array. */
-			show_peers_lines(d, out);
-		} finally {
-			prop_data_wipe(d);
-		}
-		if (out.length + lines.length > 0)
-			await print_lines(out.length === 0 ? lines : out.concat(lines));
-		if (next === 0)
-			return 0;
+	} finally {
+		s.close();
 	}
 }
 
@@ -197,7 +208,7 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 	const show_psk = args.length === 2;
 	if (show_psk && !args[1].startsWith('--show-preshared-key'))
 		usage();
-	const { d } = await ioctl_get(ifname, { name: args[0] });
+	const d = await ioctl_get(ifname, { name: args[0] });
 	let lines: string[] | null;
 	try {
 		lines = show_peer_by_name(d, args[0], show_psk);
@@ -211,7 +222,7 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 }
 
 async function cmd_show_private_key(ifname: string): Promise<number> {
-	const { d } = await ioctl_get(ifname, { max_peers: 0 });
+	const d = await ioctl_get(ifname, { max_peers: 0 });
 	try {
 		await print_lines([show_private_key_line(d)]);
 	} finally {
@@ -225,7 +236,7 @@ async function cmd_show_private_key(ifname: string): Promise<number> {
  * without it (an older kernel) still works for root, from the private key.
  */
 async function cmd_show_public_key(ifname: string): Promise<number> {
-	const { d } = await ioctl_get(ifname, { max_peers: 0 });
+	const d = await ioctl_get(ifname, { max_peers: 0 });
 	try {
 		return await show_public_key(d);
 	} finally {

@@ -165,6 +165,7 @@ export class wg_softc implements ifnet {
 			vnet_hdr: tun.vnet_hdr,
 			udp_gso: wg_tunables.udp_gso,
 			udp_gro: wg_tunables.udp_gro,
+			crypto_workers: wg_tunables.crypto_workers,
 			warmup: wg_tunables.warmup,
 			loopback: false,
 		};
@@ -247,7 +248,8 @@ export class wg_softc implements ifnet {
 	}
 
 	wg_set_tunables(t: Readonly<net_wg_tunables>): void {
-		void this.wg_call({ op: 'tunables', tunables: wg_tunables_of(t), udp_gso: t.udp_gso, udp_gro: t.udp_gro });
+		void this.wg_call({ op: 'tunables', tunables: wg_tunables_of(t), udp_gso: t.udp_gso, udp_gro: t.udp_gro,
+		    crypto_workers: t.crypto_workers });
 	}
 
 	/* --- ifnet hooks --- */
@@ -470,9 +472,10 @@ export class wg_softc implements ifnet {
 	 * Extension, for listings of any length: a dictionary with "cursor"
 	 * (0 first) gets one page of peers, newest first as above, and the
 	 * cursor of the next page in the reply ("cursor", absent after the
-	 * last page); only the first page carries the interface's own keys
-	 * and port.  "max_peers" makes pages smaller (0: the interface alone);
-	 * "name" asks for that one peer.
+	 * last page; also in the shim reply's head, ShimReply.cursor); only
+	 * the first page carries the interface's own keys and port.
+	 * "max_peers" makes pages smaller (0: the interface alone); "name"
+	 * asks for that one peer.
 	 */
 	private async wg_ioctl_get(privileged: boolean, text: string, attach: readonly Uint8Array[]): Promise<ShimReply> {
 		let cursor = -1;
@@ -573,7 +576,7 @@ export class wg_softc implements ifnet {
 			out.push(...(w.attach ?? []));
 			sent = true;
 			if (cursor >= 0)
-				return { errno: 0, data_bytes: w.finish_bytes(), attach: out };
+				return { errno: 0, data_bytes: w.finish_bytes(), attach: out, cursor: next !== 0 ? next : undefined };
 			return { errno: 0, data: w.finish(), attach: out };
 		} finally {
 			w?.wipe();

@@ -85,6 +85,13 @@ export interface ShimReply {
 	 * and "data_bytes": true in the JSON.  Wiped like the attachments.
 	 */
 	data_bytes?: Uint8Array;
+	/*
+	 * A paged SIOCGDRVSPEC: the cursor of the next page (as the
+	 * dictionary's "cursor"), absent after the last.  Here, at the head
+	 * of the frame, the tool can ask for the next page before it parses
+	 * this one.
+	 */
+	cursor?: number;
 	attach?: Uint8Array[];		/* what data refers to; never in the JSON */
 	flags?: number;			/* SIOCGIFFLAGS */
 	mtu?: number;			/* SIOCGIFMTU */

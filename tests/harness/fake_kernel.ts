@@ -20,7 +20,10 @@ export type FakeHandler = (req: ShimRequest) => ShimReply;
 
 export class FakeKernel {
 	readonly requests: ShimRequest[] = [];
+	/* The connection (numbered from 0 since reset) each request came on. */
+	readonly request_conns: number[] = [];
 	handler: FakeHandler = () => ({ errno: 0 });
+	private nconns = 0;
 	private readonly conns = new Set<Socket>();
 
 	private constructor(readonly id: number, private readonly server: Server) {}
@@ -42,6 +45,7 @@ export class FakeKernel {
 	}
 
 	private serve(c: Socket): void {
+		const n = this.nconns++;
 		this.conns.add(c);
 		c.on('close', () => this.conns.delete(c));
 		c.on('error', () => c.destroy());
@@ -58,6 +62,7 @@ export class FakeKernel {
 				if (f.attach.length > 0 && req.op === 'ioctl')
 					req.attach = f.attach.map((a) => a.slice());
 				this.requests.push(req);
+				this.request_conns.push(n);
 				c.write(shim_frame_encode(this.handler(req)));
 			}
 		});
@@ -65,6 +70,8 @@ export class FakeKernel {
 
 	reset(handler?: FakeHandler): void {
 		this.requests.length = 0;
+		this.request_conns.length = 0;
+		this.nconns = 0;
 		this.handler = handler ?? (() => ({ errno: 0 }));
 	}
 

@@ -12,6 +12,7 @@ import {
 	EDESTADDRREQ, EEXIST, EHOSTUNREACH, EINVAL, ENETDOWN, ENOENT, ErrnoError,
 } from '../../../sys/sys/errno.js';
 import { MAX_STAGED_PACKETS } from '../../../sys/net/wg/messages.js';
+import type { WgPeer } from '../../../sys/net/wg/peer.js';
 import {
 	BACKENDS, ep4, hex, ip4, ip6, is_zero, make_pair, to_hex, v4, FakeNet,
 } from '../../harness/wg_harness.js';
@@ -558,5 +559,51 @@ t.test('three devices: a hub with two peers, one over IPv6', (t) => {
 	t.equal(hub.stats.cookie_sent, 1, 'cookie to an IPv6 source');
 	net.advance(5400);
 	t.equal(hub.tun.length, 2, 'and the retry with mac2 succeeds');
+	t.end();
+});
+
+/*
+ * A listing taken in pages (wgconfig's show) while peers come and go
+ * between pages, past a compaction of the peer list: each peer at most
+ * once, newest first; those there throughout, all of them; those added
+ * meanwhile, none; those removed before their turn, none.
+ */
+t.test('a listing in pages while peers come and go', (t) => {
+	const net = new FakeNet();
+	const a = net.add(ep4('10.0.0.1', 1), c);
+	const add = (n: number): WgPeer[] => Array.from({ length: n }, () => a.dev.peer_add({ public_key: c.random_bytes(32) }));
+	const first = add(400);
+	const added = new Set<WgPeer>();
+	const gone_early = new Set<WgPeer>();
+	const listed: WgPeer[] = [];
+	let cursor = 0;
+	for (let page = 0; ; page++) {
+		const p = a.dev.peers_page(cursor, 32, true);
+		listed.push(...p.peers);
+		cursor = p.next;
+		if (cursor === 0)
+			break;
+		/* The cursor's own peer goes, so do the next two in line, and one comes. */
+		const waiting = a.dev.peers().filter((q) => q.id < cursor);
+		a.dev.peer_remove(p.peers[p.peers.length - 1]);
+		for (const q of waiting.slice(0, 2)) {
+			a.dev.peer_remove(q);
+			gone_early.add(q);
+		}
+		/* Once, most of those left: the list is compacted under the listing. */
+		if (page === 2)
+			for (const q of waiting.slice(2).filter((_, i) => i % 4 !== 0)) {
+				a.dev.peer_remove(q);
+				gone_early.add(q);
+			}
+		add(1).forEach((q) => added.add(q));
+	}
+	t.equal(new Set(listed).size, listed.length, 'no peer twice');
+	t.ok(listed.every((q, i) => i === 0 || q.id < listed[i - 1].id), 'newest first throughout');
+	t.notOk(listed.some((q) => added.has(q)), 'none added meanwhile');
+	t.notOk(listed.some((q) => gone_early.has(q)), 'none removed before its turn');
+	const kept = first.filter((q) => a.dev.peers().includes(q));
+	t.ok(kept.length > 0 && kept.every((q) => listed.includes(q)), `all ${kept.length} there throughout`);
+	t.ok(gone_early.size > 200, `${gone_early.size} removed ahead of the listing, past a compaction`);
 	t.end();
 });

@@ -593,3 +593,50 @@ t.test('every peer shows, whatever their number', async (t) => {
 	t.match(r.stdout, '\tpeer: p1999\n');
 	t.match(r.stdout, '\t\tallowed-ips: 10.0.7.207/32\n');
 });
+
+/*
+ * The paged form as the kernel answers it: the page at cursor c holds
+ * peers c*10 .. c*10+9 and says (in the frame's head, ShimReply.cursor)
+ * where the next starts.  wgconfig asks for every page on one
+ * connection, each as soon as the previous is in.
+ */
+t.test('show all in pages, on one connection', async (t) => {
+	const PAGES = 3;
+	const page = (c: number): PeerSpec[] => Array.from({ length: 10 }, (_, i) => ({
+		name: `p${c * 10 + i}`, pub: PEER_PUB, aips: [[AF_INET, [10, 0, c, i], 32]] as PeerSpec['aips'] }));
+	const cursor_of = (q: ShimRequest): number | null => {
+		const d = q.op === 'ioctl' ? prop_dictionary_internalize(q.data ?? '') : null;
+		const c = d === null ? undefined : d.value.get('cursor');
+		return c?.type === 'number' ? Number(c.value) : null;
+	};
+	const pages = (fail_at: number) => (q: ShimRequest) => {
+		const c = cursor_of(q);
+		if (c === null || c >= PAGES)
+			return { errno: 22 };
+		if (c === fail_at)
+			return { errno: 5 };
+		const text = get_reply(c === 0 ? { pub: PUB, port: 51820, peers: page(0) } : { peers: page(c) });
+		return { errno: 0, data_bytes: Buffer.from(text), cursor: c + 1 < PAGES ? c + 1 : undefined };
+	};
+	fk.reset(pages(-1));
+	let r = await wgconfig(['wg0']);
+	t.equal(r.code, 0);
+	t.equal(r.stderr, '');
+	const names = r.stdout.split('\n').filter((l) => l.startsWith('\tpeer: ')).map((l) => l.slice(7));
+	t.same(names, Array.from({ length: 10 * PAGES }, (_, i) => `p${i}`), 'every page\'s peers, in order, once');
+	t.ok(r.stdout.startsWith('interface: wg0\n\tprivate-key: (hidden)\n\tlisten-port: 51820\n\tpeer: p0\n'),
+	    'the head from page 0 only');
+	t.match(r.stdout, '\tpeer: p29\n\t\tpublic-key: ' + PEER_PUB + '\n\t\tendpoint: (none)\n' +
+	    '\t\tpreshared-key: (hidden)\n\t\tallowed-ips: 10.0.2.9/32\n\t\tlatest-handshake: (never)\n');
+	t.same(fk.requests.map(cursor_of), [0, 1, 2], 'the cursors from the replies\' heads');
+	t.same(fk.request_conns, [0, 0, 0], 'one connection');
+
+	/* A page that fails: what came before is out, then the error, exit 1. */
+	fk.reset(pages(1));
+	r = await wgconfig(['wg0']);
+	t.equal(r.code, 1);
+	t.equal(r.stderr, 'wgconfig: ioctl(SIOCGDRVSPEC): Input/output error\n');
+	t.match(r.stdout, '\tpeer: p9\n', 'page 0 printed');
+	t.notMatch(r.stdout, '\tpeer: p10\n');
+	t.same(fk.requests.map(cursor_of), [0, 1], 'nothing asked after the failed page');
+});

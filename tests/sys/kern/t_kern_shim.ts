@@ -6,6 +6,10 @@
  *     binary attachment, never as text in the JSON, and every buffer it
  *     passed through is zero once the request is done, in the tool and
  *     in the kernel;
+ *   - a listing on one kept connection (shim_socket): the next page is
+ *     asked for while this one is still held, each page in a frame
+ *     buffer of its own until shim_reply_done, and the reply's cursor
+ *     is checked;
  *   - a request from root that never completes is cut after
  *     SHIM_ROOT_REQUEST_TIMEOUT_MS (its timer is fired here, not waited
  *     for).
@@ -20,9 +24,10 @@ import {
 	prop_dictionary_create, prop_dictionary_externalize, prop_dictionary_externalize_attach, prop_dictionary_get_data,
 	prop_dictionary_internalize, prop_dictionary_set_data_nocopy,
 } from '../../../lib/libprop/prop.js';
-import { shim_request } from '../../../lib/libc/ioctl.js';
+import { SHIM_ID_ENV, shim_reply_done, shim_request, shim_socket } from '../../../lib/libc/ioctl.js';
 import { SHIM_REQUEST_TIMEOUT_MS, SHIM_ROOT_REQUEST_TIMEOUT_MS, shim_server, type shim_result } from '../../../sys/kern/kern_shim.js';
 import { shim_frame_decode, shim_frame_encode, shim_socket_name, type ShimRequest } from '../../../sys/sys/shim.js';
+import { EIO } from '../../../sys/sys/errno.js';
 import { SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
 import { crypto_key_alloc } from '../../../sys/crypto/crypto_util.js';
 import { WGK_PRIVATE_KEY, WG_IOCTL_SET_PRIVATE_KEY } from '../../../sys/net/if_wg.h.js';
@@ -180,6 +185,70 @@ t.test('client and kernel wipe every buffer the key passed through', async (t) =
 	t.ok(written.length >= 4, `${written.length} frames written`);
 	t.ok(written.every(is_zero), 'every frame written, either way, is zero once written');
 	t.ok(written.every((w) => find(w, KEY) < 0), 'no written buffer still holds the key');
+});
+
+t.test('a listing on one connection: page N+1 asked for while page N is held', async (t) => {
+	if (!is_root) {
+		t.fail('needs root: the client accepts only a kernel whose socket is root\'s');
+		return;
+	}
+	/* Pages 0, 1, 2: each a megabyte of its own byte, the cursor of the next in the head. */
+	const PAGE = 1 << 20;
+	const cursors: number[] = [];
+	const driver = (req: ShimRequest): Promise<shim_result> => {
+		const c = req.op === 'ioctl' ? Number(req.data) : -1;
+		cursors.push(c);
+		if (c === 9)
+			return Promise.resolve({ reply: { errno: 0, data_bytes: new Uint8Array(1), cursor: 0 } });
+		return Promise.resolve({ reply: { errno: 0, data_bytes: new Uint8Array(PAGE).fill(0x61 + c),
+		    cursor: c < 2 ? c + 1 : undefined } });
+	};
+	const id = random_id();
+	const k = new shim_server(id, driver);
+	await k.listen();
+	t.teardown(() => k.close());
+	const env = process.env[SHIM_ID_ENV];
+	process.env[SHIM_ID_ENV] = String(id);
+	t.teardown(() => {
+		if (env === undefined)
+			delete process.env[SHIM_ID_ENV];
+		else
+			process.env[SHIM_ID_ENV] = env;
+	});
+	const get = (c: number): ShimRequest => ({ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0, data: String(c) });
+	const conns = (): number => (k as unknown as { conns: Set<unknown> }).conns.size;
+
+	const s = await shim_socket.open();
+	if (!(s instanceof shim_socket)) {
+		t.fail(`open: errno ${s.errno}`);
+		return;
+	}
+	const r0 = await s.request(get(0));
+	t.equal(r0.cursor, 1, 'page 0: the next cursor in the head');
+	const r1 = await s.request(get(r0.cursor ?? 0));
+	t.equal(r1.cursor, 2, 'page 1, asked for while page 0 is held');
+	const page0 = r0.data_bytes ?? new Uint8Array(0);
+	const page1 = r1.data_bytes ?? new Uint8Array(0);
+	t.ok(page0.length === PAGE && page0.every((b) => b === 0x61), 'page 0 is intact under page 1');
+	t.ok(page1.length === PAGE && page1.every((b) => b === 0x62), 'page 1 in a frame buffer of its own');
+	t.not(page0.buffer, page1.buffer, 'two frame buffers');
+	shim_reply_done(r0);
+	t.ok(is_zero(page0), 'shim_reply_done wipes page 0');
+	const r2 = await s.request(get(2));
+	const page2 = r2.data_bytes ?? new Uint8Array(0);
+	t.equal(r2.cursor, undefined, 'the last page: no cursor');
+	t.equal(page2.buffer, page0.buffer, 'page 2 reuses page 0\'s frame buffer, given back');
+	t.ok(page1.every((b) => b === 0x62) && page2.every((b) => b === 0x63), 'pages 1 and 2 intact');
+	t.equal(conns(), 1, 'one connection for the whole listing');
+	shim_reply_done(r1);
+	shim_reply_done(r2);
+	t.ok(is_zero(page1) && is_zero(page2), 'both wiped');
+	t.same(cursors, [0, 1, 2], 'the kernel saw the pages in order');
+
+	const bad = await s.request(get(9));
+	t.equal(bad.errno, EIO, 'a cursor of 0 in the head is a malformed reply');
+	t.equal((await s.request(get(0))).errno, EIO, 'and the connection is closed after it');
+	s.close();
 });
 
 t.test('root: a request that never completes is cut after SHIM_ROOT_REQUEST_TIMEOUT_MS', async (t) => {
