@@ -7,12 +7,14 @@
 #	make test-unit the tests that need no root (fast)
 #	make test-net  the tests that need root: namespaces, tun, kernel instances
 #	make lint      type check and eslint
-#	make bench     benchmarks, one JSON object per line
+#	make bench     benchmarks, one JSON object per line (the tunnel: ours with net.wg.crypto_workers
+#	               0, 1 and 2, offloads on and off, against Debian's wireguard-go, in one run)
 #	make flood     handshake flood against us and wireguard-go, 10 runs (root)
 #	make fuzz      10^6 mutated datagrams into the protocol core
 #	make faults    the fault scenarios at full length (20 MB at 10% loss each way and 30% on
 #	               the data's way, reordering, duplication, 100 ms delay; a 60 s outage)
 #	make soak      10 minutes of traffic with a rekey every 3 s (root)
+#	make stream-workers  50 MB each way through crypto threads, 1 then 2 on both ends (root)
 #	make clean
 #	make install   install under $(DESTDIR)$(PREFIX) (see share/mk/wg-install.sh)
 #	make uninstall remove exactly what make install installed there
@@ -31,7 +33,7 @@ DEBIAN_PKGS=	iproute2 iputils-ping procps libsodium23 libssl3 openssl wireguard-
 PROGS=		sbin/ifconfig/ifconfig sbin/wgconfig/wgconfig \
 		usr.bin/wg-keygen/wg-keygen usr.sbin/wg-userspace/wg-userspace
 
-.PHONY: all deps test test-unit test-net lint bench flood fuzz faults soak clean
+.PHONY: all deps test test-unit test-net lint bench flood fuzz faults soak stream-workers clean
 
 all: obj/.tsbuilt
 	@mkdir -p obj/bin
@@ -100,6 +102,12 @@ faults: all
 
 soak: all
 	SOAK_SECONDS=600 ${TAP} -j1 -t1200 obj/tests/net/if_wg/soak.js
+
+stream-workers: all
+	@for w in 1,1 2,2; do \
+		TAP_GREP=offload_on WG_STREAM_WORKERS=$$w WG_STREAM_WORKERS_MB=50 ${TAP} -j1 -t600 \
+		    obj/tests/net/if_wg/t_stream.js || exit 1; \
+	done
 
 clean:
 	rm -rf obj

@@ -165,6 +165,7 @@ export class wg_softc implements ifnet {
 			vnet_hdr: tun.vnet_hdr,
 			udp_gso: wg_tunables.udp_gso,
 			udp_gro: wg_tunables.udp_gro,
+			crypto_workers: wg_tunables.crypto_workers,
 		};
 		this.wg_worker = new Worker(new URL('./if_wg_intr.js', import.meta.url), {
 			workerData: { wg_intr: init },
@@ -245,7 +246,8 @@ export class wg_softc implements ifnet {
 	}
 
 	wg_set_tunables(t: Readonly<net_wg_tunables>): void {
-		void this.wg_call({ op: 'tunables', tunables: wg_tunables_of(t), udp_gso: t.udp_gso, udp_gro: t.udp_gro });
+		void this.wg_call({ op: 'tunables', tunables: wg_tunables_of(t), udp_gso: t.udp_gso, udp_gro: t.udp_gro,
+		    crypto_workers: t.crypto_workers });
 	}
 
 	/* --- ifnet hooks --- */

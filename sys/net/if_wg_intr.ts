@@ -32,7 +32,7 @@ import { isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node
 import type { MessagePort } from 'node:worker_threads';
 
 import { crypto_attach } from '../crypto/crypto_select.js';
-import type { WgCryptoBackend } from '../crypto/crypto.js';
+import type { WgCrypto, WgCryptoBackend } from '../crypto/crypto.js';
 import { release } from 'node:os';
 import {
 	EAGAIN, EINTR, IPPROTO_IP, IPPROTO_IPV6, close, errno_name, if_zones, ptr_of, read_addr, setsockopt_int,
@@ -56,9 +56,12 @@ import {
 } from '../netinet/in_offload.js';
 import { tcp_coalescer } from '../netinet/tcp_coalesce.js';
 import { WgDevice, wg_tunables_default } from './wg/device.js';
+import { DATA_OFF_PAYLOAD } from './wg/messages.js';
+import type { WgKeypair } from './wg/noise.js';
+import { wg_crypt } from './if_wg_crypt.js';
 import { EINVAL, EIO, ENOENT, ErrnoError } from '../sys/errno.js';
 import type {
-	WgEndpoint, WgEvent, WgPeer, WgPeerConfig, WgPeerInfo, WgStatKey, WgTunables,
+	WgEndpoint, WgEvent, WgIo, WgPeer, WgPeerConfig, WgPeerInfo, WgStatKey, WgTunables,
 } from './wg/device.js';
 import { uapi_get_page, uapi_set } from './wg/uapi.js';
 import { wg_event_text } from './if_wg_event.js';
@@ -81,6 +84,7 @@ export interface wg_intr_init {
 	vnet_hdr: boolean;	/* the tun was attached with IFF_VNET_HDR (offloads on) */
 	udp_gso: boolean;
 	udp_gro: boolean;
+	crypto_workers: number;	/* net.wg.crypto_workers: 0, crypto on this thread alone */
 }
 
 export type wg_intr_req =
@@ -100,7 +104,7 @@ export type wg_intr_req =
 	| { op: 'up' }
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
-	| { op: 'tunables'; tunables: Partial<WgTunables>; udp_gso: boolean; udp_gro: boolean }
+	| { op: 'tunables'; tunables: Partial<WgTunables>; udp_gso: boolean; udp_gro: boolean; crypto_workers: number }
 	| { op: 'sockets'; fd4: number; fd6: number }
 	| { op: 'uapi_get'; listen_port: number; fwmark: number; cursor: number; max: number }
 	/*
@@ -170,7 +174,7 @@ const wg_gc = (globalThis as { gc?: () => void }).gc;
 /* Drops on the driver's side of the data path (offloads, sockets, tun), beside the core's counters. */
 const INTR_STATS_KEYS = [
 	'gso_bad_type', 'gso_bad_size', 'gso_bad_hdr_len', 'gso_bad_csum', 'gso_bad_ip', 'tun_short',
-	'tun_gso_rx', 'tun_gso_tx', 'rx_tun_error', 'rx_too_big', 'tx_udp_error', 'tx_src_refused',
+	'tun_gso_rx', 'tun_gso_tx', 'rx_tun_error', 'rx_too_big', 'tx_udp_error', 'tx_src_refused', 'tx_seal_fail',
 ] as const;
 export type wg_intr_stat_key = typeof INTR_STATS_KEYS[number];
 
@@ -221,6 +225,17 @@ class wg_intr {
 	private readonly link: rtnl_bell | null = null;
 	private tunfd: number;
 	private running = true;
+	/* Crypto threads (net.wg.crypto_workers > 0), and the received datagram wg_input is at. */
+	private crypt: wg_crypt | null = null;
+	private rx_at = 0;
+	private readonly io: WgIo;
+	/* The device's crypto, and the same with dropped keys forgotten by the crypto threads too. */
+	private readonly crypto: WgCrypto;
+	private readonly rx_done = (kp: unknown, counter: number, ok: boolean, buf: Uint8Array, off: number,
+	    len: number, at: number): void => {
+		this.dev.input_opened(kp as WgKeypair, counter, ok, buf, off - DATA_OFF_PAYLOAD, len + DATA_OFF_PAYLOAD,
+		    this.src_of(this.rx.eps[at]) as WgEndpoint);
+	};
 
 	constructor(init: wg_intr_init) {
 		this.init = init;
@@ -229,8 +244,9 @@ class wg_intr {
 		this.udp = new UdpIo(init.fd4, init.fd6);
 		this.vnet = init.vnet_hdr;
 		/* Room for any UDP datagram, or GRO train of them. */
-		this.rx = new MmsgRing(BATCH, 65536, false, CMSG_SPACE_RX);
-		this.tx = new UdpTxBatch(BATCH, TX_ARENA, init.udp_gso);
+		/* Shared, so that crypto threads can seal and open in place (net.wg.crypto_workers). */
+		this.rx = new MmsgRing(BATCH, 65536, true, CMSG_SPACE_RX);
+		this.tx = new UdpTxBatch(BATCH, TX_ARENA, init.udp_gso, true);
 		this.tx.src_refused = (i) => {
 			const ep = this.tx_eps[i];
 			if (ep !== null)
@@ -255,18 +271,26 @@ class wg_intr {
 		const tunables = wg_tunables_default();
 		Object.assign(tunables, init.tunables);
 		const perf = globalThis.performance;
+		this.io = {
+			udp_send: (ep, buf, off, len) => this.udp_send(ep, buf, off, len),
+			udp_reserve: (len) => this.udp_reserve(len),
+			udp_arena: this.tx.data,
+			tun_write: (buf, off, len) => this.tun_write(buf, off, len),
+			event: (ev) => this.event(ev),
+		};
+		const crypto = this.crypto = crypto_attach(init.backend);
 		this.dev = new WgDevice({
-			crypto: crypto_attach(init.backend),
+			crypto: Object.create(crypto, {
+				aead_forget: { value: (key: Uint8Array): void => {
+					this.crypt?.forget(key);
+					crypto.aead_forget(key);
+				} },
+			}) as WgCrypto,
 			clock: { now: () => perf.now(), wall: () => Date.now() },
 			tunables,
-			io: {
-				udp_send: (ep, buf, off, len) => this.udp_send(ep, buf, off, len),
-				udp_reserve: (len) => this.udp_reserve(len),
-				udp_arena: this.tx.data,
-				tun_write: (buf, off, len) => this.tun_write(buf, off, len),
-				event: (ev) => this.event(ev),
-			},
+			io: this.io,
 		});
+		this.set_crypto_workers(init.crypto_workers);
 		this.dev.mtu = init.mtu;
 		this.ps.add(init.efd, POLLIN);
 		this.ps.add(this.tunfd, POLLIN);
@@ -331,6 +355,12 @@ class wg_intr {
 		const tx = this.tx;
 		if (tx.n === 0)
 			return;
+		const crypt = this.crypt;
+		if (crypt !== null) {
+			crypt.tx_wait();
+			this.stats.tx_seal_fail += crypt.tx_failed;
+			crypt.tx_failed = 0;
+		}
 		const n = tx.n;
 		const sent = tx.flush(this.udp.fd4, this.udp.fd6);
 		this.tx_eps.fill(null, 0, n);
@@ -505,6 +535,7 @@ class wg_intr {
 				this.udp_gro = req.udp_gro;
 				this.set_gro();
 			}
+			this.set_crypto_workers(req.crypto_workers);
 			return { id, errno: 0 };
 		case 'sockets':
 			this.set_sockets(req.fd4, req.fd6);
@@ -531,6 +562,34 @@ class wg_intr {
 			this.running = false;
 			return { id, errno: 0 };
 		}
+	}
+
+	/*
+	 * n crypto threads from now on (if_wg_crypt.ts): the old ones finish
+	 * what they hold and go, the new ones start with no key.
+	 */
+	private set_crypto_workers(n: number): void {
+		if (n === (this.crypt?.nthreads ?? 0))
+			return;
+		const io = this.io;
+		if (this.crypt !== null) {
+			this.crypt.destroy();
+			this.crypt = null;
+			delete io.seal_defer;
+			delete io.open_defer;
+		}
+		if (n <= 0)
+			return;
+		const crypto = this.crypto;
+		const arena = this.tx.data;
+		const crypt = this.crypt = new wg_crypt(n, crypto,
+		    [arena.buffer as SharedArrayBuffer, this.rx.data.buffer as SharedArrayBuffer], (msg) => this.log('crypt', msg));
+		io.seal_defer = (key, counter, off, len) => {
+			if (!crypt.seal(key, counter, arena, off, len))
+				crypto.aead_seal_into(key, counter, arena, off, len, null, arena, off);
+		};
+		io.open_defer = (kp, counter, buf, off, len) => crypt.open(kp.recv_key, counter, buf,
+		    off + DATA_OFF_PAYLOAD, len - DATA_OFF_PAYLOAD, kp, this.rx_at);
 	}
 
 	/* The main thread closes the old pair once we have let go of it (on this reply). */
@@ -646,9 +705,11 @@ class wg_intr {
 	 */
 	private udp_input(fd: number): void {
 		const rx = this.rx;
+		const crypt = this.crypt;
 		for (let r = 0; r < RX_BATCHES; r++) {
 			const k = rx.recv(fd, BATCH);
 			for (let i = 0; i < k; i++) {
+				this.rx_at = i;
 				const len = rx.lens[i];
 				if (len < 0) {
 					this.stats.rx_too_big++;
@@ -660,16 +721,29 @@ class wg_intr {
 				const seg = rx.segs[i];
 				const b = rx.bufs[i];
 				if (seg === 0) {
+					if (crypt?.rx_full === true)
+						this.rx_room(crypt);
 					this.dev.input(b, 0, len, src);
 					continue;
 				}
 				/* A GRO train: datagrams of seg bytes, the last maybe shorter. */
-				for (let o = 0; o < len; o += seg)
+				for (let o = 0; o < len; o += seg) {
+					if (crypt?.rx_full === true)
+						this.rx_room(crypt);
 					this.dev.input(b, o, o + seg <= len ? seg : len - o, src);
+				}
 			}
+			/* Opened, and in order, before the next recvmmsg reuses the buffers. */
+			crypt?.rx_complete(this.rx_done);
 			if (k < BATCH)
 				return;
 		}
+	}
+
+	/* The received messages so far completed, for the next; src_of() refills the source they reused. */
+	private rx_room(crypt: wg_crypt): void {
+		crypt.rx_complete(this.rx_done);
+		this.src_of(this.rx.eps[this.rx_at]);
 	}
 
 	private src_of(ep: Endpoint): WgEndpoint | null {
@@ -743,6 +817,7 @@ class wg_intr {
 		}
 		/* Keys wiped, peers gone: nothing of the interface outlives it. */
 		dev.destroy();
+		this.crypt?.destroy();
 		if (this.rtnl !== null)
 			close(this.rtnl.fd);
 		if (this.link !== null)

@@ -16,8 +16,9 @@
  *  - TCP, 4 streams;
  *  - UDP at a fixed offered load, with the loss.
  *
- * Ours runs twice: offloads on (the default) and off (net.wg.tun_offload,
- * udp_gso, udp_gro = 0).  Rounds alternate the order; the summary gives
+ * Ours runs four times: offloads on (the default) and off (net.wg.tun_offload,
+ * udp_gso, udp_gro = 0), and with 1 and 2 crypto threads beside each
+ * data path (net.wg.crypto_workers, "ours_crypto_workers_N").  Rounds alternate the order; the summary gives
  * medians over rounds and the ratios of the medians.  Needs root, iperf3
  * and wireguard-go.
  *
@@ -262,6 +263,7 @@ process.on('SIGTERM', () => process.exit(143));
 const ALL = ['tun_offload=0', 'udp_gso=0', 'udp_gro=0'];
 const impls: Array<[string, () => void]> = [
 	['ours', ours([])], ['wireguard-go', wggo], ['ours_no_offload', ours(ALL)],
+	['ours_crypto_workers_1', ours(['crypto_workers=1'])], ['ours_crypto_workers_2', ours(['crypto_workers=2'])],
 ];
 /* B_TUNNEL_LEVERS=1: each offload on its own too. */
 if (process.env.B_TUNNEL_LEVERS === '1')

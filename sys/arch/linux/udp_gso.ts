@@ -79,7 +79,8 @@ export class UdpTxBatch {
 	/* Called with a datagram's index when the kernel refused its source (see the header). */
 	src_refused: ((i: number) => void) | null = null;
 
-	constructor(max: number, arena_size: number, gso: boolean) {
+	/* shared: the arena in a SharedArrayBuffer (crypto threads seal in it, sys/net/if_wg_crypt.ts). */
+	constructor(max: number, arena_size: number, gso: boolean, shared = false) {
 		this.max = max;
 		this.arena_size = arena_size;
 		this.gso = gso;
@@ -88,7 +89,7 @@ export class UdpTxBatch {
 		this.cmsg_off = this.names_off + max * NAME_SLOT;
 		this.srcs_off = this.cmsg_off + max * CMSG_SPACE_TX;
 		this.data_off = this.srcs_off + max * SRC_SLOT;
-		this.mem = stable_bytes(this.data_off + arena_size);
+		this.mem = stable_bytes(this.data_off + arena_size, shared);
 		this.w = new Uint32Array(this.mem.buffer);
 		this.base = ptr_of(this.mem);
 		this.data = this.mem.subarray(this.data_off);

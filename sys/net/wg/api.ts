@@ -9,6 +9,7 @@
  */
 
 import type { WgAllowedIp, WgEndpoint, WgPeerConfig, WgPeerInfo, WgTunables } from './device.js';
+import type { WgKeypair } from './noise.js';
 import type { WgPeer } from './peer.js';
 import type { WgStatKey } from './softc.js';
 
@@ -62,6 +63,9 @@ export interface WgDeviceApi {
 	 */
 	output(pkt: Uint8Array, off: number, len: number): number;
 	input(buf: Uint8Array, off: number, len: number, src: WgEndpoint): void;
+	/* A data message input() handed to WgIo.open_defer, opened (ok) or not, in arrival order. */
+	input_opened(kp: WgKeypair, counter: number, ok: boolean, buf: Uint8Array, off: number, len: number,
+	    src: WgEndpoint): void;
 	/* The queued handshakes' work, at most max DH and about 0.5 ms; returns how many DH. */
 	handshake_work(max?: number): number;
 	/* Runs the timers due at clock.now(), then handshake_work(). */

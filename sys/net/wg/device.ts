@@ -20,11 +20,11 @@ import {
 } from '../../sys/errno.js';
 import { WG_KEY_LEN, WG_MAX_PACKET, WG_PEER_NAME_MAXLEN, type WgTunables, wg_tunables_default } from './messages.js';
 import { wg_icmp_unreach } from './icmp.js';
-import { wg_keypairs_expire_current } from './noise.js';
+import { type WgKeypair, wg_keypairs_expire_current } from './noise.js';
 import {
 	type WgAllowedIp, type WgEndpoint, WgPeer, wg_endpoint_clear_src, wg_endpoint_copy,
 } from './peer.js';
-import { wg_handshake_work, wg_input } from './receive.js';
+import { wg_handshake_work, wg_input, wg_input_opened } from './receive.js';
 import { wg_peer_clear_sessions } from './keypair.js';
 import { wg_send_keepalive, wg_send_packet, wg_send_staged } from './send.js';
 import { type WgClock, type WgEvent, type WgIo, WgSoftc, type WgStatKey, WG_STATS_KEYS } from './softc.js';
@@ -521,6 +521,18 @@ export class WgDevice implements WgDeviceApi {
 				return;
 			}
 			wg_input(sc, buf, off, len, src);
+		} catch (e) {
+			sc.count('rx_error');
+			sc.log('err', `input: ${(e as Error).message}`);
+		}
+	}
+
+	/* Part of WgDeviceApi (api.ts): the rest of input() for a message opened elsewhere (WgIo.open_defer). */
+	input_opened(kp: WgKeypair, counter: number, ok: boolean, buf: Uint8Array, off: number, len: number,
+	    src: WgEndpoint): void {
+		const sc = this.sc;
+		try {
+			wg_input_opened(sc, kp, counter, ok, buf, off, len, src);
 		} catch (e) {
 			sc.count('rx_error');
 			sc.log('err', `input: ${(e as Error).message}`);

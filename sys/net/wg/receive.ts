@@ -299,6 +299,17 @@ function keep_key_fresh_recv(sc: WgSoftc, peer: WgPeer, now: number): void {
 	}
 }
 
+/* May kp still open messages (paper §6.1: REJECT_AFTER_TIME / _MESSAGES)?  Counted when not. */
+function keypair_can_receive(sc: WgSoftc, kp: WgKeypair, now: number): boolean {
+	const t = sc.tunables;
+	if (!kp.receiving_valid || now >= kp.birth + t.reject_after_time * 1000 ||
+	    kp.replay.next >= t.reject_after_messages) {
+		sc.count('rx_key_expired');
+		return false;
+	}
+	return true;
+}
+
 function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: number,
     src: WgEndpoint): void {
 	const e = sc.index.lookup(le32_get(buf, off + DATA_OFF_RECEIVER));
@@ -307,14 +318,9 @@ function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 		return;
 	}
 	const kp: WgKeypair = e;
-	const peer = kp.peer;
-	const t = sc.tunables;
 	const now = sc.clock.now();
-	if (!kp.receiving_valid || now >= kp.birth + t.reject_after_time * 1000 ||
-	    kp.replay.next >= t.reject_after_messages) {
-		sc.count('rx_key_expired');
+	if (!keypair_can_receive(sc, kp, now))
 		return;
-	}
 	const counter = le64_get_safe(buf, off + DATA_OFF_COUNTER);
 	if (counter < 0) {
 		sc.count('rx_replay');
@@ -327,10 +333,43 @@ function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 		sc.count('rx_bad_size');
 		return;
 	}
+	if (sc.io.open_defer !== undefined && sc.io.open_defer(kp, counter, buf, off, len))
+		return;
 	if (!sc.crypto.aead_open_into(kp.recv_key, counter, buf, off + DATA_OFF_PAYLOAD, clen, null, rx, 0)) {
 		sc.count('rx_auth_fail');
 		return;
 	}
+	wg_handle_msg_data_opened(sc, kp, counter, rx, 0, plen, len, src, now);
+}
+
+/*
+ * A data message opened elsewhere (WgIo.open_defer), in the order the
+ * messages came: the keypair may have been dropped, or have expired,
+ * while it was being opened (keypair.ts), and then the message goes
+ * as it would have gone had it come after.
+ */
+export function wg_input_opened(sc: WgSoftc, kp: WgKeypair, counter: number, ok: boolean, buf: Uint8Array,
+    off: number, len: number, src: WgEndpoint): void {
+	if (sc.index.lookup(kp.local_index) !== kp) {
+		sc.count('rx_bad_index');
+		return;
+	}
+	const now = sc.clock.now();
+	if (!keypair_can_receive(sc, kp, now))
+		return;
+	if (!ok) {
+		sc.count('rx_auth_fail');
+		return;
+	}
+	wg_handle_msg_data_opened(sc, kp, counter, buf, off + DATA_OFF_PAYLOAD, len - MSG_DATA_HDR_LEN - WG_TAG_LEN,
+	    len, src, now);
+}
+
+/* The plaintext (plen bytes at rx[p]) of an authenticated data message of len bytes. */
+function wg_handle_msg_data_opened(sc: WgSoftc, kp: WgKeypair, counter: number, rx: Uint8Array, p: number,
+    plen: number, len: number, src: WgEndpoint, now: number): void {
+	const t = sc.tunables;
+	const peer = kp.peer;
 	/* After authentication only: a forged counter must not move the window. */
 	if (!kp.replay.validate(counter, t.reject_after_messages)) {
 		sc.count('rx_replay');
@@ -365,21 +404,21 @@ function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 	/* The plaintext must be one IPv4 or IPv6 packet; trim the padding by its length. */
 	let plen_ip: number;
 	let match: WgPeer | undefined;
-	const v = rx[0] >> 4;
+	const v = rx[p] >> 4;
 	if (v === 4 && plen >= 20) {
-		plen_ip = (rx[2] << 8) | rx[3];
+		plen_ip = (rx[p + 2] << 8) | rx[p + 3];
 		if (plen_ip < 20 || plen_ip > plen) {
 			sc.count('rx_bad_inner');
 			return;
 		}
-		match = sc.aip4.rn_match(rx, 12);
+		match = sc.aip4.rn_match(rx, p + 12);
 	} else if (v === 6 && plen >= 40) {
-		plen_ip = ((rx[4] << 8) | rx[5]) + 40;
+		plen_ip = ((rx[p + 4] << 8) | rx[p + 5]) + 40;
 		if (plen_ip > plen) {
 			sc.count('rx_bad_inner');
 			return;
 		}
-		match = sc.aip6.rn_match(rx, 8);
+		match = sc.aip6.rn_match(rx, p + 8);
 	} else {
 		sc.count('rx_bad_inner');
 		return;
@@ -390,7 +429,7 @@ function wg_handle_msg_data(sc: WgSoftc, buf: Uint8Array, off: number, len: numb
 	}
 	peer.rx_bytes += len;
 	sc.count('rx_data');
-	sc.io.tun_write(rx, 0, plen_ip);
+	sc.io.tun_write(rx, p, plen_ip);
 }
 
 /* One UDP datagram from `src`.  Never throws. */

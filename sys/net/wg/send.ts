@@ -130,6 +130,8 @@ function wg_send_data(sc: WgSoftc, peer: WgPeer, kp: WgKeypair, pkt: Uint8Array,
 	const io = sc.io;
 	let tx: Uint8Array = sc.txbuf;
 	let at = io.udp_reserve !== undefined ? io.udp_reserve(DATA_OFF_PAYLOAD + padded + WG_TAG_LEN) : -1;
+	/* Built in the driver's batch: it may seal there later, on another thread. */
+	const defer = at >= 0 && io.seal_defer !== undefined;
 	if (at >= 0)
 		tx = io.udp_arena as Uint8Array;
 	else
@@ -142,10 +144,14 @@ function wg_send_data(sc: WgSoftc, peer: WgPeer, kp: WgKeypair, pkt: Uint8Array,
 		tx.set(pkt.subarray(off, off + len), p);
 	if (padded > len)
 		tx.fill(0, p + len, p + padded);
-	const n = sc.crypto.aead_seal_into(kp.send_key, counter, tx, p, padded, null, tx, p);
+	const n = defer ? padded + WG_TAG_LEN : sc.crypto.aead_seal_into(kp.send_key, counter, tx, p, padded, null, tx, p);
 	const ok = sc.send_to_peer(peer, tx, at, DATA_OFF_PAYLOAD + n);
-	if (ok)
+	if (ok) {
+		/* Only once queued: a datagram not sent leaves its region to the next one. */
+		if (defer)
+			io.seal_defer?.(kp.send_key, counter, p, padded);
 		sc.count(len === 0 ? 'tx_keepalive' : 'tx_data');
+	}
 	return ok;
 }
 

@@ -51,6 +51,20 @@ export interface WgIo {
 	 */
 	udp_reserve?(len: number): number;
 	readonly udp_arena?: Uint8Array;
+	/*
+	 * Optional, for a driver that spreads the AEAD over threads
+	 * (sys/net/if_wg_crypt.ts).  seal_defer: udp_arena[off, off+len),
+	 * a datagram's padded payload just queued by udp_send(), is to be
+	 * sealed in place (its tag after it) under key and counter before
+	 * the datagram leaves.  open_defer: the data message buf[off,
+	 * off+len) is to be opened in place under kp.recv_key and counter;
+	 * true when the driver took it, and it then calls
+	 * WgDevice.input_opened() with the same message, its source and the
+	 * result, in the order the messages came.  The counter is assigned
+	 * here and the replay window moved there, on the device's thread.
+	 */
+	seal_defer?(key: Uint8Array, counter: number, off: number, len: number): void;
+	open_defer?(kp: WgKeypair, counter: number, buf: Uint8Array, off: number, len: number): boolean;
 	/* A decrypted, validated IP packet for the host (the tun).  Same validity rule. */
 	tun_write(buf: Uint8Array, off: number, len: number): void;
 	event(ev: WgEvent): void;

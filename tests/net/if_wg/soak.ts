@@ -5,7 +5,9 @@
  * load.  Back-to-back 50 MB TCP transfers (each sha256-checked) and a
  * ping every 0.2 s run throughout; the daemons' RSS and descriptor
  * counts are sampled at the start and the end.  Not part of make test
- * (it runs for ten minutes): `make soak`.
+ * (it runs for ten minutes): `make soak`.  SOAK_CRYPTO_WORKERS=N runs
+ * both ends with net.wg.crypto_workers=N (keypairs dropped while the
+ * crypto threads hold jobs).
  */
 
 import t from 'tap';
@@ -15,6 +17,7 @@ import type { Host } from '../../harness/netns.js';
 import { check_ping, latest_handshake, setup_topology } from '../../harness/if_wg.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const CRYPTO_WORKERS = Number(process.env.SOAK_CRYPTO_WORKERS ?? 0);
 const CHUNK = 50 * 1024 * 1024;
 const TCP_PORT = 5002;
 t.setTimeout((SECONDS + 300) * 1000);
@@ -32,8 +35,8 @@ function sample(pid: number): { rss_kb: number; fds: number } {
 	return { rss_kb: m ? Number(m[1]) : -1, fds: readdirSync(`/proc/${pid}/fd`).length };
 }
 
-t.test(`soak: ${SECONDS} s of traffic, rekey every 3 s`, async (t) => {
-	const s = await setup_topology(t, { prefix: 'ws', sysctl: { rekey_after_time: 3 } });
+t.test(`soak: ${SECONDS} s of traffic, rekey every 3 s, ${CRYPTO_WORKERS} crypto threads`, async (t) => {
+	const s = await setup_topology(t, { prefix: 'ws', sysctl: { rekey_after_time: 3, crypto_workers: CRYPTO_WORKERS } });
 	await check_ping(s.local, s.ip_wg_peer);
 	const pids = { local: daemon_pid(s.local), peer: daemon_pid(s.peer) };
 	/* Warm up one transfer first, so the start sample is not the cold process. */

@@ -21,7 +21,7 @@ log_init({ tag: 'test', write: (l) => { lines.push(l); } });
 const NAMES = [
 	'net.wg.rekey_after_messages', 'net.wg.rekey_after_time', 'net.wg.rekey_timeout',
 	'net.wg.rekey_attempt_time', 'net.wg.keepalive_timeout', 'net.wg.force_underload', 'net.wg.debug',
-	'net.wg.tun_offload', 'net.wg.udp_gso', 'net.wg.udp_gro', 'net.wg.udp_rcvbuf',
+	'net.wg.tun_offload', 'net.wg.udp_gso', 'net.wg.udp_gro', 'net.wg.udp_rcvbuf', 'net.wg.crypto_workers',
 ];
 
 function snapshot(): string {
@@ -44,6 +44,7 @@ t.test('defaults and listing', async (t) => {
 		'net.wg.udp_gso': '1',
 		'net.wg.udp_gro': '1',
 		'net.wg.udp_rcvbuf': String(7 << 20),
+		'net.wg.crypto_workers': '0',
 	});
 	t.same(wg_tunables, net_wg_tunables_default(), 'live object starts at the defaults');
 	t.same(sysctl_read('net.wg').entries, all.entries, 'a node lists its subtree');
@@ -92,6 +93,10 @@ t.test('writes: old and new value, live object, subscribers', async (t) => {
 	t.equal(wg_tunables.udp_rcvbuf, 256 << 10);
 	t.equal(sysctl_write('net.wg.udp_rcvbuf', String(7 << 20), root).errno, 0);
 
+	t.equal(sysctl_write('net.wg.crypto_workers', '2', root).errno, 0);
+	t.equal(wg_tunables.crypto_workers, 2);
+	t.equal(sysctl_write('net.wg.crypto_workers', '0', root).errno, 0);
+
 	const big = sysctl_write('net.wg.rekey_after_messages', String(2n ** 60n), root);
 	t.equal(big.errno, 0);
 	t.equal(wg_tunables.rekey_after_messages, Number.MAX_SAFE_INTEGER, '2^60 clamps to 2^53-1');
@@ -123,6 +128,8 @@ t.test('bad values: EINVAL, nothing changed', async (t) => {
 		['net.wg.rekey_after_messages', '0x10000000000000000'],
 		['net.wg.udp_rcvbuf', '4095'],
 		['net.wg.udp_rcvbuf', String(2 ** 30 + 1)],
+		['net.wg.crypto_workers', '-1'],
+		['net.wg.crypto_workers', '17'],
 	];
 	for (const [name, value] of bad) {
 		const r = kern_sysctl({ name, value }, root);

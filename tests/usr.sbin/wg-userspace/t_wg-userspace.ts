@@ -66,7 +66,8 @@ t.test('sysctl', async (t) => {
 	    'net.wg.tun_offload = 1\n' +
 	    'net.wg.udp_gso = 1\n' +
 	    'net.wg.udp_gro = 1\n' +
-	    'net.wg.udp_rcvbuf = 7340032\n', 'sysctl -a');
+	    'net.wg.udp_rcvbuf = 7340032\n' +
+	    'net.wg.crypto_workers = 0\n', 'sysctl -a');
 	t.equal((await wgu(h, id, ['sysctl'])).stdout, all.stdout, 'no arguments: the same');
 	t.equal((await wgu(h, id, ['sysctl', 'net.wg'])).stdout, all.stdout, 'a node: its leaves');
 	t.equal((await wgu(h, id, ['sysctl', 'net.wg.rekey_timeout'])).stdout, 'net.wg.rekey_timeout = 5\n');
