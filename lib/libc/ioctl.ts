@@ -171,6 +171,11 @@ function shim_exchange(sock: Socket, req: ShimRequest, keep = false): Promise<Sh
 			resolve({ errno: EIO, msg: 'the kernel closed the connection' });
 			return;
 		}
+		/* The shim alternates: a second request before the first's reply would take its reply. */
+		if (shim_receivers.has(sock)) {
+			resolve({ errno: EINVAL, msg: 'a request is already in progress on this connection' });
+			return;
+		}
 		let all = shim_rframe_get();
 		let have = 0;
 		let need = -1;

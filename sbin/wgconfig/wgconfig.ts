@@ -19,7 +19,7 @@
 
 import {
 	type PropDictionary, type PropEach, type PropObject, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
-	prop_data_wipe, prop_dictionary_get_data, prop_object_parse,
+	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_object_parse,
 	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
 	prop_dictionary_set_uint16, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
@@ -139,6 +139,12 @@ function get_reply_parse(r: ShimReply, each?: PropEach): PropDictionary {
 	return p.obj;
 }
 
+/* The dictionary's "cursor": the next page's, 0 after the last. */
+function dict_cursor(d: PropDictionary): number {
+	const c = prop_dictionary_get_number(d, WGK_CURSOR);
+	return c !== null && Number.isSafeInteger(c) && c > 0 ? c : 0;
+}
+
 async function ioctl_get(ifname: string, q: { max_peers?: number; name?: string }): Promise<PropDictionary> {
 	return get_reply_parse(await ioctl(get_request(ifname, q)));
 }
@@ -172,8 +178,9 @@ async function cmd_show_all(ifname: string): Promise<number> {
 		let page = s.request(get_request(ifname, { cursor: 0 }));
 		for (let first = true; ; first = false) {
 			const r = await page;
-			const next = r.errno === 0 ? r.cursor ?? 0 : 0;
-			if (next !== 0)
+			let next = r.errno === 0 ? r.cursor ?? 0 : 0;
+			const ahead = next !== 0;
+			if (ahead)
 				page = s.request(get_request(ifname, { cursor: next }));
 			const lines: string[] = [];
 			const each = (o: PropObject): void => {
@@ -186,6 +193,9 @@ async function cmd_show_all(ifname: string): Promise<number> {
 			const d = get_reply_parse(r, { key: WGK_PEERS, fn: each });
 			let out: string[];
 			try {
+				/* A kernel that names the next page in the dictionary only (one started before an upgrade). */
+				if (!ahead)
+					next = dict_cursor(d);
 				out = first ? show_head_lines(ifname, d) : [];
 				/* What did not come one by one: "invalid peers" if they are not an array. */
 				show_peers_lines(d, out);
@@ -196,6 +206,8 @@ async function cmd_show_all(ifname: string): Promise<number> {
 				await print_lines(out.length === 0 ? lines : out.concat(lines));
 			if (next === 0)
 				return 0;
+			if (!ahead)
+				page = s.request(get_request(ifname, { cursor: next }));
 		}
 	} finally {
 		s.close();

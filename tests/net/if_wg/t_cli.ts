@@ -193,7 +193,9 @@ if (require_progs(t, ['ip', 'setpriv'])) {
 		    { env: { WG_USERSPACE_ID: '0' }, timeout: 240_000 });
 		t.equal(add.code, 0, `${PEERS_AT_SCALE} ADD_PEER ioctls`, { stdout: add.stdout, stderr: add.stderr });
 		const all = await h.check(['wgconfig', 'wg0'], { timeout: 120_000 });
-		t.equal((all.stdout.match(/^\tpeer: /gm) ?? []).length, PEERS_AT_SCALE, `show lists all ${PEERS_AT_SCALE} peers`);
+		const names = all.stdout.match(/^\tpeer: .*$/gm) ?? [];
+		t.equal(names.length, PEERS_AT_SCALE, `show lists all ${PEERS_AT_SCALE} peers`);
+		t.equal(new Set(names).size, PEERS_AT_SCALE, 'each once, over pages of 2048');
 		t.match(all.stdout, /^\t\tallowed-ips: 10\.64\.39\.15\/32$/m, 'the last peer is in it');
 		t.match(all.stdout, /^\t\tallowed-ips: 10\.64\.0\.0\/32$/m, 'so is the first');
 		const last = await h.check(['wgconfig', 'wg0', 'show', 'peer', `p${PEERS_AT_SCALE - 1}`]);

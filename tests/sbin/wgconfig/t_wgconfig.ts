@@ -609,14 +609,19 @@ t.test('show all in pages, on one connection', async (t) => {
 		const c = d === null ? undefined : d.value.get('cursor');
 		return c?.type === 'number' ? Number(c.value) : null;
 	};
-	const pages = (fail_at: number) => (q: ShimRequest) => {
+	/* head: the next cursor in the frame's head; without, in the dictionary only (a kernel from before it). */
+	const pages = (fail_at: number, head = true) => (q: ShimRequest) => {
 		const c = cursor_of(q);
 		if (c === null || c >= PAGES)
 			return { errno: 22 };
 		if (c === fail_at)
 			return { errno: 5 };
-		const text = get_reply(c === 0 ? { pub: PUB, port: 51820, peers: page(0) } : { peers: page(c) });
-		return { errno: 0, data_bytes: Buffer.from(text), cursor: c + 1 < PAGES ? c + 1 : undefined };
+		const d = prop_dictionary_internalize(get_reply(c === 0 ? { pub: PUB, port: 51820, peers: page(0) } :
+		    { peers: page(c) }));
+		const next = c + 1 < PAGES ? c + 1 : undefined;
+		if (d !== null && next !== undefined)
+			prop_dictionary_set_uint64(d, 'cursor', next);
+		return { errno: 0, data_bytes: Buffer.from(prop_dictionary_externalize(d!)), cursor: head ? next : undefined };
 	};
 	fk.reset(pages(-1));
 	let r = await wgconfig(['wg0']);
@@ -630,6 +635,12 @@ t.test('show all in pages, on one connection', async (t) => {
 	    '\t\tpreshared-key: (hidden)\n\t\tallowed-ips: 10.0.2.9/32\n\t\tlatest-handshake: (never)\n');
 	t.same(fk.requests.map(cursor_of), [0, 1, 2], 'the cursors from the replies\' heads');
 	t.same(fk.request_conns, [0, 0, 0], 'one connection');
+	const want = r.stdout;
+
+	fk.reset(pages(-1, false));
+	r = await wgconfig(['wg0']);
+	t.equal(r.stdout, want, 'the cursor in the dictionary only: the same, a page at a time');
+	t.same(fk.requests.map(cursor_of), [0, 1, 2]);
 
 	/* A page that fails: what came before is out, then the error, exit 1. */
 	fk.reset(pages(1));

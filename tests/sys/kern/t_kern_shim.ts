@@ -27,7 +27,7 @@ import {
 import { SHIM_ID_ENV, shim_reply_done, shim_request, shim_socket } from '../../../lib/libc/ioctl.js';
 import { SHIM_REQUEST_TIMEOUT_MS, SHIM_ROOT_REQUEST_TIMEOUT_MS, shim_server, type shim_result } from '../../../sys/kern/kern_shim.js';
 import { shim_frame_decode, shim_frame_encode, shim_socket_name, type ShimRequest } from '../../../sys/sys/shim.js';
-import { EIO } from '../../../sys/sys/errno.js';
+import { EINVAL, EIO } from '../../../sys/sys/errno.js';
 import { SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
 import { crypto_key_alloc } from '../../../sys/crypto/crypto_util.js';
 import { WGK_PRIVATE_KEY, WG_IOCTL_SET_PRIVATE_KEY } from '../../../sys/net/if_wg.h.js';
@@ -223,7 +223,9 @@ t.test('a listing on one connection: page N+1 asked for while page N is held', a
 		t.fail(`open: errno ${s.errno}`);
 		return;
 	}
-	const r0 = await s.request(get(0));
+	const busy = s.request(get(0));
+	t.equal((await s.request(get(0))).errno, EINVAL, 'one request at a time on a connection');
+	const r0 = await busy;
 	t.equal(r0.cursor, 1, 'page 0: the next cursor in the head');
 	const r1 = await s.request(get(r0.cursor ?? 0));
 	t.equal(r1.cursor, 2, 'page 1, asked for while page 0 is held');
@@ -243,7 +245,7 @@ t.test('a listing on one connection: page N+1 asked for while page N is held', a
 	shim_reply_done(r1);
 	shim_reply_done(r2);
 	t.ok(is_zero(page1) && is_zero(page2), 'both wiped');
-	t.same(cursors, [0, 1, 2], 'the kernel saw the pages in order');
+	t.same(cursors, [0, 1, 2], 'the kernel saw each page once, in order');
 
 	const bad = await s.request(get(9));
 	t.equal(bad.errno, EIO, 'a cursor of 0 in the head is a malformed reply');
