@@ -47,10 +47,10 @@ export interface WgIo {
 	 * udp_arena, or -1 for "in your own buffer".  A reservation is not a
 	 * send: the datagram built there goes out by udp_send() of that same
 	 * region, which then needs no copy; until then the next call answers
-	 * the same offset.
+	 * the same offset.  The driver may replace udp_arena between rounds.
 	 */
 	udp_reserve?(len: number): number;
-	readonly udp_arena?: Uint8Array;
+	udp_arena?: Uint8Array;
 	/*
 	 * Optional, for a driver that spreads the AEAD over threads
 	 * (sys/net/if_wg_crypt.ts).  seal_defer: udp_arena[off, off+len),

@@ -11,7 +11,8 @@
  * Then, in the offloaded tunnel (CI time), with crypto threads switched
  * on live (net.wg.crypto_workers 1 on one end, 2 on the other): both
  * ways, WG_STREAM_WORKERS_MB each (8 by default; `make stream-workers`
- * runs 50 with 1 and with 2 on both ends, WG_STREAM_WORKERS=a,b).
+ * runs 50 with 1 and with 2 on both ends, WG_STREAM_WORKERS=a,b); then
+ * 2 MB with them switched off again.
  */
 
 import t from 'tap';
@@ -80,6 +81,10 @@ if (require_progs(t, ['ip', 'ping'])) {
 				await h.check(['wg-userspace', '0', 'sysctl', '-w', `net.wg.crypto_workers=${WORKERS[i]}`]);
 			await tcp_transfer(a, b, ip4(2), 5003, WORKERS_BYTES);
 			await tcp_transfer(b, a, ip6(1), 5004, WORKERS_BYTES);
+			/* And off again (the buffers made plain anew). */
+			for (const h of [a, b])
+				await h.check(['wg-userspace', '0', 'sysctl', '-w', 'net.wg.crypto_workers=0']);
+			await tcp_transfer(a, b, ip4(2), 5005, 2 * 1024 * 1024);
 		});
 	}
 
