@@ -12,7 +12,6 @@
  */
 
 import { CTLTYPE_BOOL, CTLTYPE_INT, CTLTYPE_QUAD, type sysctl_leaf_desc, sysctl_createv } from '../kern/kern_sysctl.js';
-import { UDP_SOCKBUF } from '../arch/linux/udp.js';
 
 const INT_MAX = 0x7fffffffn;
 const UINT64_MAX = 0xffffffffffffffffn;
@@ -47,12 +46,14 @@ export function net_wg_tunables_default(): net_wg_tunables {
 		udp_gso: true,
 		udp_gro: true,
 		/*
-		 * wireguard-go's 7 MiB.  A receiver slower than its sender lets
-		 * TCP queue that much in the socket, and round trips under load
-		 * wait behind it; 256 KiB cut them 1.7-3x in b_tunnel, but the
-		 * TCP rate moved -23% to +68% between runs: not the default yet.
+		 * A receiver slower than its sender lets TCP queue the whole
+		 * buffer in the socket, and round trips under load wait behind
+		 * it: with wireguard-go's 7 MiB they were 1.4x wireguard-go's in
+		 * b_tunnel, with 256 KiB 0.5x, TCP still 5.5x wireguard-go's (at
+		 * about a quarter more CPU per GB than with 7 MiB), and b_flood's
+		 * first ping and RTT under a handshake flood as with 7 MiB.
 		 */
-		udp_rcvbuf: UDP_SOCKBUF,
+		udp_rcvbuf: 256 << 10,
 		crypto_workers: 0,
 		/* Enough for V8 to optimise the data path: a fresh tunnel's pings as a used one's (b_tunnel). */
 		warmup: 4096,

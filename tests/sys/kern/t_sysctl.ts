@@ -44,7 +44,7 @@ t.test('defaults and listing', async (t) => {
 		'net.wg.tun_offload': '1',
 		'net.wg.udp_gso': '1',
 		'net.wg.udp_gro': '1',
-		'net.wg.udp_rcvbuf': String(7 << 20),
+		'net.wg.udp_rcvbuf': String(256 << 10),
 		'net.wg.crypto_workers': '0',
 		'net.wg.warmup': '4096',
 	});
@@ -91,9 +91,9 @@ t.test('writes: old and new value, live object, subscribers', async (t) => {
 	t.equal(wg_tunables.debug, 15);
 	t.equal(sysctl_write('net.wg.debug', '0', root).errno, 0);
 
-	t.equal(sysctl_write('net.wg.udp_rcvbuf', String(256 << 10), root).errno, 0);
-	t.equal(wg_tunables.udp_rcvbuf, 256 << 10);
 	t.equal(sysctl_write('net.wg.udp_rcvbuf', String(7 << 20), root).errno, 0);
+	t.equal(wg_tunables.udp_rcvbuf, 7 << 20);
+	t.equal(sysctl_write('net.wg.udp_rcvbuf', String(256 << 10), root).errno, 0);
 	t.equal(sysctl_write('net.wg.warmup', '0', root).errno, 0);
 	t.equal(wg_tunables.warmup, 0);
 	t.equal(sysctl_write('net.wg.warmup', '4096', root).errno, 0);

@@ -66,7 +66,7 @@ t.test('sysctl', async (t) => {
 	    'net.wg.tun_offload = 1\n' +
 	    'net.wg.udp_gso = 1\n' +
 	    'net.wg.udp_gro = 1\n' +
-	    'net.wg.udp_rcvbuf = 7340032\n' +
+	    'net.wg.udp_rcvbuf = 262144\n' +
 	    'net.wg.crypto_workers = 0\n' +
 	    'net.wg.warmup = 4096\n', 'sysctl -a');
 	t.equal((await wgu(h, id, ['sysctl'])).stdout, all.stdout, 'no arguments: the same');
