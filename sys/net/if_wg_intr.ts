@@ -278,6 +278,9 @@ class wg_intr {
 			udp_send: (ep, buf, off, len) => this.udp_send(ep, buf, off, len),
 			udp_reserve: (len) => this.udp_reserve(len),
 			udp_arena: this.tx.data,
+			/* Set only while crypto threads run; there from the start, so io keeps one shape. */
+			seal_defer: undefined,
+			open_defer: undefined,
 			tun_write: (buf, off, len) => this.tun_write(buf, off, len),
 			event: (ev) => this.event(ev),
 		};
@@ -602,8 +605,8 @@ class wg_intr {
 		if (this.crypt !== null) {
 			this.crypt.destroy();
 			this.crypt = null;
-			delete io.seal_defer;
-			delete io.open_defer;
+			io.seal_defer = undefined;
+			io.open_defer = undefined;
 		}
 		const shared = n > 0;
 		if ((this.tx.data.buffer instanceof SharedArrayBuffer) !== shared) {
