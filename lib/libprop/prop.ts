@@ -370,7 +370,8 @@ export class prop_writer {
 	 * a fragment's refs start at ref_base (the attachments before it).
 	 */
 	constructor(opts: { header?: boolean; depth?: number; size?: number; attach?: boolean; ref_base?: number } = {}) {
-		this.buf = Buffer.alloc(Math.max(opts.size ?? 4096, 256));
+		/* Not zeroed: only what is written is ever read, and zeroing megabytes costs a page fault per 4 KiB. */
+		this.buf = Buffer.allocUnsafeSlow(Math.max(opts.size ?? 4096, 256));
 		this.depth = opts.depth ?? 0;
 		this.attach = opts.attach === true ? [] : null;
 		this.ref_base = opts.ref_base ?? 0;

@@ -20,7 +20,7 @@
 import {
 	type PropDictionary, type PropEach, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
 	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_object_parse,
-	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
+	prop_dictionary_set, prop_dictionary_set_bool, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
 	prop_dictionary_set_uint16, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
 import { QuietExit, errx, getprogname, strerror } from '../../lib/libc/err.js';
@@ -34,7 +34,7 @@ import {
 import { sockaddr_encode } from '../../lib/libwg/sockaddr.js';
 import { strtouint16 } from '../../lib/libwg/strtonum.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
+	WGK_ALLOWEDIPS, WGK_BRIEF, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
 	WGK_MAX_PEERS, WGK_NAME, WGK_PEERS,
 	WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT,
@@ -97,9 +97,12 @@ function ioctl_error(what: string, errno: number, msg: string | undefined): neve
  * kernel that answers with the whole list at once (NetBSD's form) gives
  * one page.
  */
-function get_request(ifname: string, q: { cursor?: number; max_peers?: number; name?: string }): ShimRequest {
+function get_request(ifname: string, q: { cursor?: number; max_peers?: number; name?: string; brief?: boolean }):
+    ShimRequest {
 	const qd = prop_dictionary_create();
 	prop_dictionary_set_uint64(qd, WGK_CURSOR, q.cursor ?? 0);
+	if (q.brief === true)
+		prop_dictionary_set_bool(qd, WGK_BRIEF, true);
 	if (q.max_peers !== undefined)
 		prop_dictionary_set_uint64(qd, WGK_MAX_PEERS, q.max_peers);
 	if (q.name !== undefined)
@@ -168,13 +171,13 @@ async function cmd_show_all(ifname: string): Promise<number> {
 		ioctl_error('ioctl(SIOCGDRVSPEC)', s.errno, s.msg);
 	try {
 		const out = new show_buf();
-		let page = s.request(get_request(ifname, { cursor: 0 }));
+		let page = s.request(get_request(ifname, { cursor: 0, brief: true }));
 		for (let first = true; ; first = false) {
 			const r = await page;
 			let next = r.errno === 0 ? r.cursor ?? 0 : 0;
 			const ahead = next !== 0;
 			if (ahead)
-				page = s.request(get_request(ifname, { cursor: next }));
+				page = s.request(get_request(ifname, { cursor: next, brief: true }));
 			const d = get_reply_parse(r, { key: WGK_PEERS, fn: (sc) => show_peers_entry(out, sc) });
 			let head = '';
 			try {
@@ -195,7 +198,7 @@ async function cmd_show_all(ifname: string): Promise<number> {
 			if (next === 0)
 				return 0;
 			if (!ahead)
-				page = s.request(get_request(ifname, { cursor: next }));
+				page = s.request(get_request(ifname, { cursor: next, brief: true }));
 		}
 	} finally {
 		s.close();
