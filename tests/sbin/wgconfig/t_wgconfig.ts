@@ -451,8 +451,8 @@ t.test('show all', async (t) => {
 	    [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0, data: undefined }], 'one get, cmd 0');
 	const q = fk.requests[0];
 	const qd = prop_dictionary_internalize(q.op === 'ioctl' ? q.data ?? '' : '');
-	t.same(qd === null ? null : [...qd.value.entries()], [['cursor', { type: 'number', value: 0n, unsigned: true }]],
-	    'the paged form: a get from the start');
+	t.same(qd === null ? null : [...qd.value.entries()], [['brief', { type: 'bool', value: true }],
+	    ['cursor', { type: 'number', value: 0n, unsigned: true }]], 'the paged form, brief: a get from the start');
 	r = await wgconfig(['wg0', 'show', 'all', 'ignored', 'extra']);
 	t.equal(r.stdout, want, 'show all ignores extra arguments');
 	r = await wgconfig(['wg0'], { TZ: undefined });
