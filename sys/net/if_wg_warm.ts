@@ -166,10 +166,11 @@ export class wg_warm {
 				}
 				/*
 				 * The interface's init with other descriptors: the same shape, so
-				 * the same V8 map.  No crypto threads: theirs are not the interface's.
+				 * the same V8 map.  With crypto threads, the same rings but no
+				 * threads (if_wg_intr.ts: set_crypto_workers).
 				 */
 				const intr = this.make({ ...init, ifname: `${init.ifname} warm-up`, tunfd: sv[0], fd4, fd6, efd: -1,
-				    port: ch.port1, warmup: 0, loopback: true, crypto_workers: 0,
+				    port: ch.port1, warmup: 0, loopback: true,
 				    tunables: { ...init.tunables, rekey_after_messages: WARM_REKEY, rekey_timeout: WARM_REKEY_TIMEOUT } });
 				const pkts = ECHO_DATA.flatMap((d) => [echo(4, i, d, hl), echo(6, i, d, hl)]);
 				this.sides.push({ intr, far: sv[1], port4: udp_port(fd4), port6: fd6 < 0 ? 0 : udp_port(fd6), pkts,
