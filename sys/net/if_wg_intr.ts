@@ -87,7 +87,7 @@ export interface wg_intr_init {
 	udp_gro: boolean;
 	crypto_workers: number;	/* net.wg.crypto_workers: 0, crypto on this thread alone */
 	warmup: number;		/* packets of the start-up warm-up (if_wg_warm.ts), 0 for none */
-	loopback: boolean;	/* a warm-up's own instance: no rtnetlink bells */
+	loopback: boolean;	/* a warm-up's own instance: no rtnetlink bells, no crypto threads */
 }
 
 export type wg_intr_req =
@@ -237,6 +237,7 @@ class wg_intr {
 	private running = true;
 	/* Crypto threads (net.wg.crypto_workers > 0), and the received datagram wg_input is at. */
 	private crypt: wg_crypt | null = null;
+	private crypt_n = 0;	/* net.wg.crypto_workers as last set */
 	private rx_at = 0;
 	private readonly io: WgIo;
 	/* The device's crypto, and the same with dropped keys forgotten by the crypto threads too. */
@@ -598,8 +599,9 @@ class wg_intr {
 	 * so the buffers can be made anew, shared or not.
 	 */
 	private set_crypto_workers(n: number): void {
-		if (n === (this.crypt?.nthreads ?? 0))
+		if (n === this.crypt_n)
 			return;
+		this.crypt_n = n;
 		const io = this.io;
 		this.udp_flush();
 		if (this.crypt !== null) {
@@ -618,7 +620,12 @@ class wg_intr {
 			return;
 		const crypto = this.crypto;
 		const arena = this.tx.data;
-		const crypt = this.crypt = new wg_crypt(n, crypto,
+		/*
+		 * A warm-up's instance has the rings but no threads of its own: it
+		 * does every job itself, as the interface's thread does a lone
+		 * packet's, which is the path the warm-up is for.
+		 */
+		const crypt = this.crypt = new wg_crypt(this.init.loopback ? 0 : n, crypto,
 		    [arena.buffer as SharedArrayBuffer, this.rx.data.buffer as SharedArrayBuffer], (msg) => this.log('crypt', msg));
 		io.seal_defer = (key, counter, off, len) => {
 			if (!crypt.seal(key, counter, arena, off, len))

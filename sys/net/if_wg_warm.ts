@@ -40,6 +40,13 @@ export interface wg_warm_intr {
 
 /* Packets written into each side's tun per slice. */
 const WARM_BURST = 32;
+/*
+ * And lone round trips per slice, a packet each way with rounds between,
+ * as pings and request-response traffic make: the code that runs once
+ * per round or per wake-up (the poll loop, the timers, the flushes) is
+ * hot only after thousands of rounds, which bursts do not give it.
+ */
+const WARM_TRIPS = 32;
 /* Wall time after which the warm-up ends whatever it carried. */
 const WARM_BUDGET_MS = 4000;
 /* Slices without a packet through before giving up (loopback down, say). */
@@ -159,10 +166,11 @@ export class wg_warm {
 				}
 				/*
 				 * The interface's init with other descriptors: the same shape, so
-				 * the same V8 map.  No crypto threads: theirs are not the interface's.
+				 * the same V8 map.  With crypto threads, the same rings but no
+				 * threads (if_wg_intr.ts: set_crypto_workers).
 				 */
 				const intr = this.make({ ...init, ifname: `${init.ifname} warm-up`, tunfd: sv[0], fd4, fd6, efd: -1,
-				    port: ch.port1, warmup: 0, loopback: true, crypto_workers: 0,
+				    port: ch.port1, warmup: 0, loopback: true,
 				    tunables: { ...init.tunables, rekey_after_messages: WARM_REKEY, rekey_timeout: WARM_REKEY_TIMEOUT } });
 				const pkts = ECHO_DATA.flatMap((d) => [echo(4, i, d, hl), echo(6, i, d, hl)]);
 				this.sides.push({ intr, far: sv[1], port4: udp_port(fd4), port6: fd6 < 0 ? 0 : udp_port(fd6), pkts,
@@ -223,6 +231,8 @@ export class wg_warm {
 			b.intr.round(0);
 		}
 		this.carried += this.drain(a.far) + this.drain(b.far);
+		for (let k = 0; k < WARM_TRIPS; k++)
+			this.carried += this.trip(a, b) + this.trip(b, a);
 		this.slices++;
 		const now = globalThis.performance.now();
 		if (this.carried === 0 && this.slices >= WARM_SETUP_SLICES) {
@@ -247,6 +257,14 @@ export class wg_warm {
 				    endpoint: { family: 6, addr: LO6, port: this.sides[1 - i].port6 } });
 		}
 		return !this.done;
+	}
+
+	/* One packet from s's tun to o's, one round each; returns the packets that arrived. */
+	private trip(s: warm_side, o: warm_side): number {
+		write_addr(s.far, s.addrs[0], s.pkts[0].length);
+		s.intr.round(0);
+		o.intr.round(0);
+		return this.drain(o.far);
 	}
 
 	/* Reads what reached a tun; returns the packets. */

@@ -27,7 +27,16 @@
  * With B_TUNNEL_BASE_BIN=<another build's obj/bin>, that build runs too,
  * as "base" (a before/after comparison in one run); with B_TUNNEL_LEVERS=1
  * each offload runs alone as well; with B_TUNNEL_RCVBUF=<bytes>, ours with
- * that net.wg.udp_rcvbuf as "ours_rcvbuf".
+ * that net.wg.udp_rcvbuf as "ours_rcvbuf".  B_TUNNEL_IMPLS=<name,...>
+ * runs only those implementations (e.g. "ours,wireguard-go").
+ *
+ * B_TUNNEL_RTT=1 measures the idle RTT rows alone, quickly: per round and
+ * implementation a fresh tunnel's 50 pings, then [seconds] of one TCP
+ * stream to use it, then 50 pings again ("warm"); more rounds make sense
+ * here (e.g. `B_TUNNEL_RTT=1 node obj/tests/bench/b_tunnel.js 1 9`).
+ * Each round also gives fresh_ping_at_s, how long after the setup began
+ * the fresh pings did (the warm-up's 4 s budget runs from the interface's
+ * creation, early in the setup).
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -193,18 +202,30 @@ async function iperf(args: string[]): Promise<Record<string, unknown>> {
 
 type Result = Record<string, number>;
 
+const rtt_only = process.env.B_TUNNEL_RTT === '1';
+
 async function measure(setup: () => void): Promise<Result> {
 	topology();
 	try {
 		bin = BIN;
+		const t0 = performance.now();
 		setup();
 		/* The tunnel's own processes: what runs in the namespaces before any tool does. */
 		const pids = NS.map((ns) => ns_pids(ns));
 		sh(['ping', '-c', '2', '-i', '0.2', '-w', '5', '10.77.0.2'], NS[0]);
 		const r: Result = {};
+		const fresh_at = (performance.now() - t0) / 1000;
 		const idle = rtt_stats(await ping(50, NS[0]));
 		r.rtt_idle_median_ms = idle.median;
 		r.rtt_idle_p99_ms = idle.p99;
+		if (rtt_only) {
+			r.fresh_ping_at_s = fresh_at;
+			await iperf([]);
+			const warm = rtt_stats(await ping(50, NS[0]));
+			r.rtt_idle_warm_median_ms = warm.median;
+			r.rtt_idle_warm_p99_ms = warm.p99;
+			return r;
+		}
 
 		const cpu0 = pids.map((ps) => ps.reduce((a, p) => a + cpu_of(p), 0));
 		const loaded = ping(Math.max(1, Math.floor((secs - 1) / 0.02)), NS[0]);
@@ -249,7 +270,7 @@ const UNITS: Record<string, string> = {
 	tcp1_mbps: 'Mbit/s', tcp4_mbps: 'Mbit/s', udp_mbps: 'Mbit/s', udp_offered_mbps: 'Mbit/s',
 	udp_loss_percent: '%', rtt_idle_median_ms: 'ms', rtt_idle_p99_ms: 'ms', rtt_idle_warm_median_ms: 'ms',
 	rtt_idle_warm_p99_ms: 'ms', rtt_load_median_ms: 'ms',
-	rtt_load_p99_ms: 'ms', cpu_s_per_gb_sender: 's/GB', cpu_s_per_gb_receiver: 's/GB', peak_rss_mb: 'MiB',
+	rtt_load_p99_ms: 'ms', fresh_ping_at_s: 's', cpu_s_per_gb_sender: 's/GB', cpu_s_per_gb_receiver: 's/GB', peak_rss_mb: 'MiB',
 };
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -275,6 +296,12 @@ if (rcvbuf !== undefined && rcvbuf !== '')
 const base = process.env.B_TUNNEL_BASE_BIN;
 if (base !== undefined && base !== '')
 	impls.push(['base', ours([], resolve(base))]);
+/* B_TUNNEL_IMPLS=<name,...>: those alone. */
+const only = process.env.B_TUNNEL_IMPLS;
+if (only !== undefined && only !== '') {
+	const keep = new Set(only.split(','));
+	impls.splice(0, impls.length, ...impls.filter(([n]) => keep.has(n)));
+}
 const all: Record<string, Result[]> = {};
 for (let r = 0; r < rounds; r++) {
 	/* Rotate the order so no implementation always runs on a warmer or quieter machine. */
@@ -297,6 +324,6 @@ for (const [name, rs] of Object.entries(all)) {
 }
 for (const name of Object.keys(med).filter((n) => n !== 'wireguard-go'))
 	for (const metric of ['tcp1_mbps', 'tcp4_mbps', 'udp_mbps', 'rtt_idle_median_ms', 'rtt_idle_warm_median_ms', 'rtt_load_median_ms',
-	    'rtt_load_p99_ms', 'cpu_s_per_gb_sender', 'cpu_s_per_gb_receiver'])
+	    'rtt_load_p99_ms', 'cpu_s_per_gb_sender', 'cpu_s_per_gb_receiver'].filter((m) => m in med[name] && 'wireguard-go' in med))
 		console.log(JSON.stringify({ bench: 'tunnel', metric: `ratio_${metric}`, impl: name, over: 'wireguard-go',
 		    value: round2(med[name][metric] / med['wireguard-go'][metric]), unit: 'x' }));

@@ -44,5 +44,13 @@ if (require_progs(t, ['ip', 'ss'])) {
 		    'as many descriptors as after a warm-up', { fds, fds_warmed });
 		t.equal(ended().length, 1, 'warmup=0: no warm-up');
 		await local.check(['ifconfig', 'wg0', 'destroy']);
+
+		/* With crypto threads its instances go through the rings, doing every job themselves. */
+		await wg_sysctl(local, 'warmup', 1024);
+		await wg_sysctl(local, 'crypto_workers', 1);
+		await local.check(['ifconfig', 'wg0', 'create']);
+		t.ok(await wait_until(async () => ended().length === 2, 20_000, 100), 'crypto_workers=1: the warm-up ended');
+		t.ok(Number(ended()[1]?.[1]) >= 1024, 'through the rings too', { log: readFileSync(log, 'utf8') });
+		await local.check(['ifconfig', 'wg0', 'destroy']);
 	});
 }
