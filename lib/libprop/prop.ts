@@ -347,6 +347,29 @@ function xml_special(c: number): boolean {
 
 const TAB = 0x09;
 
+/*
+ * An element's line start, tabs for its depth and then its tag, made
+ * once per depth and tag (and per key, with the key's tags): a listing
+ * writes the same few some 10^5 times, in one copy each.
+ */
+const LEADS: Array<Map<Uint8Array, Uint8Array>> = [];
+const KEY_LEADS: Array<Map<string, Uint8Array>> = [];
+const KEY_LEADS_MAX = 256;
+
+function lead_of(depth: number, lit: Uint8Array): Uint8Array {
+	const m = LEADS[depth] ??= new Map();
+	let b = m.get(lit);
+	if (b === undefined) {
+		b = new Uint8Array(depth + lit.length).fill(TAB, 0, depth);
+		b.set(lit, depth);
+		m.set(lit, b);
+	}
+	return b;
+}
+
+/* <integer>0xN</integer> for N < 16, whole (counters at zero, families, flags). */
+const B_INTEGER_HEX_DIGIT = Array.from({ length: 16 }, (_, d) => utf8.encode(`<integer>0x${d.toString(16)}</integer>\n`));
+
 export class prop_writer {
 	private buf: Buffer;
 	private len = 0;
@@ -356,8 +379,6 @@ export class prop_writer {
 	/* Per open container: where its opening tag starts, and the last key given (dictionaries). */
 	private readonly open_at: number[] = [];
 	private readonly last_key: (string | null)[] = [];
-	/* "<key>K</key>\n" for the keys seen so far: a listing repeats the same few keys. */
-	private readonly key_bytes = new Map<string, Uint8Array>();
 	/* The attached form: the data values given so far (not copies), and the number of the first. */
 	readonly attach: Uint8Array[] | null;
 	private readonly ref_base: number;
@@ -400,11 +421,9 @@ export class prop_writer {
 		this.len = o;
 	}
 
-	private indent(): void {
-		this.reserve(this.depth);
-		const buf = this.buf;
-		for (let i = 0; i < this.depth; i++)
-			buf[this.len++] = TAB;
+	/* The tabs of the current depth, then lit. */
+	private lead(lit: Uint8Array): void {
+		this.put(lead_of(this.depth, lit));
 	}
 
 	/* Character data: escaped, UTF-8.  ASCII without specials (nearly all of it) is copied as it is. */
@@ -452,10 +471,9 @@ export class prop_writer {
 	}
 
 	private container_begin(open: Uint8Array): void {
-		this.indent();
-		this.open_at.push(this.len - this.depth);
+		this.open_at.push(this.len);
 		this.last_key.push(null);
-		this.put(open);
+		this.lead(open);
 		this.depth++;
 	}
 
@@ -467,12 +485,11 @@ export class prop_writer {
 		this.depth--;
 		if (this.len === at + this.depth + open.length) {
 			/* Nothing inside: "<dict/>" in place of "<dict>". */
-			this.len = at + this.depth;
-			this.put(empty);
+			this.len = at;
+			this.lead(empty);
 			return;
 		}
-		this.indent();
-		this.put(close);
+		this.lead(close);
 	}
 
 	/* A dictionary key; keys must come in sorted order, as NetBSD writes them. */
@@ -482,24 +499,24 @@ export class prop_writer {
 		if (n < 0 || last === undefined || (last !== null && last >= k))
 			throw new RangeError(`prop_writer: key "${k}" out of order or outside a dictionary`);
 		this.last_key[n] = k;
-		this.indent();
-		let b = this.key_bytes.get(k);
+		const m = KEY_LEADS[this.depth] ??= new Map();
+		const b = m.get(k);
 		if (b === undefined) {
 			const start = this.len;
-			this.put(B_KEY);
+			this.lead(B_KEY);
 			this.text(k);
 			this.put(B_KEY_END);
-			b = this.buf.slice(start, this.len);
-			if (this.key_bytes.size < 256)
-				this.key_bytes.set(k, Uint8Array.from(b));
+			/* ASCII only: another writer copies it without looking (ascii_only). */
+			const kb = this.buf.subarray(start, this.len);
+			if (m.size < KEY_LEADS_MAX && isAscii(kb))
+				m.set(k, Uint8Array.prototype.slice.call(kb));
 			return;
 		}
 		this.put(b);
 	}
 
 	string(s: string): void {
-		this.indent();
-		this.put(B_STRING);
+		this.lead(B_STRING);
 		this.text(s);
 		this.put(B_STRING_END);
 	}
@@ -510,8 +527,7 @@ export class prop_writer {
 			this.data_inline(b);
 			return;
 		}
-		this.indent();
-		this.put(B_DATA_REF);
+		this.lead(B_DATA_REF);
 		this.ascii(String(this.ref_base + this.attach.length));
 		this.put(B_DATA_REF_END);
 		this.attach.push(b);
@@ -519,8 +535,7 @@ export class prop_writer {
 
 	/* A data value written out as base64 in either form: for what is public (keys of peers, addresses). */
 	data_inline(b: Uint8Array): void {
-		this.indent();
-		this.put(B_DATA);
+		this.lead(B_DATA);
 		this.reserve(b64_ntop_len(b.length));
 		this.len = b64_ntop_into(b, this.buf, this.len);
 		this.put(B_DATA_END);
@@ -528,8 +543,11 @@ export class prop_writer {
 
 	/* An unsigned number, as NetBSD writes it: lowercase hex. */
 	uint(v: number | bigint): void {
-		this.indent();
-		this.put(B_INTEGER_HEX);
+		if (typeof v === 'number' && v >= 0 && v < 16 && Number.isInteger(v)) {
+			this.lead(B_INTEGER_HEX_DIGIT[v]);
+			return;
+		}
+		this.lead(B_INTEGER_HEX);
 		if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
 			/* Digits from the right, into a scratch area past the end, then copied in order. */
 			this.reserve(16);
@@ -556,8 +574,7 @@ export class prop_writer {
 
 	/* A signed number, in decimal. */
 	int(v: number | bigint): void {
-		this.indent();
-		this.put(B_INTEGER);
+		this.lead(B_INTEGER);
 		const b = typeof v === 'number' && Number.isSafeInteger(v) ? v : BigInt(v);
 		if (typeof b === 'bigint' && (b < INT64_MIN || b > INT64_MAX))
 			throw new RangeError(`prop_writer: ${v} is not a signed 64-bit number`);
@@ -572,8 +589,7 @@ export class prop_writer {
 	}
 
 	bool(v: boolean): void {
-		this.indent();
-		this.put(v ? B_TRUE : B_FALSE);
+		this.lead(v ? B_TRUE : B_FALSE);
 	}
 
 	/*

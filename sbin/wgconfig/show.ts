@@ -54,8 +54,11 @@ export function format_key(o: PropObject | undefined): string {
 /*
  * The text of a show, written as UTF-8 bytes as it is made: a listing of
  * 10^5 peers is 600,000 short lines, and strings for them would cost
- * more to join and encode than the lines cost to make.  take() hands the
- * bytes over; whoever writes them out wipes them.
+ * more to join and encode than the lines cost to make.  take() lends
+ * the bytes, a view of the buffer, which is written into again from the
+ * start: the borrower writes them out and wipes them first.  One buffer
+ * for every page, not a new one each (each new one's pages are faulted
+ * in, 10^5 peers' worth).
  */
 export class show_buf {
 	private b = Buffer.allocUnsafeSlow(1 << 16);
@@ -114,7 +117,6 @@ export class show_buf {
 
 	take(): Uint8Array {
 		const out = this.b.subarray(0, this.n);
-		this.b = Buffer.allocUnsafeSlow(this.b.length);
 		this.n = 0;
 		return out;
 	}

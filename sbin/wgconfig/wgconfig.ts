@@ -66,23 +66,18 @@ function usage(): never {
 }
 
 /*
- * Resolves once stdout has taken the text: a slow reader holds back the
- * next page, not memory.  The bytes are wiped once written (a line may
- * hold a key).
+ * Resolves once stdout has written the text out (or failed to: a reader
+ * gone, EPIPE, and prog_run drops the rest), and the bytes are wiped (a
+ * line may hold a key): a slow reader holds back the next page, not
+ * memory, and the bytes may be used again (show_buf.take).
  */
 function print_text(text: string | Uint8Array): Promise<void> {
 	const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-	if (process.stdout.write(b, () => b.fill(0)))
-		return Promise.resolve();
 	return new Promise((resolve) => {
-		const done = (): void => {
-			process.stdout.off('drain', done);
-			process.stdout.off('error', done);
+		process.stdout.write(b, () => {
+			b.fill(0);
 			resolve();
-		};
-		/* A reader gone (EPIPE) ends the wait too: prog_run drops the rest. */
-		process.stdout.on('drain', done);
-		process.stdout.on('error', done);
+		});
 	});
 }
 
