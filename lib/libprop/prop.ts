@@ -922,7 +922,7 @@ class PropParser {
 		this.empty = empty;
 	}
 
-	/* The closing tag at i (one of CLOSE's). */
+	/* The closing tag lit (an L_..._END) at i. */
 	private close_tag(lit: Uint8Array): void {
 		if (!this.eat(lit))
 			this.fail(`expected ${Buffer.from(lit).toString('latin1')}`);
