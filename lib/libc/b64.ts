@@ -80,20 +80,39 @@ export function b64_ntop_into(src: Uint8Array, dst: Uint8Array, off: number): nu
  */
 export function b64_pton(src: string | Uint8Array, skip_space = false, start = 0, end = src.length,
     alloc: (n: number) => Uint8Array = crypto_key_alloc): Uint8Array | null {
-	const text = typeof src === 'string';
+	if (typeof src !== 'string')
+		return pton_bytes(src, skip_space, start, end, alloc);
+	/* Text goes through the one decoder as bytes, in a copy wiped after; past ASCII is never base64. */
+	const b = crypto_key_alloc(Math.max(0, end - start));
+	try {
+		for (let i = start; i < end; i++) {
+			const c = src.charCodeAt(i);
+			if (c >= 128)
+				return null;
+			b[i - start] = c;
+		}
+		return pton_bytes(b, skip_space, 0, b.length, alloc);
+	} finally {
+		b.fill(0);
+	}
+}
+
+function pton_bytes(src: Uint8Array, skip_space: boolean, start: number, end: number,
+    alloc: (n: number) => Uint8Array): Uint8Array | null {
 	/* Count significant characters first so the output is allocated once. */
 	let n = 0;
 	let pad = 0;
 	for (let i = start; i < end; i++) {
-		const c = text ? src.charCodeAt(i) : src[i];
-		if (skip_space && is_space(c))
-			continue;
-		if (c === PAD) {
+		const c = src[i];
+		if (c === PAD)
 			pad++;
-		} else {
-			if (pad > 0 || c >= 128 || DECODE[c] < 0)
-				return null;	/* a character after '=' or outside the alphabet */
-		}
+		else if (c < 128 && DECODE[c] >= 0) {
+			if (pad > 0)
+				return null;	/* a character after '=' */
+		} else if (skip_space && is_space(c))
+			continue;
+		else
+			return null;	/* outside the alphabet */
 		n++;
 	}
 	if (n % 4 !== 0 || pad > 2)
@@ -103,7 +122,7 @@ export function b64_pton(src: string | Uint8Array, skip_space = false, start = 0
 	let bits = 0;
 	let o = 0;
 	for (let i = start; i < end; i++) {
-		const c = text ? src.charCodeAt(i) : src[i];
+		const c = src[i];
 		if (c === PAD)
 			break;
 		if (skip_space && is_space(c))

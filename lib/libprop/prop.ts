@@ -347,6 +347,29 @@ function xml_special(c: number): boolean {
 
 const TAB = 0x09;
 
+/*
+ * An element's line start, tabs for its depth and then its tag, made
+ * once per depth and tag (and per key, with the key's tags): a listing
+ * writes the same few some 10^5 times, in one copy each.
+ */
+const LEADS: Array<Map<Uint8Array, Uint8Array>> = [];
+const KEY_LEADS: Array<Map<string, Uint8Array>> = [];
+const KEY_LEADS_MAX = 256;
+
+function lead_of(depth: number, lit: Uint8Array): Uint8Array {
+	const m = LEADS[depth] ??= new Map();
+	let b = m.get(lit);
+	if (b === undefined) {
+		b = new Uint8Array(depth + lit.length).fill(TAB, 0, depth);
+		b.set(lit, depth);
+		m.set(lit, b);
+	}
+	return b;
+}
+
+/* <integer>0xN</integer> for N < 16, whole (counters at zero, families, flags). */
+const B_INTEGER_HEX_DIGIT = Array.from({ length: 16 }, (_, d) => utf8.encode(`<integer>0x${d.toString(16)}</integer>\n`));
+
 export class prop_writer {
 	private buf: Buffer;
 	private len = 0;
@@ -356,8 +379,6 @@ export class prop_writer {
 	/* Per open container: where its opening tag starts, and the last key given (dictionaries). */
 	private readonly open_at: number[] = [];
 	private readonly last_key: (string | null)[] = [];
-	/* "<key>K</key>\n" for the keys seen so far: a listing repeats the same few keys. */
-	private readonly key_bytes = new Map<string, Uint8Array>();
 	/* The attached form: the data values given so far (not copies), and the number of the first. */
 	readonly attach: Uint8Array[] | null;
 	private readonly ref_base: number;
@@ -370,7 +391,8 @@ export class prop_writer {
 	 * a fragment's refs start at ref_base (the attachments before it).
 	 */
 	constructor(opts: { header?: boolean; depth?: number; size?: number; attach?: boolean; ref_base?: number } = {}) {
-		this.buf = Buffer.alloc(Math.max(opts.size ?? 4096, 256));
+		/* Not zeroed: only what is written is ever read, and zeroing megabytes costs a page fault per 4 KiB. */
+		this.buf = Buffer.allocUnsafeSlow(Math.max(opts.size ?? 4096, 256));
 		this.depth = opts.depth ?? 0;
 		this.attach = opts.attach === true ? [] : null;
 		this.ref_base = opts.ref_base ?? 0;
@@ -399,11 +421,9 @@ export class prop_writer {
 		this.len = o;
 	}
 
-	private indent(): void {
-		this.reserve(this.depth);
-		const buf = this.buf;
-		for (let i = 0; i < this.depth; i++)
-			buf[this.len++] = TAB;
+	/* The tabs of the current depth, then lit. */
+	private lead(lit: Uint8Array): void {
+		this.put(lead_of(this.depth, lit));
 	}
 
 	/* Character data: escaped, UTF-8.  ASCII without specials (nearly all of it) is copied as it is. */
@@ -451,10 +471,9 @@ export class prop_writer {
 	}
 
 	private container_begin(open: Uint8Array): void {
-		this.indent();
-		this.open_at.push(this.len - this.depth);
+		this.open_at.push(this.len);
 		this.last_key.push(null);
-		this.put(open);
+		this.lead(open);
 		this.depth++;
 	}
 
@@ -466,12 +485,11 @@ export class prop_writer {
 		this.depth--;
 		if (this.len === at + this.depth + open.length) {
 			/* Nothing inside: "<dict/>" in place of "<dict>". */
-			this.len = at + this.depth;
-			this.put(empty);
+			this.len = at;
+			this.lead(empty);
 			return;
 		}
-		this.indent();
-		this.put(close);
+		this.lead(close);
 	}
 
 	/* A dictionary key; keys must come in sorted order, as NetBSD writes them. */
@@ -481,24 +499,24 @@ export class prop_writer {
 		if (n < 0 || last === undefined || (last !== null && last >= k))
 			throw new RangeError(`prop_writer: key "${k}" out of order or outside a dictionary`);
 		this.last_key[n] = k;
-		this.indent();
-		let b = this.key_bytes.get(k);
+		const m = KEY_LEADS[this.depth] ??= new Map();
+		const b = m.get(k);
 		if (b === undefined) {
 			const start = this.len;
-			this.put(B_KEY);
+			this.lead(B_KEY);
 			this.text(k);
 			this.put(B_KEY_END);
-			b = this.buf.slice(start, this.len);
-			if (this.key_bytes.size < 256)
-				this.key_bytes.set(k, Uint8Array.from(b));
+			/* ASCII only: another writer copies it without looking (ascii_only). */
+			const kb = this.buf.subarray(start, this.len);
+			if (m.size < KEY_LEADS_MAX && isAscii(kb))
+				m.set(k, Uint8Array.prototype.slice.call(kb));
 			return;
 		}
 		this.put(b);
 	}
 
 	string(s: string): void {
-		this.indent();
-		this.put(B_STRING);
+		this.lead(B_STRING);
 		this.text(s);
 		this.put(B_STRING_END);
 	}
@@ -509,8 +527,7 @@ export class prop_writer {
 			this.data_inline(b);
 			return;
 		}
-		this.indent();
-		this.put(B_DATA_REF);
+		this.lead(B_DATA_REF);
 		this.ascii(String(this.ref_base + this.attach.length));
 		this.put(B_DATA_REF_END);
 		this.attach.push(b);
@@ -518,8 +535,7 @@ export class prop_writer {
 
 	/* A data value written out as base64 in either form: for what is public (keys of peers, addresses). */
 	data_inline(b: Uint8Array): void {
-		this.indent();
-		this.put(B_DATA);
+		this.lead(B_DATA);
 		this.reserve(b64_ntop_len(b.length));
 		this.len = b64_ntop_into(b, this.buf, this.len);
 		this.put(B_DATA_END);
@@ -527,8 +543,11 @@ export class prop_writer {
 
 	/* An unsigned number, as NetBSD writes it: lowercase hex. */
 	uint(v: number | bigint): void {
-		this.indent();
-		this.put(B_INTEGER_HEX);
+		if (typeof v === 'number' && v >= 0 && v < 16 && Number.isInteger(v)) {
+			this.lead(B_INTEGER_HEX_DIGIT[v]);
+			return;
+		}
+		this.lead(B_INTEGER_HEX);
 		if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
 			/* Digits from the right, into a scratch area past the end, then copied in order. */
 			this.reserve(16);
@@ -555,8 +574,7 @@ export class prop_writer {
 
 	/* A signed number, in decimal. */
 	int(v: number | bigint): void {
-		this.indent();
-		this.put(B_INTEGER);
+		this.lead(B_INTEGER);
 		const b = typeof v === 'number' && Number.isSafeInteger(v) ? v : BigInt(v);
 		if (typeof b === 'bigint' && (b < INT64_MIN || b > INT64_MAX))
 			throw new RangeError(`prop_writer: ${v} is not a signed 64-bit number`);
@@ -571,8 +589,7 @@ export class prop_writer {
 	}
 
 	bool(v: boolean): void {
-		this.indent();
-		this.put(v ? B_TRUE : B_FALSE);
+		this.lead(v ? B_TRUE : B_FALSE);
 	}
 
 	/*
@@ -731,10 +748,20 @@ const AMP = 0x26;
 /* Element kinds, by name. */
 const E_DICT = 1, E_ARRAY = 2, E_KEY = 3, E_STRING = 4, E_DATA = 5, E_INTEGER = 6, E_TRUE = 7, E_FALSE = 8;
 const E_DATA_REF = 9;	/* <data ref="N"/>, the attached form */
+/* The type of the value each element kind opens, by kind (PropScan.peek; none for 0 and E_KEY). */
+const KIND_TYPE: readonly PropType[] = ['bool', 'dictionary', 'array', 'string', 'string', 'data', 'number', 'bool',
+	'bool', 'data'];
 const ELEMENTS: ReadonlyArray<[Uint8Array, number]> = ([
 	['dict', E_DICT], ['array', E_ARRAY], ['key', E_KEY], ['string', E_STRING],
 	['data', E_DATA], ['integer', E_INTEGER], ['true', E_TRUE], ['false', E_FALSE],
 ] as const).map(([name, k]) => [utf8.encode(name), k]);
+/* Index in ELEMENTS by an element name's first letter (-1: none); "data" shares "dict"'s, ELEMENT_DATA is its own. */
+const ELEMENT_BY_LETTER = new Int8Array(128).fill(-1);
+ELEMENTS.forEach(([name], x) => {
+	if (ELEMENT_BY_LETTER[name[0]] < 0)
+		ELEMENT_BY_LETTER[name[0]] = x;
+});
+const ELEMENT_DATA = ELEMENTS.findIndex(([, k]) => k === E_DATA);
 
 const L_DICT_END = utf8.encode('</dict>');
 const L_ARRAY_END = utf8.encode('</array>');
@@ -750,8 +777,12 @@ const L_PLIST_V1 = utf8.encode('<plist version="1.0">');
 const L_PLIST_END = utf8.encode('</plist>');
 const L_REF = utf8.encode(' ref="');
 const L_REF_END = utf8.encode('"/>');
-const CLOSE: Readonly<Record<string, Uint8Array>> = Object.fromEntries(
-    ['key', 'string', 'data', 'integer', 'true', 'false'].map((n) => [n, utf8.encode(`</${n}>`)]));
+const L_KEY_END = utf8.encode('</key>');
+const L_STRING_END = utf8.encode('</string>');
+const L_DATA_END = utf8.encode('</data>');
+const L_INTEGER_END = utf8.encode('</integer>');
+const L_TRUE_END = utf8.encode('</true>');
+const L_FALSE_END = utf8.encode('</false>');
 
 /* Small values (counters at zero, families, prefix lengths) without a new BigInt each. */
 const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
@@ -868,15 +899,11 @@ class PropParser {
 			else
 				break;
 		}
-		let kind = 0;
-		for (const [name, k] of ELEMENTS) {
-			if (j - start === name.length && this.at(name, start)) {
-				kind = k;
-				break;
-			}
-		}
-		if (kind === 0)
+		/* The one element the first letters can name ("dict" and "data" differ in the second), then its whole name. */
+		const e = ELEMENTS[s[start] === 0x64 && s[start + 1] === 0x61 ? ELEMENT_DATA : ELEMENT_BY_LETTER[s[start] & 0x7f]];
+		if (e === undefined || j - start !== e[0].length || !this.at(e[0], start))
 			this.fail('unknown element');
+		const kind = e[1];
 		if (kind === E_DATA && s[j] === 0x20 && this.attach !== null) {
 			this.i = j;
 			this.kind = E_DATA_REF;
@@ -895,10 +922,10 @@ class PropParser {
 		this.empty = empty;
 	}
 
-	/* The closing tag </name> at i. */
-	private close_tag(name: string): void {
-		if (!this.eat(CLOSE[name]))
-			this.fail(`expected </${name}>`);
+	/* The closing tag lit (an L_..._END) at i. */
+	private close_tag(lit: Uint8Array): void {
+		if (!this.eat(lit))
+			this.fail(`expected ${Buffer.from(lit).toString('latin1')}`);
 	}
 
 	/* Where the character data at i ends (the next '<'): a loop, as values are short. */
@@ -928,19 +955,19 @@ class PropParser {
 				same = k.charCodeAt(j) === s[this.i + j];
 			if (same) {
 				this.i = end;
-				this.close_tag('key');
+				this.close_tag(L_KEY_END);
 				return k;
 			}
 		}
-		const v = this.text('key');
+		const v = this.text(L_KEY_END);
 		/* Only an ASCII key without entities: its text is its bytes, to be compared in place. */
 		if (v.length === len)
 			this.key_cache[slot] = v;
 		return v;
 	}
 
-	/* Character data up to the next '<', decoded (UTF-8, entities), then </name>. */
-	private text(name: string): string {
+	/* Character data up to the next '<', decoded (UTF-8, entities), then the closing tag close. */
+	private text(close: Uint8Array): string {
 		const s = this.s;
 		const end = this.text_end();
 		let amp = false;
@@ -953,7 +980,7 @@ class PropParser {
 		const raw = this.b.toString(ascii ? 'latin1' : 'utf8', this.i, end);
 		const v = amp ? this.unescape(raw) : raw;
 		this.i = end;
-		this.close_tag(name);
+		this.close_tag(close);
 		return v;
 	}
 
@@ -1010,7 +1037,7 @@ class PropParser {
 				big = true;
 		}
 		this.i = end;
-		this.close_tag('integer');
+		this.close_tag(L_INTEGER_END);
 		if (!big) {
 			/* Below 2^52: in range whatever the form, no BigInt arithmetic needed. */
 			if (!neg && n < SMALL_NUMBERS.length)
@@ -1032,8 +1059,23 @@ class PropParser {
 		return this.fail('integer out of range');
 	}
 
+	/* The bytes of the <data> whose tag open_tag read: decoded into the shared buffers, or the attachment. */
+	private data_value(): Uint8Array {
+		if (this.kind === E_DATA_REF)
+			return this.data_ref();
+		if (this.empty)
+			return new Uint8Array(0);
+		const end = this.text_end();
+		const bytes = b64_pton(this.s, true, this.i, end, this.alloc);
+		if (bytes === null)
+			this.fail('bad base64 data');
+		this.i = end;
+		this.close_tag(L_DATA_END);
+		return bytes;
+	}
+
 	/* At ' ref="N"/>' after "<data": the next attachment, N without leading zeros. */
-	private data_ref(): PropData {
+	private data_ref(): Uint8Array {
 		const s = this.s;
 		if (!this.eat(L_REF))
 			this.fail('bad <data> tag');
@@ -1047,7 +1089,7 @@ class PropParser {
 		if (n !== this.next_ref || n >= a.length)
 			this.fail(`<data ref="${n}"/> out of order or beyond the attachments`);
 		this.next_ref++;
-		return prop_data_create_nocopy(a[n]);
+		return a[n];
 	}
 
 	object(depth: number): PropObject {
@@ -1084,29 +1126,18 @@ class PropParser {
 			}
 		}
 		case E_STRING:
-			return prop_string_create(empty ? '' : this.text('string'));
-		case E_DATA: {
-			if (empty)
-				return prop_data_create_nocopy(new Uint8Array(0));
-			const end = this.text_end();
-			const bytes = b64_pton(this.s, true, this.i, end, this.alloc);
-			if (bytes === null)
-				this.fail('bad base64 data');
-			this.i = end;
-			this.close_tag('data');
-			return prop_data_create_nocopy(bytes);
-		}
+			return prop_string_create(empty ? '' : this.text(L_STRING_END));
+		case E_DATA:
 		case E_DATA_REF:
-			return this.data_ref();
+			return prop_data_create_nocopy(this.data_value());
 		case E_INTEGER:
 			if (empty)
 				this.fail('empty integer');
 			return this.integer();
 		case E_TRUE:
 		case E_FALSE: {
-			const name = this.kind === E_TRUE ? 'true' : 'false';
 			if (!empty)
-				this.close_tag(name);
+				this.close_tag(this.kind === E_TRUE ? L_TRUE_END : L_FALSE_END);
 			return prop_bool_create(this.kind === E_TRUE);
 		}
 		default:
@@ -1115,10 +1146,11 @@ class PropParser {
 	}
 
 	/*
-	 * An array whose elements go to fn one by one, as they are read; what
-	 * is left is empty.  Anything else is read as it is.
+	 * An array whose elements go to fn one by one, each read by fn through
+	 * the PropScan methods below; what is left is empty.  Anything else is
+	 * read as it is.
 	 */
-	private stream(depth: number, fn: (o: PropObject) => void): PropObject {
+	private stream(depth: number, fn: (sc: PropScan) => void): PropObject {
 		const at = this.i;
 		this.open_tag();
 		if (this.kind !== E_ARRAY) {
@@ -1130,15 +1162,161 @@ class PropParser {
 				this.skip_space();
 				if (this.eat(L_ARRAY_END))
 					break;
-				const o = this.object(depth + 1);
+				const start = this.i;
+				this.scan_base = depth + 1;
+				this.scan_depth = 0;
+				this.scan_done = false;
 				try {
-					fn(o);
+					fn(this);
 				} catch (e) {
-					throw new EachThrew(e);
+					throw e instanceof Malformed ? e : new EachThrew(e);
 				}
+				this.scan_base = -1;
+				if (this.scan_depth !== 0)
+					throw new EachThrew(new Error('PropEach function read an element in part'));
+				/* An element fn did not read is read here, and what it holds wiped. */
+				if (this.i === start)
+					prop_data_wipe(this.object(depth + 1));
 			}
 		}
 		return prop_array_create();
+	}
+
+	/*
+	 * PropScan, over the element stream() hands to fn.  scan_depth counts
+	 * the containers begun and not yet ended; scan_done is set once the
+	 * element itself has been read whole.
+	 */
+	private scan_base = -1;
+	private scan_depth = 0;
+	private scan_done = false;
+
+	/* The tag of the next value, read: the value's own reader goes on from there. */
+	private scan_tag(want: number, what: string): void {
+		if (this.scan_base < 0 || (this.scan_depth === 0 && this.scan_done))
+			throw new Error(`PropScan: ${what} outside the element`);
+		this.skip_space();
+		if (this.i === this.peek_at)
+			this.i = this.peek_end;
+		else
+			this.open_tag();
+		if (this.kind !== want && !(want === E_DATA && this.kind === E_DATA_REF) &&
+		    !(want === E_TRUE && this.kind === E_FALSE))
+			this.fail(`expected <${what}>`);
+	}
+
+	/* A value read whole: at the element's own level, that is the element. */
+	private scan_value(): void {
+		if (this.scan_depth === 0)
+			this.scan_done = true;
+	}
+
+	/* A container's tag read: true when it has contents to read (not <x/>). */
+	private scan_begin(): boolean {
+		if (this.empty) {
+			this.scan_value();
+			return false;
+		}
+		if (this.scan_base + this.scan_depth >= PROP_MAX_DEPTH)
+			this.fail('nested too deeply');
+		this.scan_depth++;
+		return true;
+	}
+
+	private scan_end(): void {
+		this.scan_depth--;
+		this.scan_value();
+	}
+
+	/* Where the tag peek() read starts and ends: the reader that follows takes it from there. */
+	private peek_at = -1;
+	private peek_end = -1;
+
+	peek(): PropType {
+		this.skip_space();
+		const at = this.i;
+		this.open_tag();
+		if (this.kind === E_KEY)
+			this.fail('a <key> outside a dictionary');
+		this.peek_at = at;
+		this.peek_end = this.i;
+		this.i = at;
+		return KIND_TYPE[this.kind];
+	}
+
+	dict_begin(): boolean {
+		this.scan_tag(E_DICT, 'dict');
+		return this.scan_begin();
+	}
+
+	dict_key(): string | null {
+		this.skip_space();
+		if (this.eat(L_DICT_END)) {
+			this.scan_end();
+			return null;
+		}
+		if (!this.eat(L_KEY))
+			this.fail('expected <key> or </dict>');
+		return this.key();
+	}
+
+	array_begin(): boolean {
+		this.scan_tag(E_ARRAY, 'array');
+		return this.scan_begin();
+	}
+
+	array_more(): boolean {
+		this.skip_space();
+		if (this.eat(L_ARRAY_END)) {
+			this.scan_end();
+			return false;
+		}
+		return true;
+	}
+
+	string(): string {
+		this.scan_tag(E_STRING, 'string');
+		const v = this.empty ? '' : this.text(L_STRING_END);
+		this.scan_value();
+		return v;
+	}
+
+	data(): Uint8Array {
+		this.scan_tag(E_DATA, 'data');
+		const v = this.data_value();
+		this.scan_value();
+		return v;
+	}
+
+	number(): PropNumber {
+		this.scan_tag(E_INTEGER, 'integer');
+		if (this.empty)
+			this.fail('empty integer');
+		const v = this.integer();
+		this.scan_value();
+		return v;
+	}
+
+	bool(): boolean {
+		this.scan_tag(E_TRUE, 'true/> or <false');
+		const v = this.kind === E_TRUE;
+		if (!this.empty)
+			this.close_tag(v ? L_TRUE_END : L_FALSE_END);
+		this.scan_value();
+		return v;
+	}
+
+	tree(): PropObject {
+		if (this.scan_base < 0 || (this.scan_depth === 0 && this.scan_done))
+			throw new Error('PropScan: a value outside the element');
+		this.skip_space();
+		const o = this.object(this.scan_base + this.scan_depth);
+		this.scan_value();
+		return o;
+	}
+
+	skip(): void {
+		prop_data_wipe(this.tree());
 	}
 
 	document(): PropObject {
@@ -1197,14 +1375,43 @@ function line_col(s: Uint8Array, i: number): string {
 
 /*
  * Elements of a long array, one at a time: the array under `key` in the
- * document's dictionary is not built; each element goes to fn as soon as
- * it is read, and can be dropped once used (a listing of 10^5 peers
- * never exists as one tree).  fn may see elements of a document that
- * turns out malformed later.
+ * document's dictionary is not built; fn reads each element where it
+ * lies in the text (PropScan), as a tree or value by value, and drops it
+ * once used.  A listing of 10^5 peers then never exists as one tree, nor
+ * as 10^5 small ones.  fn may see elements of a document that turns out
+ * malformed later.
  */
 export interface PropEach {
 	key: string;
-	fn: (o: PropObject) => void;
+	fn: (sc: PropScan) => void;
+}
+
+/*
+ * A reader over one element of a PropEach array.  A dictionary is read
+ *	if (sc.dict_begin())
+ *		for (let k = sc.dict_key(); k !== null; k = sc.dict_key())
+ *			... one reader for k's value ...
+ * and an array with array_begin() and array_more() the same way; each
+ * value with the reader of its type (peek() tells it, without reading),
+ * or whole as a tree, or skipped.  Another type than the reader's is a
+ * malformed document to the parse; reading past the element, or leaving
+ * it half read, is the caller's error, and throws.  An element fn does
+ * not read at all is skipped.  data() values share the parser's buffers
+ * or are the attachments themselves, as a tree's are: the caller wipes
+ * them; skip() wipes what it skips.
+ */
+export interface PropScan {
+	peek(): PropType;
+	dict_begin(): boolean;
+	dict_key(): string | null;
+	array_begin(): boolean;
+	array_more(): boolean;
+	string(): string;
+	data(): Uint8Array;
+	number(): PropNumber;
+	bool(): boolean;
+	tree(): PropObject;
+	skip(): void;
 }
 
 /*

@@ -18,9 +18,9 @@
  */
 
 import {
-	type PropDictionary, type PropEach, type PropObject, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
+	type PropDictionary, type PropEach, prop_array_create, prop_dictionary_create, prop_dictionary_externalize_attach,
 	prop_data_wipe, prop_dictionary_get_data, prop_dictionary_get_number, prop_object_parse,
-	prop_dictionary_set, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
+	prop_dictionary_set, prop_dictionary_set_bool, prop_dictionary_set_data, prop_dictionary_set_data_nocopy, prop_dictionary_set_string,
 	prop_dictionary_set_uint16, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../lib/libprop/prop.js';
 import { QuietExit, errx, getprogname, strerror } from '../../lib/libc/err.js';
@@ -34,7 +34,7 @@ import {
 import { sockaddr_encode } from '../../lib/libwg/sockaddr.js';
 import { strtouint16 } from '../../lib/libwg/strtonum.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
+	WGK_ALLOWEDIPS, WGK_BRIEF, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_ENDPOINT_HOST, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT,
 	WGK_MAX_PEERS, WGK_NAME, WGK_PEERS,
 	WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT,
@@ -43,7 +43,7 @@ import {
 import type { ShimReply, ShimRequest } from '../../sys/sys/shim.js';
 import { IFNAMSIZ, SIOCGDRVSPEC, SIOCSDRVSPEC } from '../../sys/sys/sockio.js';
 import {
-	show_head_lines, show_peer_by_name, show_peers_entry, show_peers_lines, show_private_key_line,
+	show_buf, show_head_text, show_peer_by_name, show_peers_check, show_peers_entry, show_private_key_line,
 } from './show.js';
 
 function usage(): never {
@@ -66,33 +66,18 @@ function usage(): never {
 }
 
 /*
- * Resolves once stdout has taken the lines: a slow reader holds back the
- * next page, not memory.  The lines are written into one buffer (a page
- * is thousands of short strings, which a join would first flatten), and
- * the buffer is wiped once written (a line may hold a key).
+ * Resolves once stdout has written the text out (or failed to: a reader
+ * gone, EPIPE, and prog_run drops the rest), and the bytes are wiped (a
+ * line may hold a key): a slow reader holds back the next page, not
+ * memory, and the bytes may be used again (show_buf.take).
  */
-function print_lines(lines: string[]): Promise<void> {
-	let n = 0;
-	for (const l of lines)
-		n += l.length;
-	/* At most 3 bytes of UTF-8 per UTF-16 unit. */
-	const b = Buffer.allocUnsafeSlow(3 * n + lines.length);
-	let o = 0;
-	for (const l of lines) {
-		o += b.write(l, o);
-		b[o++] = 0x0a;
-	}
-	if (process.stdout.write(b.subarray(0, o), () => b.fill(0, 0, o)))
-		return Promise.resolve();
+function print_text(text: string | Uint8Array): Promise<void> {
+	const b = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
 	return new Promise((resolve) => {
-		const done = (): void => {
-			process.stdout.off('drain', done);
-			process.stdout.off('error', done);
+		process.stdout.write(b, () => {
+			b.fill(0);
 			resolve();
-		};
-		/* A reader gone (EPIPE) ends the wait too: prog_run drops the rest. */
-		process.stdout.on('drain', done);
-		process.stdout.on('error', done);
+		});
 	});
 }
 
@@ -107,9 +92,12 @@ function ioctl_error(what: string, errno: number, msg: string | undefined): neve
  * kernel that answers with the whole list at once (NetBSD's form) gives
  * one page.
  */
-function get_request(ifname: string, q: { cursor?: number; max_peers?: number; name?: string }): ShimRequest {
+function get_request(ifname: string, q: { cursor?: number; max_peers?: number; name?: string; brief?: boolean }):
+    ShimRequest {
 	const qd = prop_dictionary_create();
 	prop_dictionary_set_uint64(qd, WGK_CURSOR, q.cursor ?? 0);
+	if (q.brief === true)
+		prop_dictionary_set_bool(qd, WGK_BRIEF, true);
 	if (q.max_peers !== undefined)
 		prop_dictionary_set_uint64(qd, WGK_MAX_PEERS, q.max_peers);
 	if (q.name !== undefined)
@@ -145,8 +133,9 @@ function dict_cursor(d: PropDictionary): number {
 	return c !== null && Number.isSafeInteger(c) && c > 0 ? c : 0;
 }
 
-async function ioctl_get(ifname: string, q: { max_peers?: number; name?: string }): Promise<PropDictionary> {
-	return get_reply_parse(await ioctl(get_request(ifname, q)));
+async function ioctl_get(ifname: string, q: { max_peers?: number; name?: string }, each?: PropEach):
+    Promise<PropDictionary> {
+	return get_reply_parse(await ioctl(get_request(ifname, q)), each);
 }
 
 /* The dictionary's data goes as attachments (keys as bytes, never text), wiped once sent. */
@@ -165,8 +154,9 @@ type Command = (ifname: string, args: string[]) => Promise<number>;
  * memory does not grow with the number of peers, and asks for the next
  * page (its cursor is in the reply's head) before it parses this one,
  * so that the kernel makes a page while this side formats the last.  A
- * page's peers are formatted as they are read, each dropped (and wiped)
- * at once: a page never exists as a tree.  Peers added while the pages
+ * page's peers are formatted as they are read, value by value from the
+ * text (show.ts), and wiped at once: no peer becomes a tree.  A page's
+ * text is written in one piece.  Peers added while the pages
  * go are not shown, peers removed are shown or not, none twice (the
  * cursor is a peer's place in the kernel's list, wg(4)).
  */
@@ -175,39 +165,35 @@ async function cmd_show_all(ifname: string): Promise<number> {
 	if (!(s instanceof shim_socket))
 		ioctl_error('ioctl(SIOCGDRVSPEC)', s.errno, s.msg);
 	try {
-		let page = s.request(get_request(ifname, { cursor: 0 }));
+		const out = new show_buf();
+		let page = s.request(get_request(ifname, { cursor: 0, brief: true }));
 		for (let first = true; ; first = false) {
 			const r = await page;
 			let next = r.errno === 0 ? r.cursor ?? 0 : 0;
 			const ahead = next !== 0;
 			if (ahead)
-				page = s.request(get_request(ifname, { cursor: next }));
-			const lines: string[] = [];
-			const each = (o: PropObject): void => {
-				try {
-					show_peers_entry(o, lines);
-				} finally {
-					prop_data_wipe(o);
-				}
-			};
-			const d = get_reply_parse(r, { key: WGK_PEERS, fn: each });
-			let out: string[];
+				page = s.request(get_request(ifname, { cursor: next, brief: true }));
+			const d = get_reply_parse(r, { key: WGK_PEERS, fn: (sc) => show_peers_entry(out, sc) });
+			let head = '';
 			try {
 				/* A kernel that names the next page in the dictionary only (one started before an upgrade). */
 				if (!ahead)
 					next = dict_cursor(d);
-				out = first ? show_head_lines(ifname, d) : [];
-				/* What did not come one by one: "invalid peers" if they are not an array. */
-				show_peers_lines(d, out);
+				if (first)
+					head = show_head_text(ifname, d);
+				show_peers_check(d);
 			} finally {
 				prop_data_wipe(d);
 			}
-			if (out.length + lines.length > 0)
-				await print_lines(out.length === 0 ? lines : out.concat(lines));
+			/* The interface's lines come first, though the page's tell them. */
+			if (head !== '')
+				await print_text(head);
+			if (out.length > 0)
+				await print_text(out.take());
 			if (next === 0)
 				return 0;
 			if (!ahead)
-				page = s.request(get_request(ifname, { cursor: next }));
+				page = s.request(get_request(ifname, { cursor: next, brief: true }));
 		}
 	} finally {
 		s.close();
@@ -220,23 +206,23 @@ async function cmd_show_peer(ifname: string, args: string[]): Promise<number> {
 	const show_psk = args.length === 2;
 	if (show_psk && !args[1].startsWith('--show-preshared-key'))
 		usage();
-	const d = await ioctl_get(ifname, { name: args[0] });
-	let lines: string[] | null;
+	const out = new show_buf();
+	const d = await ioctl_get(ifname, { name: args[0] }, { key: WGK_PEERS, fn: show_peer_by_name(out, args[0], show_psk) });
 	try {
-		lines = show_peer_by_name(d, args[0], show_psk);
+		show_peers_check(d);
 	} finally {
 		prop_data_wipe(d);
 	}
-	if (lines === null)
+	if (out.length === 0)
 		errx(1, `peer not found: ${args[0]}`);
-	await print_lines(lines);
+	await print_text(out.take());
 	return 0;
 }
 
 async function cmd_show_private_key(ifname: string): Promise<number> {
 	const d = await ioctl_get(ifname, { max_peers: 0 });
 	try {
-		await print_lines([show_private_key_line(d)]);
+		await print_text(show_private_key_line(d) + '\n');
 	} finally {
 		prop_data_wipe(d);
 	}
@@ -268,7 +254,7 @@ async function show_public_key(d: PropDictionary): Promise<number> {
 	}
 	if (pub !== null && pub.length !== 32)
 		errx(1, `invalid key len: ${pub.length}`);
-	await print_lines([`public-key: ${pub === null ? '(none)' : wg_key_to_base64(pub)}`]);
+	await print_text(`public-key: ${pub === null ? '(none)' : wg_key_to_base64(pub)}\n`);
 	return 0;
 }
 

@@ -41,3 +41,5 @@ export const WGK_ENDPOINT_HOST = 'endpoint_host';
 /* Paged gets (wg(4) GET): where a page starts, how many peers at most. */
 export const WGK_CURSOR = 'cursor';
 export const WGK_MAX_PEERS = 'max_peers';
+/* A get for a listing (wg(4)): each peer without what "show" does not print, secrets included. */
+export const WGK_BRIEF = 'brief';

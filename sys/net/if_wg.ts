@@ -42,14 +42,14 @@ import {
 	IFF_MULTICAST, SIOCGDRVSPEC, SIOCSDRVSPEC, SIOCSIFMTU,
 } from '../sys/sockio.js';
 import {
-	prop_data_wipe, prop_dictionary_get, prop_dictionary_get_array, prop_dictionary_get_data,
+	prop_data_wipe, prop_dictionary_get, prop_dictionary_get_array, prop_dictionary_get_bool, prop_dictionary_get_data,
 	prop_dictionary_get_number, prop_dictionary_get_string, prop_dictionary_internalize, prop_writer,
 } from '../../lib/libprop/prop.js';
 import type { PropDictionary } from '../../lib/libprop/prop.js';
 import { if_clone_attach, if_clone_destroy, if_link_changed } from './if.js';
 import type { if_clone, ifnet } from './if.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_MAX_PEERS, WGK_FAMILY, WGK_IP,
+	WGK_ALLOWEDIPS, WGK_BRIEF, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_MAX_PEERS, WGK_FAMILY, WGK_IP,
 	WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE,
 	WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WGK_ENDPOINT_HOST,
 	WG_IOCTL_ADD_PEER, WG_IOCTL_DELETE_PEER, WG_IOCTL_SET_LISTEN_PORT,
@@ -475,12 +475,14 @@ export class wg_softc implements ifnet {
 	 * last page; also in the shim reply's head, ShimReply.cursor); only
 	 * the first page carries the interface's own keys and port.
 	 * "max_peers" makes pages smaller (0: the interface alone); "name"
-	 * asks for that one peer.
+	 * asks for that one peer; "brief" (a boolean) leaves out of each
+	 * peer what a listing does not print (if_wg_get.ts).
 	 */
 	private async wg_ioctl_get(privileged: boolean, text: string, attach: readonly Uint8Array[]): Promise<ShimReply> {
 		let cursor = -1;
 		let max = WG_GET_PAGE;
 		let name: string | undefined;
+		let brief = false;
 		if (text !== '') {
 			const q = prop_dictionary_internalize(text, attach);
 			if (q === null)
@@ -498,12 +500,18 @@ export class wg_softc implements ifnet {
 					return { errno: EINVAL, msg: 'name: a string expected' };
 				name = n;
 			}
+			if (prop_dictionary_get(q, WGK_BRIEF) !== undefined) {
+				const b = prop_dictionary_get_bool(q, WGK_BRIEF);
+				if (b === null)
+					return { errno: EINVAL, msg: 'brief: a boolean expected' };
+				brief = b;
+			}
 			cursor = c;
 			max = Math.min(m, WG_GET_PAGE);
 		}
 		const hosts = this.wg_dns.hosts();
 		const r = await this.wg_call({ op: 'get', cursor: Math.max(cursor, 0), max, name,
-		    xml: { privileged, hosts, ref_base: 0 } });
+		    xml: { privileged, hosts, ref_base: 0, brief } });
 		const st = r.state;
 		/* The pages' text and the preshared keys they refer to, in order. */
 		const pages: Uint8Array[] = [];
@@ -525,7 +533,7 @@ export class wg_softc implements ifnet {
 				/* The whole list, as NetBSD. */
 				while (next !== 0) {
 					const more = await this.wg_call({ op: 'get', cursor: next, max: WG_GET_PAGE,
-					    xml: { privileged, hosts, ref_base: out.length } });
+					    xml: { privileged, hosts, ref_base: out.length, brief } });
 					more.state?.private_key?.fill(0);
 					add(more);
 					if (more.errno !== 0 || more.xml === undefined)

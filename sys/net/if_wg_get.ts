@@ -23,13 +23,24 @@ import type { WgPeerInfo } from './wg/device.js';
 export const WG_GET_PEER_DEPTH = 2;
 
 /*
- * One peer's dictionary, in the attached form (w.attach): the preshared
- * key, only for a privileged caller (NetBSD's KAUTH_..._WG_GETPRIV),
- * goes as an attachment, p's own copy of it, never as text; otherwise
- * that copy is wiped here.  What is public is written inline.  host: the
- * name its endpoint was resolved from (if_wg_dns.ts).
+ * What a get asks for: privileged, the caller may see the preshared keys
+ * (NetBSD's KAUTH_..._WG_GETPRIV); brief, for a listing (wg(4)), each
+ * peer without the keys and values "show" does not print: its
+ * preshared key, its counters and the nanoseconds of its handshake.
  */
-export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: boolean, host?: string): void {
+export interface wg_get_opts {
+	privileged: boolean;
+	brief: boolean;
+}
+
+/*
+ * One peer's dictionary, in the attached form (w.attach): the preshared
+ * key, for a privileged caller that is not brief, goes as an attachment,
+ * p's own copy of it, never as text; otherwise that copy is wiped here.
+ * What is public is written inline.  host: the name its endpoint was
+ * resolved from (if_wg_dns.ts).
+ */
+export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, o: wg_get_opts, host?: string): void {
 	w.dict_begin();
 	if (p.allowed_ips.length > 0) {
 		w.key(WGK_ALLOWEDIPS);
@@ -54,8 +65,10 @@ export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: b
 		w.key(WGK_ENDPOINT_HOST);
 		w.string(host);
 	}
-	w.key(WGK_LAST_HANDSHAKE_NSEC);
-	w.uint(p.last_handshake_nsec);
+	if (!o.brief) {
+		w.key(WGK_LAST_HANDSHAKE_NSEC);
+		w.uint(p.last_handshake_nsec);
+	}
 	w.key(WGK_LAST_HANDSHAKE_SEC);
 	w.uint(p.last_handshake_sec);
 	if (p.name !== '') {
@@ -65,7 +78,7 @@ export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: b
 	w.key(WGK_PERSISTENT_KEEPALIVE);
 	w.uint(p.persistent_keepalive);
 	if (p.preshared_key !== null) {
-		if (privileged) {
+		if (o.privileged && !o.brief) {
 			/* An attachment: it leaves in w.attach, whoever frames it wipes it. */
 			w.key(WGK_PRESHARED_KEY);
 			w.data(p.preshared_key);
@@ -75,10 +88,12 @@ export function wg_peer_externalize(w: prop_writer, p: WgPeerInfo, privileged: b
 	}
 	w.key(WGK_PUBLIC_KEY);
 	w.data_inline(p.public_key);
-	w.key(WGK_RX_BYTES);
-	w.uint(p.rx_bytes);
-	w.key(WGK_TX_BYTES);
-	w.uint(p.tx_bytes);
+	if (!o.brief) {
+		w.key(WGK_RX_BYTES);
+		w.uint(p.rx_bytes);
+		w.key(WGK_TX_BYTES);
+		w.uint(p.tx_bytes);
+	}
 	w.dict_end();
 }
 
@@ -89,15 +104,15 @@ const WG_GET_PEER_BYTES = 1024;
  * The dictionaries of a page of peers, as a fragment for the reply's
  * "peers" array (wiped by whoever copies it in, or moved to the thread
  * that does: its ArrayBuffer is its own), and the preshared keys it
- * refers to, numbered from ref_base (the attachments before the page in
+ * refers to, numbered from o.ref_base (the attachments before the page in
  * the reply); each is a buffer of its own, off the V8 heap, to be moved
  * and wiped the same way.  hosts: endpoint host names by peer name.
  */
-export function wg_peers_externalize(peers: readonly WgPeerInfo[], privileged: boolean,
-    hosts: ReadonlyMap<string, string>, ref_base: number): { xml: Uint8Array; attach: Uint8Array[] } {
+export function wg_peers_externalize(peers: readonly WgPeerInfo[], o: wg_get_opts & { ref_base: number },
+    hosts: ReadonlyMap<string, string>): { xml: Uint8Array; attach: Uint8Array[] } {
 	const w = new prop_writer({ header: false, depth: WG_GET_PEER_DEPTH, size: WG_GET_PEER_BYTES * peers.length,
-	    attach: true, ref_base });
+	    attach: true, ref_base: o.ref_base });
 	for (const p of peers)
-		wg_peer_externalize(w, p, privileged, hosts.size === 0 ? undefined : hosts.get(p.name));
+		wg_peer_externalize(w, p, o, hosts.size === 0 ? undefined : hosts.get(p.name));
 	return { xml: w.bytes(), attach: w.attach ?? [] };
 }

@@ -103,7 +103,7 @@ export type wg_intr_req =
 	 * of objects: a listing is long, and a clone per peer is slow.
 	 */
 	| { op: 'get'; cursor: number; max: number; name?: string;
-	    xml?: { privileged: boolean; hosts: Array<[string, string]>; ref_base: number } }
+	    xml?: { privileged: boolean; hosts: Array<[string, string]>; ref_base: number; brief: boolean } }
 	| { op: 'up' }
 	| { op: 'down' }
 	| { op: 'mtu'; mtu: number }
@@ -539,7 +539,7 @@ class wg_intr {
 			}
 			const infos = page.peers.map((p) => dev.peer_info(p));
 			const x = req.xml === undefined ? undefined :
-			    wg_peers_externalize(infos, req.xml.privileged, new Map(req.xml.hosts), req.xml.ref_base);
+			    wg_peers_externalize(infos, req.xml, new Map(req.xml.hosts));
 			return { id, errno: 0, next: page.next, xml: x?.xml, attach: x?.attach, state: {
 				private_key: dev.private_key(),
 				public_key: dev.public_key(),

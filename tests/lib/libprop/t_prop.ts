@@ -8,7 +8,7 @@
 import t from 'tap';
 
 import {
-	type PropDictionary, type PropObject, prop_array_create, prop_bool_create, prop_data_create, prop_data_create_nocopy,
+	type PropDictionary, type PropObject, type PropScan, prop_array_create, prop_bool_create, prop_data_create, prop_data_create_nocopy,
 	prop_data_wipe,
 	prop_dictionary_create, prop_dictionary_externalize, prop_dictionary_get, prop_dictionary_get_array,
 	prop_dictionary_get_bool, prop_dictionary_get_data, prop_dictionary_get_int64,
@@ -443,7 +443,7 @@ t.test('the text as UTF-8 bytes, and a long array one element at a time', async 
 	t.same(prop_object_parse(bytes.subarray(0, bytes.length - 3)).error,
 	    `expected </plist> at line ${text.split('\n').length - 1} column 1`, 'errors placed by line and column');
 	const seen: PropObject[] = [];
-	const r = prop_object_parse(bytes, undefined, { key: 'peers', fn: (o) => seen.push(o) });
+	const r = prop_object_parse(bytes, undefined, { key: 'peers', fn: (sc) => seen.push(sc.tree()) });
 	t.equal(seen.length, 3, 'each element handed over');
 	t.ok(seen.every((o, i) => prop_object_equals(o, peers[i])), 'in order, as they are');
 	const left = r.obj?.type === 'dictionary' ? prop_dictionary_get(r.obj, 'peers') : undefined;
@@ -460,6 +460,29 @@ t.test('the text as UTF-8 bytes, and a long array one element at a time', async 
 	const notarray = prop_object_parse(prop_dictionary_externalize(e), undefined, { key: 'peers', fn: () => t.fail('called') });
 	t.same(notarray.obj?.type === 'dictionary' ? prop_dictionary_get(notarray.obj, 'peers') : null,
 	    prop_string_create('x'), 'anything but an array is read as it is');
+	/* Value by value: peek, the typed readers, skip; an element left unread is read past. */
+	const got: string[] = [];
+	let nth = 0;
+	prop_object_parse(bytes, undefined, { key: 'peers', fn: (sc) => {
+		if (nth++ === 1)
+			return;
+		t.equal(sc.peek(), 'dictionary');
+		t.ok(sc.dict_begin());
+		for (let k = sc.dict_key(); k !== null; k = sc.dict_key()) {
+			if (k === 'public_key')
+				got.push(`${k}=${sc.data()[0]}`);
+			else
+				got.push(`${k}:${sc.peek()}=${sc.number().value}`);
+		}
+	} });
+	t.same(got, ['public_key=1', 'rx_bytes:number=1', 'public_key=3', 'rx_bytes:number=3'], 'read in place, in order');
+	const bad = (fn: (sc: PropScan) => void): string | null => prop_object_parse(bytes, undefined, { key: 'peers', fn }).error;
+	t.match(bad((sc) => sc.string()), /^expected <string> at line \d+/, 'another type than asked: malformed');
+	t.throws(() => bad((sc) => sc.dict_begin()), /read an element in part/, 'half read: the caller\'s error');
+	t.throws(() => bad((sc) => {
+		sc.skip();
+		sc.skip();
+	}), /outside the element/, 'read past the element: the caller\'s error');
 	const boom = new Error('boom');
 	t.throws(() => prop_object_parse(bytes, undefined, { key: 'peers', fn: () => { throw boom; } }), boom,
 	    'what fn throws comes out as it is, not as a parse error');

@@ -13,7 +13,7 @@ import t from 'tap';
 import {
 	type PropDictionary, prop_array_create, prop_dictionary_create, prop_dictionary_externalize,
 	prop_dictionary_internalize, prop_dictionary_set, prop_dictionary_set_data,
-	prop_dictionary_set_int64, prop_dictionary_set_string, prop_dictionary_set_uint16,
+	prop_dictionary_set_int64, prop_dictionary_set_string, prop_dictionary_set_uint16, prop_string_create,
 	prop_dictionary_set_uint32, prop_dictionary_set_uint64, prop_dictionary_set_uint8,
 } from '../../../lib/libprop/prop.js';
 import { sockaddr_encode } from '../../../lib/libwg/sockaddr.js';
@@ -451,8 +451,8 @@ t.test('show all', async (t) => {
 	    [{ op: 'ioctl', req: SIOCGDRVSPEC, name: 'wg0', cmd: 0, data: undefined }], 'one get, cmd 0');
 	const q = fk.requests[0];
 	const qd = prop_dictionary_internalize(q.op === 'ioctl' ? q.data ?? '' : '');
-	t.same(qd === null ? null : [...qd.value.entries()], [['cursor', { type: 'number', value: 0n, unsigned: true }]],
-	    'the paged form: a get from the start');
+	t.same(qd === null ? null : [...qd.value.entries()], [['brief', { type: 'bool', value: true }],
+	    ['cursor', { type: 'number', value: 0n, unsigned: true }]], 'the paged form, brief: a get from the start');
 	r = await wgconfig(['wg0', 'show', 'all', 'ignored', 'extra']);
 	t.equal(r.stdout, want, 'show all ignores extra arguments');
 	r = await wgconfig(['wg0'], { TZ: undefined });
@@ -577,6 +577,105 @@ t.test('malformed get replies', async (t) => {
 	answer(prop_dictionary_externalize(e));
 	r = await wgconfig(['wg0', 'show', 'peer', 'x']);
 	t.equal(r.stderr, 'wgconfig: invalid endpoint\n');
+	t.equal(r.code, 1);
+});
+
+/*
+ * Peers are read value by value from the reply's text (show.ts): each
+ * malformed entry is judged as NetBSD's typed getters judge it, and
+ * reported in the order of the lines.
+ */
+t.test('malformed peers, as NetBSD reads them', async (t) => {
+	const aip = (family: number | string, cidr: number | null, ip: Uint8Array | null): PropDictionary => {
+		const a = prop_dictionary_create();
+		if (typeof family === 'number')
+			prop_dictionary_set_uint8(a, 'family', family);
+		else
+			prop_dictionary_set_string(a, 'family', family);
+		if (cidr !== null)
+			prop_dictionary_set_uint8(a, 'cidr', cidr);
+		if (ip !== null)
+			prop_dictionary_set_data(a, 'ip', ip);
+		return a;
+	};
+	const peer = (name: string, f: (p: PropDictionary) => void): PropDictionary => {
+		const p = prop_dictionary_create();
+		prop_dictionary_set_string(p, 'name', name);
+		prop_dictionary_set_data(p, 'public_key', b(PEER_PUB));
+		f(p);
+		return p;
+	};
+	const reply = (peers: unknown[]): string => {
+		const d = prop_dictionary_create();
+		prop_dictionary_set(d, 'peers', prop_array_create(peers as PropDictionary[]));
+		return prop_dictionary_externalize(d);
+	};
+	const nested = prop_dictionary_create();
+	prop_dictionary_set(nested, 'deep', prop_array_create([prop_dictionary_create(), prop_string_create('x')]));
+	answer(reply([
+		peer('a', (p) => {
+			prop_dictionary_set(p, 'allowedips', prop_array_create([
+				prop_string_create('not a dictionary'), aip(AF_INET, 32, null), aip('two', 32, new Uint8Array(4)),
+				aip(AF_INET, null, new Uint8Array(4)), aip(7, 32, new Uint8Array(4)), aip(AF_INET, 24, new Uint8Array(16)),
+				aip(AF_INET, 24, new Uint8Array([10, 1, 2, 0])), aip(AF_INET6, 64, new Uint8Array(16)),
+			]));
+			/* Unknown keys, however deep, are passed over; a number of the wrong range or type is absent. */
+			prop_dictionary_set(p, 'zz_unknown', nested);
+			prop_dictionary_set_string(p, 'persistent_keepalive_interval', '25');
+			prop_dictionary_set_uint32(p, 'rx_bytes', 7);
+		}),
+		peer('b', (p) => {
+			p.value.delete('public_key');
+			prop_dictionary_set_uint64(p, 'persistent_keepalive_interval', 65536);
+		}),
+		peer('c', (p) => {
+			prop_dictionary_set_int64(p, 'last_handshake_time_sec', -5);
+			prop_dictionary_set_uint16(p, 'persistent_keepalive_interval', 30);
+			prop_dictionary_set_string(p, 'endpoint_host', 'vpn.example.org');
+			prop_dictionary_set_data(p, 'endpoint', EP6);
+		}),
+	]));
+	let r = await wgconfig(['wg0']);
+	t.equal(r.code, 0);
+	t.equal(r.stdout,
+	    'interface: wg0\n\tprivate-key: (hidden)\n\tlisten-port: (none)\n' +
+	    `\tpeer: a\n\t\tpublic-key: ${PEER_PUB}\n\t\tendpoint: (none)\n\t\tpreshared-key: (hidden)\n` +
+	    '\t\tallowed-ips: 10.1.2.0/24,::/64\n\t\tlatest-handshake: (none)\n' +
+	    '\tpeer: b\n' +
+	    `\tpeer: c\n\t\tpublic-key: ${PEER_PUB}\n\t\tendpoint: [fc00::2]:51820 (vpn.example.org)\n` +
+	    '\t\tpreshared-key: (hidden)\n\t\tlatest-handshake: (never)\n\t\tpersistent-keepalive: every 30 seconds\n');
+	t.equal(r.stderr, ['invalid allowedip', 'allowed-ip without ip', 'allowed-ip without family',
+	    'allowed-ip without cidr', 'unknown family 7', 'allowed-ip bad ip length', 'peer without public-key']
+	    .map((w) => `wgconfig: ${w}\n`).join(''), 'each warning, in order');
+
+	/* Errors that end wgconfig: the first in the order of the lines wins. */
+	const cases: Array<[string, (p: PropDictionary) => void, string[], string]> = [
+		['key of another type', (p) => prop_dictionary_set_string(p, 'public_key', PEER_PUB), [], 'invalid key'],
+		['short key', (p) => prop_dictionary_set_data(p, 'public_key', new Uint8Array(31)), [], 'invalid key len: 31'],
+		['key before endpoint', (p) => {
+			prop_dictionary_set_data(p, 'public_key', new Uint8Array(33));
+			prop_dictionary_set_data(p, 'endpoint', new Uint8Array(3));
+		}, [], 'invalid key len: 33'],
+		['endpoint of another type', (p) => prop_dictionary_set_string(p, 'endpoint', '192.0.2.1:1'), [], 'invalid endpoint'],
+		['allowedips not an array', (p) => prop_dictionary_set_string(p, 'allowedips', '10.0.0.0/8'), [],
+		    'invalid allowedips'],
+		['preshared key shown, of another type', (p) => prop_dictionary_set_uint8(p, 'preshared_key', 1),
+		    ['--show-preshared-key'], 'invalid key'],
+	];
+	for (const [what, f, extra, msg] of cases) {
+		answer(reply([peer('x', f)]));
+		r = await wgconfig(extra.length === 0 ? ['wg0'] : ['wg0', 'show', 'peer', 'x', ...extra]);
+		t.equal(r.stderr, `wgconfig: ${msg}\n`, what);
+		t.equal(r.code, 1, `${what}: exit 1`);
+	}
+	/* Another peer's malformed entries do not matter to "show peer NAME". */
+	answer(reply([peer('x', (p) => prop_dictionary_set_string(p, 'public_key', 'bad')), peer('y', () => undefined)]));
+	r = await wgconfig(['wg0', 'show', 'peer', 'y']);
+	t.equal(r.code, 0, 'show peer y, with x malformed');
+	t.match(r.stdout, `peer: y\n\tpublic-key: ${PEER_PUB}\n`);
+	answer(reply([prop_string_create('not a peer dictionary')]));
+	r = await wgconfig(['wg0']);
+	t.equal(r.stderr, 'wgconfig: invalid peer\n', 'a peer that is no dictionary');
 	t.equal(r.code, 1);
 });
 

@@ -21,8 +21,9 @@ import {
 	prop_object_externalize, prop_string_create,
 } from '../../../lib/libprop/prop.js';
 import {
-	WGK_ALLOWEDIPS, WGK_CIDR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS,
-	WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PRIVATE_KEY, WGK_PUBLIC_KEY, WG_IOCTL_ADD_PEER,
+	WGK_ALLOWEDIPS, WGK_BRIEF, WGK_CIDR, WGK_CURSOR, WGK_ENDPOINT, WGK_FAMILY, WGK_IP, WGK_LAST_HANDSHAKE_NSEC,
+	WGK_LISTEN_PORT, WGK_NAME, WGK_PEERS, WGK_PERSISTENT_KEEPALIVE, WGK_PRESHARED_KEY, WGK_PRIVATE_KEY,
+	WGK_PUBLIC_KEY, WGK_RX_BYTES, WGK_TX_BYTES, WG_IOCTL_ADD_PEER,
 	WG_IOCTL_DELETE_PEER, WG_IOCTL_GET, WG_IOCTL_SET_LISTEN_PORT, WG_IOCTL_SET_PEER, WG_IOCTL_SET_PRIVATE_KEY,
 } from '../../../sys/net/if_wg.h.js';
 import { SIOCGDRVSPEC, SIOCIFCREATE, SIOCSDRVSPEC } from '../../../sys/sys/sockio.js';
@@ -235,6 +236,21 @@ t.test('random and malformed SIOCSDRVSPEC: errno replies, the instance lives', a
 	const rpsk = rpeer?.type === 'dictionary' ? prop_dictionary_get_data(rpeer, WGK_PRESHARED_KEY) : null;
 	t.ok(rpsk !== null && Buffer.from(rpsk).equals(Buffer.alloc(32, 0x55)), 'root sees the preshared key');
 	t.notMatch(rg.data ?? '', Buffer.alloc(32, 0x55).toString('base64'), '... as an attachment too: not in the text');
+	/* A brief get (a listing's) holds no preshared key, counters or nanoseconds, even for root. */
+	const q = prop_dictionary_create();
+	q.value.set(WGK_CURSOR, prop_number_create_unsigned(0));
+	q.value.set(WGK_BRIEF, prop_bool_create(true));
+	const rb = await root.req({ ...get.req, data: prop_dictionary_externalize(q) });
+	/* A page's text is the first attachment (sys/sys/shim.ts data_bytes). */
+	const db = prop_dictionary_internalize(rb.attach?.[0] ?? '', rb.attach?.slice(1));
+	const bpeers = db === null ? [] : prop_dictionary_get_array(db, WGK_PEERS)?.value ?? [];
+	t.ok(bpeers.length > 0 && bpeers.every((p) => p.type === 'dictionary' && p.value.has(WGK_PUBLIC_KEY) &&
+	    ![WGK_PRESHARED_KEY, WGK_RX_BYTES, WGK_TX_BYTES, WGK_LAST_HANDSHAKE_NSEC].some((k) => p.value.has(k))),
+	    'brief: peers without preshared keys or counters', { errno: rb.errno });
+	t.equal(rb.attach?.length, 2, 'brief: the page\'s text and the private key, nothing else attached');
+	q.value.set(WGK_BRIEF, prop_string_create('yes'));
+	const rbad = await root.req({ ...get.req, data: prop_dictionary_externalize(q) });
+	t.same([rbad.errno, rbad.msg], [22, 'brief: a boolean expected'], 'brief: a boolean or EINVAL');
 	const ng = await nobody.req(get.req);
 	t.equal(ng.errno, 0, 'nobody may read');
 	const dn = prop_dictionary_internalize(ng.data ?? '', ng.attach);
