@@ -46,7 +46,7 @@ function key_check(v: Field<Uint8Array>): Uint8Array | null {
 	return v;
 }
 
-export function format_key(o: PropObject | undefined): string {
+function format_key(o: PropObject | undefined): string {
 	const k = key_check(o === undefined ? null : o.type === 'data' ? o.value : INVALID);
 	return k === null ? '(none)' : wg_key_to_base64(k);
 }
